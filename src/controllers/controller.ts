@@ -1,0 +1,52 @@
+// The contract the three controllers (proxy, routing, firewall) implement.
+// The agent (src/cmd/agent.ts) creates the enabled ones according to the
+// --run-* flags, starts the shared cache with the union of their `kinds`,
+// waits for the initial lists, then calls start(). Each controller owns a
+// bounded-frequency runner (src/runner/) that calls its sync.
+
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { SharedCache } from '../informers/cache.js';
+import type { ResourceKind } from '../informers/types.js';
+import type { AgentOptions } from '../cmd/options/types.js';
+
+export type ControllerName = 'proxy' | 'routing' | 'firewall';
+
+export interface ControllerDeps {
+  cache: SharedCache;
+  options: AgentOptions;
+  nodeName: string;
+  logger: Logger;
+  metrics: Registry;
+}
+
+export interface ControllerHealth {
+  name: ControllerName;
+  /** Wall-clock ms of the last successful sync, or undefined before the first. */
+  lastSyncAt?: number;
+  /** The cache resourceVersion the last successful sync saw. */
+  lastSyncResourceVersion?: string;
+  /** Period within which a successful sync is expected (its max resync period plus slack). */
+  periodMs: number;
+  /** Set while a sync runs: when it started and when it last reported progress. */
+  syncingSince?: number;
+  lastProgressAt?: number;
+  lastError?: string;
+}
+
+export interface Controller {
+  readonly name: ControllerName;
+  /** Resources this controller needs watched. */
+  readonly kinds: readonly ResourceKind[];
+  /** Subscribe to events and start the sync runner. Called after the cache has synced. */
+  start(): Promise<void>;
+  /** Run one full sync now (the runner calls this; tests may too). */
+  sync(): Promise<void>;
+  /** Stop the runner without touching kernel state (traffic keeps flowing). */
+  stop(): Promise<void>;
+  /** Remove every kernel object this controller owns (--cleanup-config). */
+  cleanup(): Promise<void>;
+  health(): ControllerHealth;
+}
+
+export type ControllerFactory = (deps: ControllerDeps) => Controller;
