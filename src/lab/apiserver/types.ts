@@ -1,0 +1,108 @@
+// In-process interface of the lab API server: what the lab's own components
+// (controller-manager, kubelet, guest supervisor, scenario runner) and the
+// tests use directly, next to the real HTTPS REST protocol that kubectl and
+// the agent speak. Objects are full Kubernetes JSON (not slimmed).
+
+export interface StoredObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    deletionGracePeriodSeconds?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    generateName?: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+/** Kinds served: the six the agent watches plus Event and Lease. */
+export type LabKind =
+  | 'Service'
+  | 'EndpointSlice'
+  | 'Node'
+  | 'Pod'
+  | 'Namespace'
+  | 'NetworkPolicy'
+  | 'Event'
+  | 'Lease';
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  object: StoredObject;
+}
+
+export interface ObjectStore {
+  /** Current global resourceVersion (one counter for every kind, as etcd's revision). */
+  resourceVersion(): string;
+  get(kind: LabKind, namespace: string | undefined, name: string): StoredObject | undefined;
+  list(kind: LabKind, opts?: ListOptions): { items: StoredObject[]; resourceVersion: string };
+  /** Applies defaulting and validation as the REST path does; throws StatusError (4xx) on bad input. */
+  create(kind: LabKind, obj: StoredObject): StoredObject;
+  /**
+   * Replaces an object. A metadata.resourceVersion in `obj` that is not the
+   * current one throws a 409 StatusError. `subresource: 'status'` replaces only `.status`.
+   */
+  update(kind: LabKind, obj: StoredObject, opts?: { subresource?: 'status' }): StoredObject;
+  /** JSON merge patch (RFC 7386) of one object. */
+  patch(kind: LabKind, namespace: string | undefined, name: string, mergePatch: unknown, opts?: { subresource?: 'status' }): StoredObject;
+  /**
+   * Deletes an object. A Pod bound to a node (spec.nodeName) that is not
+   * already terminating is only marked (metadata.deletionTimestamp set, a
+   * MODIFIED event) unless gracePeriodSeconds is 0; its kubelet removes it.
+   */
+  delete(kind: LabKind, namespace: string | undefined, name: string, opts?: { gracePeriodSeconds?: number }): StoredObject | undefined;
+  /**
+   * Events after `fromResourceVersion` (exclusive), then live ones, for one
+   * kind. Throws a 410 StatusError if that version was compacted away.
+   * Returns a function that stops the watch.
+   */
+  watch(kind: LabKind, fromResourceVersion: string, opts: ListOptions, onEvent: (ev: WatchEvent) => void): () => void;
+}
+
+export interface LabApiServer {
+  readonly store: ObjectStore;
+  /** https://host:port */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  readonly caPem: string;
+  /** A kubeconfig (YAML text) for kubectl and the agent, pointing at `server` (default: url). */
+  kubeconfig(server?: string): string;
+  /** Ends every open watch stream (clients must reconnect). */
+  dropWatches(): void;
+  /** Forgets the event history: watches from any older resourceVersion get 410 Gone. */
+  compact(): void;
+  /** Stops listening (open watches end) but keeps the store; start() serves again on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LabApiServerOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  /** Listen address, default 127.0.0.1. */
+  host?: string;
+  /** Extra DNS names / IPs for the serving certificate (127.0.0.1 and localhost always included). */
+  certHosts?: string[];
+  /** Objects to preload. */
+  seed?: StoredObject[];
+  /** How often watches that asked for bookmarks get one (ms, default 1000). */
+  bookmarkIntervalMs?: number;
+  /** Events kept for watch resumption before older versions answer 410 (default 10000). */
+  historyLimit?: number;
+}
