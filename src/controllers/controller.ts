@@ -2,7 +2,9 @@
 // The agent (src/cmd/agent.ts) creates the enabled ones according to the
 // --run-* flags, starts the shared cache with the union of their `kinds`,
 // waits for the initial lists, then calls start(). Each controller owns a
-// bounded-frequency runner (src/runner/) that calls its sync.
+// bounded-frequency runner (src/runner/) that calls its sync; the runner hands
+// the sync a RunContext whose progress() keeps a long sync alive for /healthz,
+// and records the cache resourceVersion each successful sync saw.
 
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -31,6 +33,13 @@ export interface ControllerHealth {
   /** Set while a sync runs: when it started and when it last reported progress. */
   syncingSince?: number;
   lastProgressAt?: number;
+  /**
+   * How long a running sync may go without reporting progress (since it
+   * started or its last progress) and still count as alive once lastSyncAt is
+   * older than periodMs. Default: periodMs.
+   */
+  progressTimeoutMs?: number;
+  /** Message of the last failed sync; cleared by a success. */
   lastError?: string;
 }
 
@@ -50,3 +59,21 @@ export interface Controller {
 }
 
 export type ControllerFactory = (deps: ControllerDeps) => Controller;
+
+/** The --run-* flag that enables each controller. */
+export const CONTROLLER_FLAGS: Readonly<Record<ControllerName, string>> = {
+  routing: '--run-router',
+  proxy: '--run-service-proxy',
+  firewall: '--run-firewall',
+};
+
+/** Start order, as kube-router's: routing, then proxy, then firewall. */
+export const CONTROLLER_ORDER: readonly ControllerName[] = ['routing', 'proxy', 'firewall'];
+
+/**
+ * A controller's health() built from its runner's (see
+ * BoundedFrequencyRunner.health()): `health() { return controllerHealth(this.name, this.runner.health()) }`.
+ */
+export function controllerHealth(name: ControllerName, fields: Omit<ControllerHealth, 'name'>): ControllerHealth {
+  return { name, ...fields };
+}
