@@ -8,7 +8,7 @@ import type { FlagSpec } from './flag-spec.js';
 import { DEFAULT_CLUSTER_ASN, FLAGS, flagByName, flagByShort } from './flags.js';
 import type { AgentOptions } from './types.js';
 import { validateOptions } from './validate.js';
-import { convertValue, type FlagValue } from './values.js';
+import { convertValue, parseGoBool, type FlagValue } from './values.js';
 import { flagWarnings } from './warnings.js';
 
 export interface ParsedFlags {
@@ -31,11 +31,13 @@ export class UnknownFlagError extends FlagError {
 
 /** A positional argument; kube-router v2.11 rejects them. */
 export class StrayArgumentError extends FlagError {
-  constructor(arg: string) {
-    super('(argument)', arg, 'flags only');
+  /** `afterBool`: the bool flag just before, when the argument looks like its value (`--run-router false`). */
+  constructor(arg: string, afterBool?: string) {
+    super(afterBool ?? '(argument)', arg, 'flags only');
     this.message =
-      `unexpected argument "${arg}": kube-router takes flags only ` +
-      '(bool flags take a value as --flag=false, not --flag false)';
+      afterBool === undefined
+        ? `unexpected argument "${arg}": kube-router takes flags only (--flag=value or --flag value)`
+        : `unexpected argument "${arg}" after bool flag ${afterBool}: a bool flag takes its value as ${afterBool}=${arg}`;
   }
 }
 
@@ -86,8 +88,11 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
     values.set(spec.name, convertValue(spec, raw, values.get(spec.name)));
   };
 
+  let lastBareBool: string | undefined; // `--bool` given without `=value` just before
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    const afterBool = lastBareBool;
+    lastBareBool = undefined;
     if (arg === '--') {
       if (i + 1 < argv.length) throw new StrayArgumentError(argv[i + 1]);
       break;
@@ -99,8 +104,10 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       const spec = flagByName(name);
       if (spec === undefined) throw new UnknownFlagError(`--${name}`, inline);
       if (inline !== undefined) set(spec, inline);
-      else if (spec.kind === 'bool') set(spec, 'true');
-      else if (i + 1 >= argv.length || isFlagLike(argv[i + 1])) needsValue(spec, `--${name}`);
+      else if (spec.kind === 'bool') {
+        set(spec, 'true');
+        lastBareBool = `--${name}`;
+      } else if (i + 1 >= argv.length || isFlagLike(argv[i + 1])) needsValue(spec, `--${name}`);
       else set(spec, argv[++i]);
       continue;
     }
@@ -126,7 +133,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       }
       continue;
     }
-    throw new StrayArgumentError(arg);
+    throw new StrayArgumentError(arg, afterBool !== undefined && parseGoBool(arg) !== undefined ? afterBool : undefined);
   }
 
   const options = defaultOptions();
