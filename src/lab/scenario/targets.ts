@@ -1,0 +1,160 @@
+// Resolution of scenario targets to places and addresses, at the time a step
+// runs: `namespace/pod`, a node name (or the router / external peer), an IP,
+// `service:ns/name` (its ClusterIP, first port unless a port is given, and
+// that port's protocol) and `nodeport:ns/name@node` (that node's IP and the
+// service's first nodePort, or the nodePort of the service port given).
+
+import { isIP } from 'node:net';
+import type { StoredObject } from '../apiserver/types.js';
+import { KubeRouterError } from '../../errors.js';
+import type { LabCluster, NodeInfo, Place, Protocol } from './cluster.js';
+import { maskIP, type TemplateRef } from './template.js';
+
+export interface Address {
+  ip: string;
+  port: number;
+  protocol: Protocol;
+}
+
+export class TargetError extends KubeRouterError {
+  constructor(target: string, problem: string) {
+    super('KR_ERR_LAB', `'${target}': ${problem}`, { value: target });
+    this.name = 'TargetError';
+  }
+}
+
+interface ServicePort {
+  port?: number;
+  nodePort?: number;
+  protocol?: string;
+}
+
+const POD_REF = /^([^/:@\s]+)\/([^/:@\s]+)$/;
+
+/**
+ * Resolves targets against one view of the cluster. Lookups are cached for
+ * the resolver's life, so make one per batch of steps (addresses change
+ * between batches: a pod re-created has a new IP).
+ */
+export class TargetResolver {
+  private nodeList: Promise<NodeInfo[]> | undefined;
+  private readonly objects = new Map<string, Promise<StoredObject | undefined>>();
+
+  constructor(private readonly cluster: LabCluster) {}
+
+  private nodes(): Promise<NodeInfo[]> {
+    this.nodeList ??= this.cluster.nodes();
+    return this.nodeList;
+  }
+
+  private getObject(kind: string, namespace: string, name: string): Promise<StoredObject | undefined> {
+    const key = `${kind} ${namespace}/${name}`;
+    let p = this.objects.get(key);
+    if (p === undefined) {
+      p = this.cluster.get(kind, namespace, name);
+      this.objects.set(key, p);
+    }
+    return p;
+  }
+
+  private async node(target: string, name: string): Promise<NodeInfo> {
+    const nodes = await this.nodes();
+    const n = nodes.find((x) => x.name === name);
+    if (n === undefined) throw new TargetError(target, `no node '${name}' (nodes: ${nodes.map((x) => x.name).join(', ')})`);
+    if (n.ips.length === 0) throw new TargetError(target, `node '${name}' has no address`);
+    return n;
+  }
+
+  /** Where a probe, hold or command runs from: `ns/pod` or a node name. */
+  async place(target: string): Promise<Place> {
+    const pm = POD_REF.exec(target);
+    if (pm !== null) {
+      const pod = await this.getObject('Pod', pm[1], pm[2]);
+      if (pod === undefined) throw new TargetError(target, 'no such pod');
+      return { kind: 'pod', namespace: pm[1], name: pm[2] };
+    }
+    const n = await this.node(target, target);
+    return { kind: 'node', name: n.name };
+  }
+
+  async podIP(target: string, namespace: string, name: string): Promise<string> {
+    const pod = await this.getObject('Pod', namespace, name);
+    if (pod === undefined) throw new TargetError(target, `no pod ${namespace}/${name}`);
+    const status = (pod.status ?? {}) as { podIP?: string; podIPs?: { ip?: string }[] };
+    const ip = status.podIP ?? status.podIPs?.[0]?.ip;
+    if (ip === undefined || ip === '') throw new TargetError(target, `pod ${namespace}/${name} has no IP (yet)`);
+    return ip;
+  }
+
+  /** The address a probe or hold goes to. `port`/`protocol` given in the step win over the service's. */
+  async address(target: string, port: number | undefined, protocol: Protocol | undefined): Promise<Address> {
+    if (target.startsWith('service:')) return this.service(target, port, protocol);
+    if (target.startsWith('nodeport:')) return this.nodePort(target, port, protocol);
+    const ip = await this.ip(target);
+    if (port === undefined) throw new TargetError(target, 'a port is required');
+    return { ip, port, protocol: protocol ?? 'TCP' };
+  }
+
+  /** The IP of a pod, a node or an IP literal. */
+  async ip(target: string): Promise<string> {
+    if (isIP(target) !== 0) return target;
+    const pm = POD_REF.exec(target);
+    if (pm !== null) return this.podIP(target, pm[1], pm[2]);
+    return (await this.node(target, target)).ips[0];
+  }
+
+  private async serviceObject(target: string, ref: string): Promise<{ svc: StoredObject; ports: ServicePort[] }> {
+    const pm = POD_REF.exec(ref);
+    if (pm === null) throw new TargetError(target, `'${ref}' is not namespace/name`);
+    const svc = await this.getObject('Service', pm[1], pm[2]);
+    if (svc === undefined) throw new TargetError(target, `no service ${ref}`);
+    const spec = (svc.spec ?? {}) as { ports?: ServicePort[] };
+    return { svc, ports: spec.ports ?? [] };
+  }
+
+  private async service(target: string, port: number | undefined, protocol: Protocol | undefined): Promise<Address> {
+    const { svc, ports } = await this.serviceObject(target, target.slice('service:'.length));
+    const clusterIP = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
+    if (clusterIP === undefined || clusterIP === '' || clusterIP === 'None') {
+      throw new TargetError(target, 'the service has no ClusterIP (yet)');
+    }
+    const sp = port === undefined ? ports[0] : ports.find((p) => p.port === port);
+    if (port === undefined && sp?.port === undefined) throw new TargetError(target, 'the service has no ports');
+    return { ip: clusterIP, port: port ?? (sp?.port as number), protocol: protocol ?? toProtocol(sp?.protocol) };
+  }
+
+  private async nodePort(target: string, port: number | undefined, protocol: Protocol | undefined): Promise<Address> {
+    const rest = target.slice('nodeport:'.length);
+    const at = rest.lastIndexOf('@');
+    if (at < 0) throw new TargetError(target, 'expected nodeport:namespace/name@node');
+    const { ports } = await this.serviceObject(target, rest.slice(0, at));
+    const node = await this.node(target, rest.slice(at + 1));
+    const sp = port === undefined ? ports[0] : (ports.find((p) => p.port === port) ?? ports.find((p) => p.nodePort === port));
+    if (sp === undefined) throw new TargetError(target, port === undefined ? 'the service has no ports' : `the service has no port ${port}`);
+    if (sp.nodePort === undefined) throw new TargetError(target, 'the service port has no nodePort (yet)');
+    return { ip: node.ips[0], port: sp.nodePort, protocol: protocol ?? toProtocol(sp.protocol) };
+  }
+
+  /** What a template stands for. */
+  async template(ref: TemplateRef): Promise<string> {
+    switch (ref.fn) {
+      case 'ip':
+        return this.podIP(`{{ip ${ref.namespace}/${ref.pod}}}`, ref.namespace, ref.pod);
+      case 'net': {
+        const t = `{{net ${ref.namespace}/${ref.pod} ${ref.bits}}}`;
+        const ip = await this.podIP(t, ref.namespace, ref.pod);
+        try {
+          return maskIP(ip, ref.bits);
+        } catch (err) {
+          throw new TargetError(t, (err as Error).message);
+        }
+      }
+      case 'nodeip':
+        return (await this.node(`{{nodeip ${ref.node}}}`, ref.node)).ips[0];
+    }
+  }
+}
+
+function toProtocol(p: string | undefined): Protocol {
+  return p === 'UDP' || p === 'SCTP' ? p : 'TCP';
+}
