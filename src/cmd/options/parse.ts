@@ -73,7 +73,11 @@ function exampleValue(spec: FlagSpec): string {
   }
 }
 
-/** True when `arg` looks like the next flag rather than a value. */
+/**
+ * True when `arg` looks like the next flag rather than a value. pflag would
+ * take it as the value (`--master --kubeconfig=x` sets master); reporting the
+ * missing value instead catches the mistake.
+ */
 function isFlagLike(arg: string | undefined): boolean {
   return arg !== undefined && arg.startsWith('--') && arg.length > 2;
 }

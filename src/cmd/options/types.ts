@@ -47,6 +47,7 @@ export interface AgentOptions {
   // ---- routing / BGP / CNI ----
   routesSyncPeriod: number;
   injectedRoutesSyncPeriod: number;
+  /** Effective iBGP ASN: --cluster-asn, where 0 (its default) means 64512 as in kube-router. */
   clusterAsn: number;
   nodesFullMesh: boolean;
   enableIbgp: boolean;
