@@ -29,7 +29,7 @@ export class ScenarioError extends KubeRouterError {
 
 function describeWhere(w: ScenarioErrorWhere): string {
   let s = '';
-  if (w.step !== undefined) s += `step ${w.step} (${w.key ?? '?'}): `;
+  if (w.step !== undefined) s += w.key === undefined ? `step ${w.step}: ` : `step ${w.step} (${w.key}): `;
   else if (w.key !== undefined) s += `${w.key}: `;
   if (w.field !== undefined) s += `field '${w.field}' `;
   return s;
