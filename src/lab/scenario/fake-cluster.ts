@@ -195,7 +195,7 @@ export class FakeCluster implements LabCluster {
   }
 
   async startAgent(node: string, args: string[], wait: 'exit' | 'running'): Promise<number | null> {
-    this.calls.push(`startAgent ${node} ${args.join(' ')} ${wait}`.trimEnd());
+    this.calls.push(['startAgent', node, ...args, wait].join(' '));
     return wait === 'exit' ? (this.opts.startExitCode ?? 0) : null;
   }
 
