@@ -1,6 +1,111 @@
-// `kube-router-lab up|down|exec|run|demo`: placeholder until the VM lab lands.
+// `kube-router-lab up|down|exec|run|demo` on the host.
+//   up [--nodes N] [--second-subnet] [--agent-arg FLAG]... [--no-agents] [--memory MiB]
+//   exec <node|ns/pod|root> -- CMD...
+//   down
+//   run FILE.yaml...     (scenario runner: src/lab/scenario, not part of this module)
+//   demo                 (src/lab/vm/demo.ts)
+
+import { runDemo } from './demo.js';
+import { attachLab, bootLab, stopLab } from './lab.js';
+import { LabError } from './proc.js';
+
 export const VM_COMMANDS = ['up', 'down', 'exec', 'run', 'demo'] as const;
-export async function runVmCommand(cmd: string, _argv: string[]): Promise<number> {
-  process.stderr.write(`kube-router-lab ${cmd}: not built yet\n`);
-  return 1;
+
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function parseUp(argv: string[]): { nodes: number; secondSubnet: boolean; agentArgs: string[]; startAgents: boolean; memoryMiB?: number } {
+  const out = { nodes: 3, secondSubnet: false, agentArgs: [] as string[], startAgents: true, memoryMiB: undefined as number | undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new LabError('up', `${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--nodes') {
+      out.nodes = Number.parseInt(value(), 10);
+      if (!Number.isInteger(out.nodes) || out.nodes < 1) throw new LabError('up', `--nodes must be a positive integer`);
+    } else if (flag === '--second-subnet') out.secondSubnet = inline === undefined ? true : inline !== 'false';
+    else if (flag === '--agent-arg') out.agentArgs.push(value());
+    else if (flag === '--no-agents') out.startAgents = false;
+    else if (flag === '--memory') out.memoryMiB = Number.parseInt(value(), 10);
+    else throw new LabError('up', `unknown flag ${a}`);
+  }
+  return out;
+}
+
+async function up(argv: string[]): Promise<number> {
+  const o = parseUp(argv);
+  const vm = await bootLab({ ...o, say });
+  const st = await vm.client.status();
+  say(`lab: nodes ${st.nodes.map((n) => `${n.name}=${n.ip}`).join(' ')}`);
+  for (const [k, v] of Object.entries(st.components)) say(`lab: ${k}: ${v}`);
+  say(`lab: timings ${JSON.stringify(vm.timings)}`);
+  say(`lab: logs in ${vm.logsDir}; console in ${vm.consoleLog}`);
+  say(`lab: running in the background (qemu pid ${vm.state.pid}); stop it with: kube-router-lab down`);
+  say(`lab: kubectl --kubeconfig ${vm.kubeconfigPath} get nodes`);
+  process.stdout.write(`${vm.kubeconfigPath}\n`);
+  return 0;
+}
+
+async function exec(argv: string[]): Promise<number> {
+  const dd = argv.indexOf('--');
+  const target = argv[0];
+  const cmd = dd >= 0 ? argv.slice(dd + 1) : argv.slice(1);
+  if (target === undefined || target === '--' || cmd.length === 0) {
+    say('usage: kube-router-lab exec <node|ns/pod|root> -- CMD...');
+    return 2;
+  }
+  const vm = attachLab();
+  if (vm === undefined) {
+    say('kube-router-lab exec: no lab is running (kube-router-lab up)');
+    return 1;
+  }
+  return vm.client.execStream(target, cmd, (ev) => {
+    if (ev.type === 'stdout') process.stdout.write(ev.data);
+    else if (ev.type === 'stderr') process.stderr.write(ev.data);
+  });
+}
+
+async function down(): Promise<number> {
+  const found = await stopLab('default', say);
+  say(found ? 'lab: stopped' : 'lab: nothing running');
+  return 0;
+}
+
+/**
+ * INTEGRATION POINT (scenario runner): `kube-router-lab run FILE.yaml...`
+ * belongs to src/lab/scenario/. It should export `runScenarioCommand(argv)`
+ * from src/lab/scenario/cli.ts; it boots with bootLab() (or reuses attachLab())
+ * and talks to the guest through GuestClient / its own guest routes.
+ */
+async function runScenarios(argv: string[]): Promise<number> {
+  const spec = '../scenario/cli.js';
+  const mod = (await import(spec).catch(() => undefined)) as { runScenarioCommand?: (a: string[]) => Promise<number> } | undefined;
+  if (mod?.runScenarioCommand === undefined) {
+    say('kube-router-lab run: the scenario runner (src/lab/scenario/cli.ts) is not built yet');
+    return 1;
+  }
+  return mod.runScenarioCommand(argv);
+}
+
+export async function runVmCommand(cmd: string, argv: string[]): Promise<number> {
+  switch (cmd) {
+    case 'up':
+      return up(argv);
+    case 'down':
+      return down();
+    case 'exec':
+      return exec(argv);
+    case 'run':
+      return runScenarios(argv);
+    case 'demo':
+      return runDemo(argv, say);
+    default:
+      say(`kube-router-lab: unknown command ${cmd}`);
+      return 2;
+  }
 }

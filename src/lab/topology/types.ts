@@ -1,0 +1,76 @@
+// The lab's node topology inside the guest: N node namespaces on an underlay
+// bridge, optionally the last one in a second subnet behind a router.
+
+export interface TopologyOptions {
+  /** node1..nodeN (default 3). */
+  nodes: number;
+  /** The last node in 192.168.57.0/24 behind a router namespace. */
+  secondSubnet?: boolean;
+}
+
+export interface LabNode {
+  name: string;
+  /** 1-based. */
+  index: number;
+  /** Underlay address (eth0 in the node). */
+  ip: string;
+  /** Prefix of the node's subnet, e.g. 192.168.56.0/24. */
+  subnet: string;
+  gateway: string;
+  /** /run/netns/<name>. */
+  netnsPath: string;
+  /** Pins of the node's own mount and UTS namespaces (enter with nsenter --mount= --uts=). */
+  mntPin: string;
+  utsPin: string;
+}
+
+export interface LabRouter {
+  name: string;
+  /** Addresses on the first and the second subnet. */
+  ips: [string, string];
+  netnsPath: string;
+}
+
+/** Where a command runs: the guest root, a node (its net, mount and UTS namespaces), the router, or a pod. */
+export type ExecTarget =
+  | { kind: 'root' }
+  | { kind: 'node'; name: string }
+  | { kind: 'pod'; namespace: string; name: string };
+
+/** Where a pod's network lives, as the kubelet recorded it. */
+export interface PodLocation {
+  /** Node the pod runs on. */
+  node: string;
+  /** Network namespace name under /run/netns (ignored when hostNetwork). */
+  netns: string;
+  hostNetwork?: boolean;
+}
+
+/** The kubelet registers this so that `exec ns/pod` finds the pod's namespace. */
+export type PodResolver = (namespace: string, name: string) => PodLocation | undefined;
+
+export const UNDERLAY = {
+  bridge: 'lab-br0',
+  bridgeIp: '192.168.56.1',
+  subnet: '192.168.56.0/24',
+  prefix: '192.168.56',
+  second: { bridge: 'lab-br1', subnet: '192.168.57.0/24', prefix: '192.168.57', routerIp1: '192.168.56.254', routerIp2: '192.168.57.1' },
+  /** Where the node mount/UTS namespace pins live (a private bind mount). */
+  pinDir: '/run/lab/ns',
+} as const;
+
+export function nodeName(i: number): string {
+  return `node${i}`;
+}
+
+/** Parses `root`, `guest`, `nodeN`, `router` or `ns/pod`. */
+export function parseTarget(text: string): ExecTarget {
+  if (text === 'root' || text === 'guest' || text === '') return { kind: 'root' };
+  const slash = text.indexOf('/');
+  if (slash > 0) return { kind: 'pod', namespace: text.slice(0, slash), name: text.slice(slash + 1) };
+  return { kind: 'node', name: text };
+}
+
+export function targetName(t: ExecTarget): string {
+  return t.kind === 'root' ? 'root' : t.kind === 'node' ? t.name : `${t.namespace}/${t.name}`;
+}
