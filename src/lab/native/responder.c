@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/uio.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ static int open_socket(int type, unsigned port, const char *spec) {
     a6.sin6_addr = in6addr_any;
     a6.sin6_port = htons(port);
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (type == SOCK_DGRAM) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&a6, sizeof a6) == 0) return fd;
     if (errno != EAFNOSUPPORT && errno != EADDRNOTAVAIL) die("bind", spec);
@@ -112,6 +114,7 @@ static int open_socket(int type, unsigned port, const char *spec) {
   a4.sin_addr.s_addr = htonl(INADDR_ANY);
   a4.sin_port = htons(port);
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (type == SOCK_DGRAM) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
   if (bind(fd, (struct sockaddr *)&a4, sizeof a4) != 0) die("bind", spec);
   return fd;
 }
@@ -151,17 +154,58 @@ static void on_accept(int lfd) {
   }
 }
 
+/*
+ * One reply per datagram, sent from the address the datagram was sent to
+ * (IP_PKTINFO / IPV6_PKTINFO): a wildcard socket would otherwise answer from
+ * whatever address the route picks, and the client's connected socket would
+ * drop the reply (e.g. a hostNetwork pod reached on the node's IP).
+ */
 static void on_udp(int fd) {
   for (;;) {
     char buf[2048];
     struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    ssize_t r = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&ss, &sl);
-    if (r < 0) return;
+    union { char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } ctl;
+    struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+    struct msghdr mh = { .msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+    if (recvmsg(fd, &mh, 0) < 0) return;
     char peer[80], msg[256];
     format_peer(&ss, peer, sizeof peer);
     int n = snprintf(msg, sizeof msg, "%s client=%s\n", name, peer);
-    sendto(fd, msg, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+    struct iovec out = { .iov_base = msg, .iov_len = (size_t)n };
+    union { char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } octl;
+    memset(&octl, 0, sizeof octl);
+    struct msghdr reply = { .msg_name = &ss, .msg_namelen = mh.msg_namelen, .msg_iov = &out, .msg_iovlen = 1 };
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+      struct cmsghdr *o = (struct cmsghdr *)octl.buf;
+      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        struct in6_pktinfo pi;
+        memcpy(&pi, CMSG_DATA(c), sizeof pi);
+        pi.ipi6_ifindex = 0;
+        o->cmsg_level = IPPROTO_IPV6;
+        o->cmsg_type = IPV6_PKTINFO;
+        o->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(o), &pi, sizeof pi);
+        reply.msg_control = octl.buf;
+        reply.msg_controllen = CMSG_SPACE(sizeof pi);
+      } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        struct in_pktinfo pi;
+        memcpy(&pi, CMSG_DATA(c), sizeof pi);
+        pi.ipi_spec_dst = pi.ipi_addr;
+        pi.ipi_ifindex = 0;
+        o->cmsg_level = IPPROTO_IP;
+        o->cmsg_type = IP_PKTINFO;
+        o->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(o), &pi, sizeof pi);
+        reply.msg_control = octl.buf;
+        reply.msg_controllen = CMSG_SPACE(sizeof pi);
+      }
+    }
+    if (sendmsg(fd, &reply, MSG_DONTWAIT) < 0 && reply.msg_control) {
+      reply.msg_control = NULL; /* e.g. the address is gone: answer from the routed source */
+      reply.msg_controllen = 0;
+      sendmsg(fd, &reply, MSG_DONTWAIT);
+    }
   }
 }
 

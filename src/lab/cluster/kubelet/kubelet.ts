@@ -57,6 +57,8 @@ export class LabKubelet implements Kubelet {
   readonly nodeName: string;
   readonly nodeIP: string;
   readonly runner: NodeRunner;
+  /** Creates and deletes pod netns (see KubeletOptions.netnsRunner). */
+  private readonly netnsRunner: NodeRunner;
   private readonly log: LabLogger;
   private readonly state: PodRecordStore;
   private readonly pods = new Map<string, StoredObject>();
@@ -78,6 +80,7 @@ export class LabKubelet implements Kubelet {
     const base = opts.runner ?? (opts.nodeCommandPrefix ? prefixRunner(opts.nodeCommandPrefix) : undefined);
     if (!base) throw new KubeRouterError('KR_ERR_LAB', `kubelet ${opts.nodeName}: give runner or nodeCommandPrefix to reach the node`);
     this.runner = opts.execInNode ? execInNodeRunner(opts.execInNode, base) : base;
+    this.netnsRunner = opts.netnsRunner ?? prefixRunner([]);
     this.state = new PodRecordStore(opts.stateDir ?? `/run/kube-router-lab/kubelet/${opts.nodeName}`);
   }
 
@@ -247,8 +250,8 @@ export class LabKubelet implements Kubelet {
     };
   }
 
-  private async nodeExec(what: string, argv: string[]): Promise<ExecResult> {
-    const r = await this.runner.exec(argv);
+  private async checked(runner: NodeRunner, what: string, argv: string[]): Promise<ExecResult> {
+    const r = await runner.exec(argv);
     if (r.code !== 0) {
       throw new KubeRouterError('KR_ERR_LAB', `${what} failed on node ${this.nodeName}: ${describeFailure(r)}`, {
         call: argv.join(' '),
@@ -282,7 +285,7 @@ export class LabKubelet implements Kubelet {
     await this.state.save(rec);
     try {
       if (rec.netns) {
-        await this.nodeExec(`pod ${key}: creating netns ${rec.netns}`, [
+        await this.checked(this.netnsRunner, `pod ${key}: creating netns ${rec.netns}`, [
           'sh',
           '-c',
           '{ ip netns add "$1" 2>/dev/null || [ -e "/run/netns/$1" ]; } && ip -n "$1" link set lo up',
@@ -381,7 +384,7 @@ export class LabKubelet implements Kubelet {
           this.log.error({ pod: key, err: errorMessage(err) }, `CNI DEL failed ${n} times; removing the netns anyway`);
         }
       }
-      const r = await this.runner.exec(['ip', 'netns', 'del', rec.netns]);
+      const r = await this.netnsRunner.exec(['ip', 'netns', 'del', rec.netns]);
       if (r.code !== 0 && !/No such file/.test(r.stderr)) {
         this.records.set(key, { ...rec, complete: false });
         throw new KubeRouterError('KR_ERR_LAB', `pod ${key}: ip netns del ${rec.netns} failed: ${describeFailure(r)}`, {

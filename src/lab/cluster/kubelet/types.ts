@@ -34,6 +34,14 @@ export interface KubeletOptions {
   runner?: NodeRunner;
   nodeCommandPrefix?: string[];
   execInNode?: ExecInNode;
+  /**
+   * Where `ip netns add/del` of pod namespaces run. Default: the kubelet's own
+   * namespaces, whose /run/netns must propagate into the node's view (a peer
+   * in the lab's topology; a master of `ip netns exec`'s slave on a host). A
+   * node entered with `ip netns exec` cannot create them itself: its mounts
+   * do not propagate back.
+   */
+  netnsRunner?: NodeRunner;
   /** The node's podCIDR(s) when not read from the Node object (spec.podCIDRs / spec.podCIDR). */
   podCIDRs?: () => string[] | undefined;
   /** In the node's mount view. Default /etc/cni/net.d. */
