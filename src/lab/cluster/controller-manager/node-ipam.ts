@@ -52,7 +52,7 @@ export class PodCidrAllocator {
     if (have !== undefined) return this.subnet(have);
     const i = this.alloc.allocateNext(node);
     if (i === undefined) {
-      throw new AllocationError(`Node "${node}"`, 'spec.podCIDR', '""',
+      throw new AllocationError('Node', node, 'spec.podCIDR', '',
         `failed to allocate a podCIDR: CIDR range ${this.range.cidr} has no /${this.maskSize} subnets left`, 500);
     }
     this.byNode.set(node, i);

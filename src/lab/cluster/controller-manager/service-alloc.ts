@@ -114,7 +114,7 @@ export class ServiceAllocator {
     const old = opts.old;
     const t: Txn = {
       key: objKey(svc.metadata),
-      obj: `Service "${svc.metadata.name}"`,
+      obj: svc.metadata.name,
       auto: opts.autoAllocate !== false,
       ips: new Set(),
       ports: new Set(),
@@ -145,7 +145,7 @@ export class ServiceAllocator {
     const oldIP = old && needsClusterIP(old) ? old.spec.clusterIP || '' : '';
     if (!ip && oldIP) ip = oldIP;
     if (oldIP && ip !== oldIP) {
-      throw new AllocationError(t.obj, 'spec.clusterIPs[0]', JSON.stringify(ip), 'may not change once set');
+      throw new AllocationError('Service', t.obj, 'spec.clusterIPs[0]', ip, 'may not change once set');
     }
     if (ip === CLUSTER_IP_NONE) {
       spec.clusterIP = CLUSTER_IP_NONE;
@@ -159,18 +159,18 @@ export class ServiceAllocator {
     if (ip) {
       slot = this.slotOf(ip);
       const field = 'spec.clusterIPs';
-      const shown = `[${JSON.stringify(ip)}]`;
+      const shown = [ip];
       if (slot === undefined) {
-        throw new AllocationError(t.obj, field, shown,
+        throw new AllocationError('Service', t.obj, field, shown,
           `failed to allocate IP ${ip}: provided IP is not in the valid range. The range of valid IPs is ${this.range.cidr}`);
       }
       this.take(this.ips, slot, t, t.takenIps, () =>
-        new AllocationError(t.obj, field, shown, `failed to allocate IP ${ip}: provided IP is already allocated`));
+        new AllocationError('Service', t.obj, field, shown, `failed to allocate IP ${ip}: provided IP is already allocated`));
     } else {
       if (!t.auto) return;
       slot = [...(this.held.get(t.key)?.ips ?? [])][0] ?? this.next(this.ips, t, t.takenIps);
       if (slot === undefined) {
-        throw new AllocationError(t.obj, 'spec.clusterIPs', '[]', 'failed to allocate a serviceIP: range is full', 500);
+        throw new AllocationError('Service', t.obj, 'spec.clusterIPs', [], 'failed to allocate a serviceIP: range is full', 500);
       }
     }
     t.ips.add(slot);
@@ -207,7 +207,7 @@ export class ServiceAllocator {
         if (!t.auto) return;
         const got = this.autoPort(spare, t);
         if (got === undefined) {
-          throw new AllocationError(t.obj, field, '0', 'failed to allocate a nodePort: range is full', 500);
+          throw new AllocationError('Service', t.obj, field, 0, 'failed to allocate a nodePort: range is full', 500);
         }
         p.nodePort = got;
         byPortNum.set(p.port, got);
@@ -228,7 +228,7 @@ export class ServiceAllocator {
       const spare = [...(this.held.get(t.key)?.ports ?? [])];
       const got = this.autoPort(spare, t);
       if (got === undefined) {
-        throw new AllocationError(t.obj, field, '0', 'failed to allocate a nodePort: range is full', 500);
+        throw new AllocationError('Service', t.obj, field, 0, 'failed to allocate a nodePort: range is full', 500);
       }
       hc = got;
     }
@@ -237,13 +237,13 @@ export class ServiceAllocator {
 
   private requestPort(port: number, field: string, t: Txn): void {
     if (!this.inPortRange(port)) {
-      throw new AllocationError(t.obj, field, String(port),
+      throw new AllocationError('Service', t.obj, field, port,
         `provided port is not in the valid range. The range of valid ports is ${this.portLo}-${this.portHi}`);
     }
     const off = port - this.portLo;
     if (t.ports.has(off)) return;
     this.take(this.ports, off, t, t.takenPorts, () =>
-      new AllocationError(t.obj, field, String(port), 'provided port is already allocated'));
+      new AllocationError('Service', t.obj, field, port, 'provided port is already allocated'));
     t.ports.add(off);
   }
 

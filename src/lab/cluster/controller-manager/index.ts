@@ -1,0 +1,129 @@
+// The lab's controller-manager: registers the lab nodes and allocates their
+// podCIDRs (node-ipam), allocates Service ClusterIPs / NodePorts (what
+// kube-apiserver's service registry does), maintains EndpointSlices
+// (endpointslice controller), and creates the namespaces and the
+// `kubernetes` Service every cluster has. Works on the lab API server's
+// in-process store.
+import type { LabKind, ObjectStore, StoredObject } from '../../apiserver/types.js';
+import { ensureKubernetesService, ensureNamespaces, type ApiServerEndpoint } from './bootstrap.js';
+import { AllocationError } from './errors.js';
+import { PodCidrAllocator } from './node-ipam.js';
+import { NodeController, type LabNodeSpec } from './nodes.js';
+import { ServiceAllocator } from './service-alloc.js';
+import { ServiceAllocController } from './services.js';
+import { EndpointSliceController } from './slices.js';
+import { silentLogger, type CmLogger } from './types.js';
+
+export type { LabNodeSpec } from './nodes.js';
+export type { ApiServerEndpoint } from './bootstrap.js';
+export type { CmLogger } from './types.js';
+export { AllocationError } from './errors.js';
+export { reconcileService, type ReconcileInput, type ReconcilePlan } from './reconciler.js';
+export { ServiceAllocator } from './service-alloc.js';
+export { PodCidrAllocator } from './node-ipam.js';
+
+export interface ControllerManagerOptions {
+  store: ObjectStore;
+  nodes: LabNodeSpec[];
+  /** Default 10.244.0.0/16. */
+  clusterCidr?: string;
+  /** Default 24. */
+  nodeCidrMaskSize?: number;
+  /** Default 10.96.0.0/12. */
+  serviceCidr?: string;
+  /** Inclusive, default [30000, 32767]. */
+  nodePortRange?: [number, number];
+  /** Where the `kubernetes` Service's EndpointSlice points. */
+  apiServerEndpoint: ApiServerEndpoint;
+  /** Default 100. */
+  maxEndpointsPerSlice?: number;
+  logger?: CmLogger;
+  /** Random source of the ClusterIP / NodePort scans (tests). */
+  random?: () => number;
+}
+
+/**
+ * Allocation inside the API server's create/update, as kube-apiserver's
+ * Service registry does it. Call after defaulting and validation, before
+ * storing; an AllocationError carries `httpCode` 422 (Invalid) or 500.
+ */
+export interface AdmissionHooks {
+  /** Returns the object to store (a copy with ClusterIP / NodePorts filled in), or throws AllocationError. */
+  admitCreate(kind: LabKind, obj: StoredObject): StoredObject;
+  /** Same for an update replacing `old`; omitted allocated values are kept from `old`. */
+  admitUpdate(kind: LabKind, obj: StoredObject, old: StoredObject): StoredObject;
+  /** After an object was deleted (releases a Service's values at once). */
+  afterDelete(kind: LabKind, obj: StoredObject): void;
+}
+
+export interface ControllerManager extends AdmissionHooks {
+  /** Alias of admitCreate: the synchronous allocation hook. */
+  allocateOnCreate(kind: LabKind, obj: StoredObject): StoredObject;
+  /** Registers (or refreshes) a node, allocating its podCIDR; returns the stored Node. */
+  addNode(node: LabNodeSpec): StoredObject;
+  /** Deletes a node's Node object and frees its podCIDR. */
+  removeNode(name: string): void;
+  /** The podCIDR the allocator gave a node. */
+  podCIDROf(name: string): string | undefined;
+  /** Resolves once no sync is queued or running in any controller. */
+  idle(): Promise<void>;
+  /** Ends the watches and the queues. */
+  stop(): void;
+}
+
+export async function startControllerManager(opts: ControllerManagerOptions): Promise<ControllerManager> {
+  const logger = opts.logger ?? silentLogger;
+  const store = opts.store;
+  const cidrs = new PodCidrAllocator(opts.clusterCidr ?? '10.244.0.0/16', opts.nodeCidrMaskSize ?? 24);
+  const allocator = new ServiceAllocator({
+    serviceCidr: opts.serviceCidr ?? '10.96.0.0/12',
+    nodePortRange: opts.nodePortRange ?? [30000, 32767],
+    random: opts.random,
+  });
+  const services = new ServiceAllocController(store, allocator, logger);
+  const nodes = new NodeController(store, cidrs, logger);
+  const slices = new EndpointSliceController(store, opts.maxEndpointsPerSlice ?? 100, logger);
+
+  ensureNamespaces(store);
+  // Record stored values first, then the `kubernetes` Service takes the first address.
+  services.start();
+  ensureKubernetesService(store, allocator, opts.apiServerEndpoint);
+  const nodeRV = nodes.recordExisting();
+  for (const n of opts.nodes) nodes.register(n);
+  nodes.watch(nodeRV);
+  slices.start();
+
+  let stopped = false;
+  const allIdle = (): boolean => services.isIdle() && slices.isIdle();
+  const cm: ControllerManager = {
+    admitCreate: (kind, obj) => services.admitCreate(kind, obj),
+    admitUpdate: (kind, obj, old) => services.admitUpdate(kind, obj, old),
+    afterDelete: (kind, obj) => services.afterDelete(kind, obj),
+    allocateOnCreate: (kind, obj) => services.admitCreate(kind, obj),
+    addNode: (n) => nodes.register(n),
+    removeNode: (name) => nodes.remove(name),
+    podCIDROf: (name) => cidrs.cidrOf(name),
+    async idle() {
+      // Watch events may arrive on a later turn: idle twice in a row, a tick apart.
+      let quiet = 0;
+      while (!stopped && quiet < 2) {
+        await new Promise<void>((r) => setTimeout(r, 1));
+        quiet = allIdle() ? quiet + 1 : 0;
+      }
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      slices.stop();
+      nodes.stop();
+      services.stop();
+    },
+  };
+  logger.info({ nodes: opts.nodes.map((n) => n.name) }, 'controller-manager started');
+  return cm;
+}
+
+/** True for the allocation errors admission throws (to map to a Status: `httpCode`, `field`, `detail`). */
+export function isAllocationError(err: unknown): err is AllocationError {
+  return err instanceof AllocationError;
+}
