@@ -32,23 +32,31 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
 
 /** `kube-router-lab run FILE...` on a booted cluster: parses every file first (nothing runs if one is malformed). */
 export async function runScenarioFiles(files: string[], cluster: LabCluster, out: ScenarioOutput, opts: RunOptions = {}): Promise<RunSummary> {
+  const { scenarios, bad } = parseAll(files, out, opts.parse);
+  if (scenarios === undefined) return { passed: 0, failed: bad, exitCode: 1 };
+  return runScenarios(scenarios, cluster, out, opts);
+}
+
+/**
+ * Parses every file. For each malformed one, prints a `parse` result line and
+ * its summary line; then the total line, and returns no scenarios.
+ */
+export function parseAll(files: string[], out: ScenarioOutput, opts?: ParseOptions): { scenarios?: Scenario[]; bad: number } {
   const scenarios: Scenario[] = [];
-  const total: Tally = { passed: 0, failed: 0 };
+  let bad = 0;
   for (const file of files) {
     try {
-      scenarios.push(parseScenarioFile(file, opts.parse));
+      scenarios.push(parseScenarioFile(file, opts));
     } catch (err) {
       const report = new FileReport(out, file);
       report.result(undefined, 'parse', false, { error: errorMessage(err) });
       report.summary();
-      total.failed++;
+      bad++;
     }
   }
-  if (total.failed > 0) {
-    out.write(totalLine(total));
-    return { ...total, exitCode: 1 };
-  }
-  return runScenarios(scenarios, cluster, out, opts);
+  if (bad === 0) return { scenarios, bad };
+  out.write(totalLine({ passed: 0, failed: bad }));
+  return { bad };
 }
 
 /** Runs parsed scenarios one after another. */
