@@ -125,6 +125,7 @@ describe('lab kubelet on a host netns node', { skip }, () => {
       cniConfDir: join(tmp, 'net.d'),
       cniIpamDataDir: join(tmp, 'networks'),
       stateDir: join(tmp, 'state'),
+      resyncIntervalMs: 300,
     };
     kubelet = await startKubelet(opts);
   });
@@ -230,6 +231,20 @@ describe('lab kubelet on a host netns node', { skip }, () => {
     assert.equal(res[0].status, 'ok');
   });
 
+  it('restarts a responder that died (restartCount 1), in the same netns with the same IP', async () => {
+    const recFile = join(opts.stateDir ?? '', 'x_b.json');
+    const pid = (JSON.parse(readFileSync(recFile, 'utf8')) as { responderPid: number }).responderPid;
+    const ip = statusOf(store, 'x', 'b').podIP ?? '';
+    process.kill(pid, 'SIGKILL');
+    await waitFor('x/b restarted', () => {
+      const cs = (store.get('Pod', 'x', 'b')?.status as { containerStatuses?: { restartCount: number }[] }).containerStatuses;
+      return cs?.[0]?.restartCount === 1;
+    });
+    assert.equal(statusOf(store, 'x', 'b').podIP, ip);
+    const res = await kubelet?.probeFrom('x/a', [{ protocol: 'TCP', ip, port: 80 }]);
+    assert.equal(res?.[0].status, 'ok');
+  });
+
   it('deleting a pod runs CNI DEL (IP released), removes its netns, then the object', async () => {
     const ip = statusOf(store, 'x', 'c').podIP ?? '';
     const netns = kubelet?.podNetns('x', 'c') ?? '';
@@ -253,5 +268,61 @@ describe('lab kubelet on a host netns node', { skip }, () => {
     for (const n of netns) assert.ok(!list.includes(n), `${n} deleted`);
     assert.deepEqual(readdirSafe(join(opts.cniIpamDataDir ?? '', 'mynet')).filter((f) => /^\d/.test(f)), []);
     assert.deepEqual(readdirSafe(opts.stateDir ?? ''), []);
+  });
+});
+
+describe('lab kubelet on a node without CNI config or podCIDR yet', { skip }, () => {
+  const node = `krt-kl2-${process.pid}`;
+  let store: ObjectStore;
+  let closeStore: () => Promise<void>;
+  let tmp: string;
+  let kubelet: Kubelet | undefined;
+
+  before(async () => {
+    ({ store, close: closeStore } = await makeStore());
+    tmp = await mkdtemp(join(tmpdir(), 'krt-kubelet2-'));
+    assert.equal((await execLocal(['ip', 'netns', 'add', node])).code, 0);
+    try {
+      store.create('Namespace', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } });
+    } catch {
+      // already there
+    }
+    store.create('Node', { apiVersion: 'v1', kind: 'Node', metadata: { name: node }, spec: {} });
+    kubelet = await startKubelet({
+      store,
+      nodeName: node,
+      nodeIP: '192.168.232.1',
+      nodeCommandPrefix: ['ip', 'netns', 'exec', node],
+      cniConfDir: join(tmp, 'net.d'),
+      cniIpamDataDir: join(tmp, 'networks'),
+      stateDir: join(tmp, 'state'),
+    });
+  });
+
+  after(async () => {
+    await kubelet?.stop({ teardownPods: true });
+    await execLocal(['ip', 'netns', 'del', podNetnsName(node, 'x', 'p')]);
+    await execLocal(['ip', 'netns', 'del', node]);
+    await closeStore();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('reports the pod Pending with the reason, then runs it once the node has a podCIDR', async () => {
+    store.create('Pod', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'x' },
+      spec: { nodeName: node, containers: [{ name: 'c', image: 'i', ports: [{ containerPort: 80 }] }] },
+    });
+    const msg = await waitFor('Pending with a message', () => {
+      const s = store.get('Pod', 'x', 'p')?.status as { phase?: string; conditions?: { type: string; status: string; message?: string }[] } | undefined;
+      return s?.phase === 'Pending' ? s.conditions?.find((c) => c.type === 'Ready')?.message : undefined;
+    });
+    assert.match(msg, /pod x\/p: node krt-kl2-\d+ has no CNI config in .* and no podCIDR yet/);
+    const n = store.get('Node', undefined, node);
+    assert.ok(n);
+    store.update('Node', { ...n, spec: { podCIDR: '10.244.78.0/24', podCIDRs: ['10.244.78.0/24'] } });
+    await waitFor('Running', () => statusOf(store, 'x', 'p').phase === 'Running');
+    assert.ok(ipInCidr(statusOf(store, 'x', 'p').podIP ?? '', '10.244.78.0/24'));
   });
 });

@@ -92,7 +92,7 @@ export class LabKubelet implements Kubelet {
     for (const pod of items) if (specOf(pod).nodeName === this.nodeName) this.pods.set(this.keyOf(pod), pod);
     for (const key of new Set([...this.pods.keys(), ...this.records.keys()])) this.enqueue(key);
     this.stopWatch = this.opts.store.watch('Pod', resourceVersion, {}, (ev) => this.onEvent(ev));
-    this.resyncTimer = setInterval(() => this.resync(), RESYNC_MS);
+    this.resyncTimer = setInterval(() => this.resync(), this.opts.resyncIntervalMs ?? RESYNC_MS);
     this.resyncTimer.unref();
     this.log.info({ node: this.nodeName, adopted: this.records.size, pods: this.pods.size }, 'kubelet started');
   }

@@ -57,6 +57,8 @@ export interface KubeletOptions {
    * a restarted kubelet adopts its pods. Default /run/kube-router-lab/kubelet/<nodeName>.
    */
   stateDir?: string;
+  /** How often the kubelet relists its pods and checks adopted responders are alive (default 10 s). */
+  resyncIntervalMs?: number;
   /** Pods set up at the same time (default 4). */
   concurrency?: number;
   logger?: LabLogger;
