@@ -105,4 +105,15 @@ export interface LabApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Events kept for watch resumption before older versions answer 410 (default 10000). */
   historyLimit?: number;
+  /** Called once per HTTP request (at its end; watches when they start). */
+  onRequest?: (log: ApiRequestLog) => void;
+}
+
+export interface ApiRequestLog {
+  method: string;
+  url: string;
+  code: number;
+  ms: number;
+  userAgent?: string;
+  watch?: boolean;
 }
