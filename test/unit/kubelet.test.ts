@@ -13,6 +13,10 @@ import { schedulePod } from '../../src/lab/cluster/kubelet/scheduler.js';
 import { MemoryObjectStore } from '../../src/lab/cluster/kubelet/memory-store.js';
 import { execInNodeRunner, execLocal, prefixRunner } from '../../src/lab/cluster/kubelet/runner.js';
 import { defaultCniTemplatePath } from '../../src/lab/cluster/kubelet/kubelet.js';
+import { ensureNativeTools } from '../../src/lab/native/build.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { PodRecord } from '../../src/lab/cluster/kubelet/state.js';
 import type { StoredObject } from '../../src/lab/apiserver/types.js';
 
@@ -208,5 +212,20 @@ describe('kubelet runners', () => {
     assert.equal(r.code, 0);
     assert.equal(r.stdout, 'hello "world" $HOME |y\n');
     assert.equal(seen[0][0], 'sh');
+  });
+});
+
+describe('kubelet native tool build', () => {
+  it('says clearly that the C compiler is missing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'krt-native-'));
+    try {
+      await assert.rejects(ensureNativeTools({ buildDir: dir, cc: 'no-such-cc-krt' }), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'KR_ERR_LAB');
+        assert.match(err.message, /C compiler "no-such-cc-krt" not found.*install gcc/);
+        return true;
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
