@@ -64,7 +64,7 @@ steps:
   assert.equal(settle.kind === 'settle' && settle.timeoutMs, 60_000);
   const p = s.steps[4];
   assert.ok(p.kind === 'probe');
-  assert.deepEqual(p.probe, { from: 'node2', to: 'service:default/web', port: 80, protocol: undefined, expect: 'allow', body: 'default/web-', timeoutMs: 1000 });
+  assert.deepEqual(p.probe, { from: 'node2', to: 'service:default/web', port: 80, protocol: undefined, expect: 'allow', body: 'default/web-', timeoutMs: 1000, repeat: undefined, bodies: undefined, sameBody: undefined });
   const r = s.steps[11];
   assert.ok(r.kind === 'restart-apiserver' && r.downForMs === 30_000);
   const start = s.steps[13];
@@ -110,7 +110,10 @@ test('field shapes are checked', () => {
     ['steps:\n  - probe: {from: x/a, to: x/b, port: 70000, expect: allow}', /field 'port' must be an integer from 1 to 65535/],
     ['steps:\n  - probe: {from: x/a, to: x/b, port: 80, protocol: tcp, expect: allow}', /field 'protocol' must be TCP, UDP or SCTP, got 'tcp'/],
     ['steps:\n  - probe: {to: x/b, port: 80, expect: allow}', /field 'from' must be a non-empty string, got nothing/],
-    ['steps:\n  - probe: {from: x/a, to: x/b, port: 80, expect: allow, body: "("}', /field 'body' is not a valid regular expression/],
+    ['steps:\n  - probe: {from: x/a, to: x/b, port: 80, expect: deny, body: "x"}', /field 'body' applies to expect: allow only/],
+    ['steps:\n  - probe: {from: x/a, to: x/b, port: 80, expect: allow, body: "{{ip x}}"}', /field 'body' template \{\{ip x\}\}/],
+    ['steps:\n  - probe: {from: x/a, to: x/b, port: 80, expect: allow, repeat: 0}', /field 'repeat' must be an integer from 1 to 1000/],
+    ['steps:\n  - exec: {on: node1, cmd: ls, expect: "("}', /field 'expect' is not a valid regular expression/],
     ['steps:\n  - settle: {timeout: soon}', /step 1 \(settle\): field 'timeout' must be a duration/],
     ['steps:\n  - restart: {agent: node1, signal: HUP}', /step 1 \(restart\): field 'signal' must be TERM or KILL, got 'HUP'/],
     ['steps:\n  - restart: {agent: node1, apiserver: true}', /give exactly one of agent and apiserver/],

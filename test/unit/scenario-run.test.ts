@@ -297,3 +297,32 @@ test('a rejected apply and a settle timeout are failures', async () => {
   assert.match(String(r.json[1].error), /Bad b: rejected/);
   assert.equal(r.json[1].skipped, 1);
 });
+
+test('repeated probes: every endpoint answers (bodies), affinity (sameBody), body templates', async () => {
+  let n = 0;
+  const r = await run(
+    {
+      's.yaml': `steps:${PODS}
+  - apply: {apiVersion: v1, kind: Service, metadata: {name: web, namespace: x}, spec: {ports: [{port: 80}]}}
+  - probe: {from: node1, to: "service:x/web", expect: allow, repeat: 6, bodies: [x/a, x/b]}
+  - probe: {from: node1, to: "service:x/web", expect: allow, repeat: 4, sameBody: true}
+  - probe: {from: x/b, to: x/a, port: 80, expect: allow, body: "{{ip x/b}}"}
+`,
+    },
+    {
+      // The service balances round-robin over x/a and x/b; pods echo the client's address.
+      reach: (req, ctx) => {
+        if (req.toIP === '10.96.0.10') return { connected: true, body: n++ % 2 === 0 ? 'x/a' : 'x/b' };
+        const r0 = podPortsReach(req, ctx);
+        return typeof r0 === 'boolean' ? r0 : { ...r0, body: `${r0.body ?? ''} from 10.244.1.2` };
+      },
+    },
+  );
+  const probes = r.json.filter((j) => j.kind === 'probe');
+  assert.deepEqual(probes.map((j) => j.ok), [true, false, true]);
+  assert.deepEqual(probes[0].replies, { 'x/a': 3, 'x/b': 3 });
+  assert.match(String(probes[1].error), /replies differ: x\/a, x\/b/);
+  assert.equal(probes[1].retried, true);
+  assert.equal(probes[2].wantBody, '10.244.1.2');
+  assert.deepEqual(r.cluster.batches.map((b) => b.length), [11, 4]);
+});

@@ -104,14 +104,21 @@ export function parseStepBody(key: Exclude<StepKey, 'include'>, value: unknown, 
 }
 
 function parseProbe(f: Fields): StepBody {
-  f.only(['from', 'to', 'port', 'protocol', 'expect', 'body', 'timeout']);
+  f.only(['from', 'to', 'port', 'protocol', 'expect', 'body', 'timeout', 'repeat', 'bodies', 'sameBody']);
   const to = f.string('to');
   const port = f.optInt('port', 1, 65535);
   if (port === undefined && !to.startsWith('service:') && !to.startsWith('nodeport:')) {
     f.fail('port', `is required when 'to' is not a service: or nodeport: target`);
   }
   const body = f.optString('body');
-  if (body !== undefined) checkRegex(f, 'body', body);
+  if (body !== undefined) checkBody(f, 'body', body);
+  const bodies = f.has('bodies') ? f.stringList('bodies') : undefined;
+  for (const b of bodies ?? []) checkBody(f, 'bodies', b);
+  const expect = f.oneOf('expect', ['allow', 'deny'] as const);
+  const sameBody = f.bool('sameBody', false);
+  if (expect === 'deny' && (body !== undefined || bodies !== undefined || sameBody)) {
+    f.fail(body !== undefined ? 'body' : bodies !== undefined ? 'bodies' : 'sameBody', 'applies to expect: allow only');
+  }
   return {
     kind: 'probe',
     probe: {
@@ -119,9 +126,12 @@ function parseProbe(f: Fields): StepBody {
       to,
       port,
       protocol: f.protocol('protocol'),
-      expect: f.oneOf('expect', ['allow', 'deny'] as const),
+      expect,
       body,
       timeoutMs: f.duration('timeout', DEFAULT_PROBE_TIMEOUT_MS),
+      repeat: f.optInt('repeat', 1, 1000),
+      bodies,
+      sameBody: sameBody || undefined,
     },
   };
 }
@@ -153,6 +163,15 @@ function parseRestart(f: Fields): StepBody {
   if (f.raw('apiserver') !== true) f.fail('apiserver', `must be true, got ${show(f.raw('apiserver'))}`);
   if (f.has('signal')) f.fail('signal', 'applies to agent only');
   return { kind: 'restart-apiserver', downForMs: f.duration('downFor', 0) };
+}
+
+/** A reply pattern: templates ({{ip ns/pod}}...) allowed, substring or regex. */
+function checkBody(f: Fields, key: string, source: string): void {
+  try {
+    scanTemplates(source);
+  } catch (err) {
+    f.fail(key, (err as Error).message);
+  }
 }
 
 function checkRegex(f: Fields, key: string, source: string): void {

@@ -5,6 +5,7 @@
 
 import type { LabCluster, ProbeRequest, ProbeResult, Protocol } from './cluster.js';
 import { TargetResolver } from './targets.js';
+import { substituteTemplates } from './template.js';
 import type { Expect } from './types.js';
 
 export interface PlannedProbe {
@@ -18,15 +19,26 @@ export interface PlannedProbe {
   expect: Expect;
   body?: string;
   timeoutMs: number;
+  /** Probe this many times in parallel (default 1), judged together. */
+  repeat?: number;
+  /** Each must match at least one reply (e.g. every endpoint answers over repeated probes). */
+  bodies?: string[];
+  /** Every reply must be the same (session affinity, source hashing). */
+  sameBody?: boolean;
 }
 
 export interface ProbeOutcome {
   probe: PlannedProbe;
   request?: ProbeRequest;
-  result?: ProbeResult;
-  /** Resolution or cluster error. */
+  /** One per repetition. */
+  results?: ProbeResult[];
+  /** `body` and `bodies` with templates substituted. */
+  wantBody?: string;
+  wantBodies?: string[];
+  /** Resolution or cluster error, or what did not hold. */
   error?: string;
-  got?: Expect;
+  /** allow, deny, or `mixed` when some repetitions connected and some did not. */
+  got?: Expect | 'mixed';
   ok: boolean;
   /** Probed twice. */
   retried: boolean;
@@ -59,43 +71,64 @@ async function attempt(cluster: LabCluster, probes: PlannedProbe[], opts: BatchO
       try {
         const [from, addr] = await Promise.all([resolver.place(probe.from), resolver.address(probe.to, probe.port, probe.protocol)]);
         const request: ProbeRequest = { from, toIP: addr.ip, port: addr.port, protocol: addr.protocol, timeoutMs: probe.timeoutMs };
-        return { probe, request, ok: false, retried, ms: 0 };
+        const sub = (t: string): Promise<string> => substituteTemplates(t, (ref) => resolver.template(ref));
+        const wantBody = probe.body === undefined ? undefined : await sub(probe.body);
+        const wantBodies = probe.bodies === undefined ? undefined : await Promise.all(probe.bodies.map(sub));
+        return { probe, request, wantBody, wantBodies, ok: false, retried, ms: 0 };
       } catch (err) {
         return { probe, error: (err as Error).message, ok: false, retried, ms: 0 };
       }
     }),
   );
   const toSend = planned.filter((o) => o.request !== undefined);
+  const requests = toSend.flatMap((o) => new Array<ProbeRequest>(o.probe.repeat ?? 1).fill(o.request as ProbeRequest));
   let results: ProbeResult[] = [];
   let batchError: string | undefined;
-  if (toSend.length > 0) {
+  if (requests.length > 0) {
     try {
-      results = await cluster.probe(toSend.map((o) => o.request as ProbeRequest));
-      if (results.length !== toSend.length) batchError = `cluster answered ${results.length} of ${toSend.length} probes`;
+      results = await cluster.probe(requests);
+      if (results.length !== requests.length) batchError = `cluster answered ${results.length} of ${requests.length} probes`;
     } catch (err) {
       batchError = `probe failed: ${(err as Error).message}`;
     }
   }
   const elapsed = opts.now() - started;
-  toSend.forEach((o, i) => {
-    const r = results[i];
-    if (batchError !== undefined || r === undefined) {
+  let next = 0;
+  for (const o of toSend) {
+    const n = o.probe.repeat ?? 1;
+    const rs = results.slice(next, next + n);
+    next += n;
+    if (batchError !== undefined || rs.length !== n) {
       o.error = batchError ?? 'no result';
       o.ms = elapsed;
-      return;
+      continue;
     }
-    o.result = r;
-    o.got = r.connected ? 'allow' : 'deny';
-    o.ok = judge(o.probe, r);
-    o.ms = r.ms ?? elapsed;
-  });
+    o.results = rs;
+    const connected = rs.filter((r) => r.connected).length;
+    o.got = connected === n ? 'allow' : connected === 0 ? 'deny' : 'mixed';
+    const problem = judge(o, rs);
+    o.ok = problem === undefined;
+    if (problem !== undefined && problem !== 'wrong') o.error = problem;
+    o.ms = Math.max(...rs.map((r) => r.ms ?? elapsed));
+  }
   return planned;
 }
 
-export function judge(p: PlannedProbe, r: ProbeResult): boolean {
-  if (p.expect === 'deny') return !r.connected;
-  if (!r.connected) return false;
-  return p.body === undefined || bodyMatches(p.body, r.body ?? '');
+/** Undefined when the results are as expected; else `wrong` (allow/deny) or what did not hold. */
+export function judge(o: ProbeOutcome, rs: ProbeResult[]): string | undefined {
+  const p = o.probe;
+  if (p.expect === 'deny') return rs.some((r) => r.connected) ? 'wrong' : undefined;
+  if (!rs.every((r) => r.connected)) return 'wrong';
+  const bodies = rs.map((r) => r.body ?? '');
+  if (o.wantBody !== undefined) {
+    const bad = bodies.find((b) => !bodyMatches(o.wantBody as string, b));
+    if (bad !== undefined) return `reply '${bad}' does not match '${o.wantBody}'`;
+  }
+  for (const want of o.wantBodies ?? []) {
+    if (!bodies.some((b) => bodyMatches(want, b))) return `no reply matched '${want}'`;
+  }
+  if (p.sameBody === true && new Set(bodies).size > 1) return `replies differ: ${[...new Set(bodies)].join(', ')}`;
+  return undefined;
 }
 
 /** `pattern` as a plain substring, or else as a regular expression. */
@@ -111,6 +144,10 @@ export function bodyMatches(pattern: string, body: string): boolean {
 /** The fields of a probe's report line. */
 export function probeLine(o: ProbeOutcome): Record<string, unknown> {
   const p = o.probe;
+  const rs = o.results ?? [];
+  const replies: Record<string, number> = {};
+  for (const r of rs) if (r.connected) replies[r.body ?? ''] = (replies[r.body ?? ''] ?? 0) + 1;
+  const showBody = !o.ok || o.wantBody !== undefined;
   return {
     from: p.from,
     to: p.to,
@@ -119,9 +156,11 @@ export function probeLine(o: ProbeOutcome): Record<string, unknown> {
     protocol: o.request?.protocol ?? p.protocol,
     expect: p.expect,
     got: o.got ?? 'error',
-    body: p.body === undefined && o.ok ? undefined : o.result?.body,
-    wantBody: p.body,
-    error: o.error ?? (o.ok ? undefined : o.result?.error),
+    body: rs.length === 1 && showBody ? rs[0].body : undefined,
+    wantBody: o.wantBody ?? p.body,
+    wantBodies: o.wantBodies ?? p.bodies,
+    replies: rs.length > 1 ? replies : undefined,
+    error: o.error ?? (o.ok ? undefined : rs.find((r) => !r.connected)?.error),
     retried: o.retried || undefined,
     ms: o.ms,
   };

@@ -26,6 +26,12 @@ export interface ProbeSpec {
   /** Regex (or plain substring) the reply must contain; checked only when a connection is expected. */
   body?: string;
   timeoutMs: number;
+  /** Probe this many times (in parallel); every repetition must meet the expectation. */
+  repeat?: number;
+  /** Each must match at least one reply (every endpoint answered). */
+  bodies?: string[];
+  /** All replies identical (affinity). */
+  sameBody?: boolean;
 }
 
 export interface MatrixCell {
