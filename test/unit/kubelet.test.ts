@@ -12,7 +12,7 @@ import { runningStatus, statusIsRunning } from '../../src/lab/cluster/kubelet/st
 import { schedulePod } from '../../src/lab/cluster/kubelet/scheduler.js';
 import { MemoryObjectStore } from '../../src/lab/cluster/kubelet/memory-store.js';
 import { execInNodeRunner, execLocal, prefixRunner } from '../../src/lab/cluster/kubelet/runner.js';
-import { defaultCniTemplatePath } from '../../src/lab/cluster/kubelet/kubelet.js';
+import { defaultCniTemplatePath } from '../../src/lab/cluster/kubelet/node-cni.js';
 import { ensureNativeTools } from '../../src/lab/native/build.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

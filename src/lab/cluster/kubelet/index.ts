@@ -1,7 +1,8 @@
 // The lab kubelet: pods for real on a lab node (netns + real CNI plugins +
 // native responders), plus probes and held connections from pods and nodes.
 
-export { startKubelet, LabKubelet, defaultCniTemplatePath } from './kubelet.js';
+export { startKubelet, LabKubelet } from './kubelet.js';
+export { defaultCniTemplatePath } from './node-cni.js';
 export { schedulePod, startScheduler, schedulableNodes, type Binding, type Scheduler } from './scheduler.js';
 export { runProbes, startHolder, parseProbeOutput, formatProbeInput } from './probe.js';
 export type { ProbeSpec, ProbeResult, ProbeStatus, HoldHandle, HoldSummary } from './probe.js';

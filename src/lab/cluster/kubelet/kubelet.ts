@@ -6,16 +6,14 @@
 // event marks the pod dirty and one reconcile brings the node in line with
 // the latest object, so events can arrive in any order and any number.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
 import type { StoredObject, WatchEvent } from '../../apiserver/types.js';
 import { KubeRouterError, errorMessage } from '../../../errors.js';
 import { ensureNativeTools, type NativeTools } from '../../native/build.js';
-import { cniAdd, cniDel, installCniTemplate, loadCniConfig, resultIPs, type CniRuntime, type LoadedCniConfig } from './cni.js';
+import { cniAdd, cniDel, resultIPs } from './cni.js';
+import { cniRuntimeFor, nodeCniConfig, specOf } from './node-cni.js';
 import { podContainerID, podKey, podNetnsName } from './naming.js';
 import { runProbes, startHolder, type HoldHandle, type ProbeResult, type ProbeSpec } from './probe.js';
-import { killResponder, responderAlive, responderPorts, startResponder, type PortDecl } from './responder.js';
+import { killResponder, responderAlive, responderPorts, startResponder } from './responder.js';
 import { describeFailure, execInNodeRunner, inNetns, prefixRunner, type ExecResult, type NodeRunner } from './runner.js';
 import { PodRecordStore, type PodRecord } from './state.js';
 import { pendingMessage, pendingStatus, runningStatus, statusIsRunning } from './status.js';
@@ -25,32 +23,11 @@ const RESYNC_MS = 10000;
 const MAX_BACKOFF_MS = 10000;
 const DEL_ATTEMPTS = 3;
 
-interface PodSpecView {
-  nodeName?: string;
-  hostNetwork?: boolean;
-  containers?: { name: string; ports?: (PortDecl & { hostPort?: number; hostIP?: string })[] }[];
-}
-
 interface WorkState {
   running: boolean;
   dirty: boolean;
   failures: number;
   retry?: NodeJS.Timeout;
-}
-
-function specOf(pod: StoredObject): PodSpecView {
-  return (pod.spec ?? {}) as PodSpecView;
-}
-
-/** <checkout>/cni/10-kuberouter.conflist, found from src/ or dist/src/. */
-export function defaultCniTemplatePath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const candidate = join(dir, 'cni', '10-kuberouter.conflist');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new KubeRouterError('KR_ERR_LAB', 'cannot find cni/10-kuberouter.conflist of this checkout: pass cniTemplatePath');
 }
 
 export class LabKubelet implements Kubelet {
@@ -60,6 +37,7 @@ export class LabKubelet implements Kubelet {
   /** Creates and deletes pod netns (see KubeletOptions.netnsRunner). */
   private readonly netnsRunner: NodeRunner;
   private readonly log: LabLogger;
+  private readonly cniBinDir: string;
   private readonly state: PodRecordStore;
   private readonly pods = new Map<string, StoredObject>();
   private readonly records = new Map<string, PodRecord>();
@@ -81,6 +59,7 @@ export class LabKubelet implements Kubelet {
     if (!base) throw new KubeRouterError('KR_ERR_LAB', `kubelet ${opts.nodeName}: give runner or nodeCommandPrefix to reach the node`);
     this.runner = opts.execInNode ? execInNodeRunner(opts.execInNode, base) : base;
     this.netnsRunner = opts.netnsRunner ?? prefixRunner([]);
+    this.cniBinDir = opts.cniBinDir ?? '/usr/lib/cni';
     this.state = new PodRecordStore(opts.stateDir ?? `/run/kube-router-lab/kubelet/${opts.nodeName}`);
   }
 
@@ -207,49 +186,6 @@ export class LabKubelet implements Kubelet {
     }
   }
 
-  private async cniConfig(pod: string): Promise<LoadedCniConfig> {
-    const confDir = this.opts.cniConfDir ?? '/etc/cni/net.d';
-    const found = await loadCniConfig(this.runner, confDir);
-    if (found) return found;
-    const node = this.opts.store.get('Node', undefined, this.nodeName);
-    const spec = (node?.spec ?? {}) as { podCIDR?: string; podCIDRs?: string[] };
-    const cidrs = this.opts.podCIDRs?.() ?? (spec.podCIDRs?.length ? spec.podCIDRs : spec.podCIDR ? [spec.podCIDR] : []);
-    if (cidrs.length === 0) {
-      throw new KubeRouterError('KR_ERR_LAB', `pod ${pod}: node ${this.nodeName} has no CNI config in ${confDir} and no podCIDR yet`, {
-        object: `Node ${this.nodeName}`,
-        field: 'spec.podCIDR',
-      });
-    }
-    const file = await installCniTemplate(this.runner, confDir, this.opts.cniTemplatePath ?? defaultCniTemplatePath(), cidrs, this.opts.cniIpamDataDir);
-    this.log.info({ node: this.nodeName, file: `${confDir}/${file}`, podCIDRs: cidrs }, 'installed CNI config template');
-    const loaded = await loadCniConfig(this.runner, confDir);
-    if (!loaded) throw new KubeRouterError('KR_ERR_LAB', `CNI config ${confDir}/${file} not readable after install`);
-    return loaded;
-  }
-
-  private cniRuntime(rec: PodRecord, pod?: StoredObject): CniRuntime {
-    const portMappings = pod
-      ? (specOf(pod).containers ?? []).flatMap((c) =>
-          (c.ports ?? [])
-            .filter((p) => p.hostPort)
-            .map((p) => ({
-              hostPort: p.hostPort,
-              containerPort: p.containerPort,
-              protocol: (p.protocol ?? 'TCP').toLowerCase(),
-              ...(p.hostIP ? { hostIP: p.hostIP } : {}),
-            })),
-        )
-      : [];
-    return {
-      containerID: rec.containerID ?? rec.uid,
-      netnsPath: `/run/netns/${rec.netns}`,
-      ifName: 'eth0',
-      binDir: this.opts.cniBinDir ?? '/usr/lib/cni',
-      pod: { namespace: rec.namespace, name: rec.name },
-      ...(portMappings.length ? { capabilityArgs: { portMappings } } : {}),
-    };
-  }
-
   private async checked(runner: NodeRunner, what: string, argv: string[]): Promise<ExecResult> {
     const r = await runner.exec(argv);
     if (r.code !== 0) {
@@ -292,10 +228,20 @@ export class LabKubelet implements Kubelet {
           'sh',
           rec.netns,
         ]);
-        const conf = await this.cniConfig(key);
+        const conf = await nodeCniConfig({
+          runner: this.runner,
+          store: this.opts.store,
+          nodeName: this.nodeName,
+          confDir: this.opts.cniConfDir ?? '/etc/cni/net.d',
+          templatePath: this.opts.cniTemplatePath,
+          ipamDataDir: this.opts.cniIpamDataDir,
+          podCIDRs: this.opts.podCIDRs,
+          pod: key,
+          log: this.log,
+        });
         rec.cni = { file: conf.file, list: conf.list };
         await this.state.save(rec);
-        rec.cni.result = await cniAdd(this.runner, conf.list, this.cniRuntime(rec, pod));
+        rec.cni.result = await cniAdd(this.runner, conf.list, cniRuntimeFor(rec, this.cniBinDir, pod));
         rec.ips = resultIPs(rec.cni.result);
         if (rec.ips.length === 0) {
           throw new KubeRouterError('KR_ERR_LAB', `pod ${key}: CNI ADD (${conf.file}) returned no IP`, { object: `Pod ${key}` });
@@ -371,7 +317,7 @@ export class LabKubelet implements Kubelet {
     if (rec.netns) {
       if (rec.cni) {
         try {
-          await cniDel(this.runner, rec.cni.list, this.cniRuntime(rec), rec.cni.result);
+          await cniDel(this.runner, rec.cni.list, cniRuntimeFor(rec, this.cniBinDir), rec.cni.result);
           this.delFailures.delete(key);
         } catch (err) {
           const n = (this.delFailures.get(key) ?? 0) + 1;
