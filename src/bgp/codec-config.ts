@@ -141,7 +141,9 @@ export function decodePeer(w: WirePeer): PeerStatus {
   if (conf.description) spec.description = conf.description;
   if (conf.auth_password) spec.authPassword = conf.auth_password;
   const t = w.transport ?? {};
-  if (t.local_address) spec.localAddress = canonicalIp(t.local_address) ?? t.local_address;
+  // gobgpd renders "no local address" as the unspecified address of the family.
+  const local = canonicalIp(t.local_address ?? '') ?? t.local_address ?? '';
+  if (local !== '' && local !== '0.0.0.0' && local !== '::') spec.localAddress = local;
   if (n(t.remote_port) !== 0) spec.remotePort = n(t.remote_port);
   if (t.passive_mode) spec.passive = true;
   const tc = w.timers?.config ?? {};
@@ -197,8 +199,18 @@ export function decodePeer(w: WirePeer): PeerStatus {
 
 // ---- defined sets ----
 
+/** gobgpd 3.10 wants neighbor set members as CIDRs: a bare address becomes /32 or /128. */
+export function neighborCidr(member: string): string {
+  if (member.includes('/')) return member;
+  const f = ipFamily(member);
+  if (f === undefined) return member;
+  return `${canonicalIp(member)}/${f === 'ipv4' ? 32 : 128}`;
+}
+
 export function encodeDefinedSet(s: DefinedSet): WireDefinedSet {
-  if (s.type === 'neighbor') return { defined_type: 'NEIGHBOR', name: s.name, list: s.neighbors, prefixes: [] };
+  if (s.type === 'neighbor') {
+    return { defined_type: 'NEIGHBOR', name: s.name, list: s.neighbors.map(neighborCidr), prefixes: [] };
+  }
   return {
     defined_type: 'PREFIX',
     name: s.name,
