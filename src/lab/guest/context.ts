@@ -2,6 +2,7 @@
 // it (routes of the scenario runner, the kubelets, the controller-manager).
 
 import type { LabApiServer } from '../apiserver/types.js';
+import type { Kubelet } from '../cluster/kubelet/index.js';
 import type { Topology } from '../topology/topology.js';
 import type { AgentManager } from './agents.js';
 import type { GuestConfig } from './config.js';
@@ -29,6 +30,8 @@ export interface GuestContext {
   api: LabApiServer;
   topology: Topology;
   agents: AgentManager;
+  /** One per node (set once the kubelets phase ran). */
+  kubelets: Kubelet[];
   /** Started components, by name ('controller-manager', 'kubelet/node1', ...). */
   components: Map<string, Stoppable>;
   /** Milliseconds per phase and other measurements, reported by /v1/status. */

@@ -1,126 +1,113 @@
-// INTEGRATION POINTS with the lab components other work builds: the lab API
-// server, the controller-manager, the kubelet and the scenario runner's guest
-// side. Each is loaded with a dynamic import so that the supervisor builds and
-// boots before the module exists; when it is missing the supervisor says so in
-// its log and /v1/status ("components": {"kubelet": "not built yet"}).
+// The lab components the supervisor runs in-process: the lab API server
+// (src/lab/apiserver), the controller-manager (src/lab/cluster/controller-manager),
+// the scheduler and one kubelet per node (src/lab/cluster/kubelet), and the
+// scenario runner's guest routes (loaded only if built).
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LabApiServer, LabApiServerOptions, StoredObject } from '../apiserver/types.js';
-import type { Topology } from '../topology/topology.js';
+import type { LabApiServer, LabApiServerOptions } from '../apiserver/types.js';
+import type { ControllerManager } from '../cluster/controller-manager/index.js';
+import type { Kubelet } from '../cluster/kubelet/index.js';
+import { UNDERLAY } from '../topology/types.js';
 import type { GuestContext, Stoppable } from './context.js';
+import { fileLogger } from './file-logger.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Imports dist/src/lab/<rel> if it was built; undefined otherwise. */
-async function optionalModule(rel: string): Promise<Record<string, unknown> | undefined> {
+/**
+ * Loads a lab component (path relative to dist/src/lab/) at run time, so that
+ * one component failing to load (another engineer's work in progress) costs
+ * only that component: the supervisor reports it and carries on.
+ */
+export class ComponentLoadError extends Error {}
+
+async function load<T>(rel: string): Promise<T> {
   const path = join(here, '..', rel);
-  if (!existsSync(path)) return undefined;
-  return (await import(path)) as Record<string, unknown>;
+  if (!existsSync(path)) throw new ComponentLoadError(`${rel} is not built`);
+  try {
+    return (await import(path)) as T;
+  } catch (e) {
+    throw new ComponentLoadError(`${rel} does not load: ${(e as Error).message.split('\n')[0]}`);
+  }
 }
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/12';
 
-/** The lab API server (src/lab/apiserver/index.ts: startLabApiServer). */
-export async function startApiServer(opts: LabApiServerOptions): Promise<LabApiServer | 'missing'> {
-  const mod = await optionalModule('apiserver/index.js');
-  const start = mod?.startLabApiServer as ((o: LabApiServerOptions) => LabApiServer | Promise<LabApiServer>) | undefined;
-  if (start === undefined) return 'missing';
-  return await start(opts);
+export async function startApiServer(opts: LabApiServerOptions): Promise<LabApiServer> {
+  const mod = await load<typeof import('../apiserver/index.js')>('apiserver/index.js');
+  return mod.startLabApiServer(opts);
 }
 
 /**
- * The controller-manager (src/lab/cluster/controller-manager/index.ts:
- * startControllerManager). It registers the Node objects, allocates podCIDRs,
- * ClusterIPs and NodePorts and maintains EndpointSlices. The options passed
- * here are what the supervisor knows; adjust to the module's real signature
- * when it lands. Without it, registerNodesFallback() creates the Node objects.
+ * Registers the nodes (InternalIP), allocates podCIDRs, ClusterIPs and
+ * NodePorts, maintains EndpointSlices, the `kubernetes` Service pointing at
+ * the API server on the underlay bridge. (Its admission hooks allocate
+ * synchronously on create; the API server has no option to take them yet, so
+ * allocation happens through the controller's watch.)
  */
-export async function startControllerManager(ctx: GuestContext): Promise<Stoppable | 'missing'> {
-  const mod = await optionalModule('cluster/controller-manager/index.js');
-  const start = mod?.startControllerManager as ((o: Record<string, unknown>) => Stoppable | Promise<Stoppable>) | undefined;
-  if (start === undefined) return 'missing';
-  return await start({
+export async function startControllerManager(ctx: GuestContext): Promise<ControllerManager & Stoppable> {
+  const { startControllerManager: startCm } = await load<typeof import('../cluster/controller-manager/index.js')>('cluster/controller-manager/index.js');
+  const cm = await startCm({
     store: ctx.api.store,
+    nodes: ctx.topology.nodes.map((n) => ({ name: n.name, internalIP: n.ip })),
     clusterCidr: CLUSTER_CIDR,
     serviceCidr: SERVICE_CIDR,
-    nodePortRange: '30000-32767',
-    nodes: ctx.topology.nodes.map((n) => ({ name: n.name, internalIP: n.ip })),
+    nodePortRange: [30000, 32767],
+    apiServerEndpoint: { ip: UNDERLAY.bridgeIp, port: ctx.config.apiPort },
+    logger: fileLogger(join(ctx.config.logsDir, 'controller-manager.log')),
   });
+  return Object.assign(cm, {
+    stop: async () => {
+      cm.stop();
+    },
+  }) as ControllerManager & Stoppable;
 }
 
-/** Until the controller-manager exists: Node objects with InternalIP/Hostname and a podCIDR, so kubectl and the agents see the nodes. */
-export function registerNodesFallback(ctx: GuestContext): void {
-  for (const n of ctx.topology.nodes) {
-    if (ctx.api.store.get('Node', undefined, n.name) !== undefined) continue;
-    const cidr = `10.244.${n.index - 1}.0/24`;
-    const node: StoredObject = {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' } },
-      spec: { podCIDR: cidr, podCIDRs: [cidr] },
-      status: {
-        addresses: [
-          { type: 'InternalIP', address: n.ip },
-          { type: 'Hostname', address: n.name },
-        ],
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString() }],
-      },
-    };
-    ctx.api.store.create('Node', node);
-  }
+/** The scheduler (pods without spec.nodeName, round-robin) and one kubelet per node, in this process; commands enter the node with nsenter. */
+export async function startKubelets(ctx: GuestContext): Promise<Map<string, Stoppable>> {
+  const { startKubelet, startScheduler } = await load<typeof import('../cluster/kubelet/index.js')>('cluster/kubelet/index.js');
+  const started = new Map<string, Stoppable>();
+  const logger = fileLogger(join(ctx.config.logsDir, 'kubelet.log'));
+  const scheduler = startScheduler(ctx.api.store, { nodes: () => ctx.topology.nodes.map((n) => n.name), logger });
+  started.set('scheduler', { stop: async () => scheduler.stop() });
+  const kubelets = await Promise.all(
+    ctx.topology.nodes.map((n) =>
+      startKubelet({
+        store: ctx.api.store,
+        nodeName: n.name,
+        nodeIP: n.ip,
+        nodeCommandPrefix: ctx.topology.argvFor({ kind: 'node', name: n.name }, ['true']).slice(0, -1),
+        logger,
+      }),
+    ),
+  );
+  for (const k of kubelets) started.set(`kubelet/${k.nodeName}`, { stop: () => k.stop() });
+  installPodResolver(ctx, kubelets);
+  return started;
 }
 
-/** The part of src/lab/cluster/kubelet's Kubelet the supervisor uses. */
-interface KubeletLike extends Stoppable {
-  podNetns(namespace: string, name: string): string | undefined;
-}
-
-/**
- * One kubelet per node (src/lab/cluster/kubelet/index.ts: startKubelet), run
- * in the supervisor process; commands go into the node with nsenter. The
- * kubelets answer the topology's pod lookups for `exec ns/pod`.
- */
-export async function startKubelets(ctx: GuestContext): Promise<Map<string, KubeletLike> | 'missing'> {
-  const mod = await optionalModule('cluster/kubelet/index.js');
-  const start = mod?.startKubelet as ((o: Record<string, unknown>) => KubeletLike | Promise<KubeletLike>) | undefined;
-  if (start === undefined) return 'missing';
-  const kubelets = new Map<string, KubeletLike>();
-  for (const n of ctx.topology.nodes) {
-    const k = await start({
-      store: ctx.api.store,
-      nodeName: n.name,
-      nodeIP: n.ip,
-      nodeCommandPrefix: ctx.topology.argvFor({ kind: 'node', name: n.name }, ['true']).slice(0, -1),
-      cniTemplatePath: join(ctx.config.checkout, 'cni', '10-kuberouter.conflist'),
-    });
-    kubelets.set(n.name, k);
-  }
-  installPodResolver(ctx.topology, kubelets);
-  return kubelets;
-}
-
-function installPodResolver(topology: Topology, kubelets: Map<string, KubeletLike>): void {
-  topology.setPodResolver((namespace, name) => {
-    for (const [node, k] of kubelets) {
-      const netns = k.podNetns(namespace, name);
-      if (netns !== undefined) return { node, netns };
+function installPodResolver(ctx: GuestContext, kubelets: Kubelet[]): void {
+  ctx.kubelets = kubelets;
+  ctx.topology.setPodResolver((namespace, name) => {
+    for (const k of kubelets) {
+      const loc = k.locate(namespace, name);
+      if (loc !== undefined) return loc;
     }
     return undefined;
   });
 }
 
 /**
- * The scenario runner's guest side (src/lab/scenario/guest.ts, when it
- * exists): `registerGuestRoutes(ctx)` adds its streaming endpoints to
- * ctx.control (e.g. POST /v1/scenario/run answering JSON lines).
+ * INTEGRATION POINT (scenario runner): src/lab/scenario/guest.ts, when it
+ * exists, exports `registerGuestRoutes(ctx)` adding its endpoints to
+ * ctx.control (e.g. POST /v1/scenario/... answering JSON lines).
  */
 export async function registerScenarioRoutes(ctx: GuestContext): Promise<boolean> {
-  const mod = await optionalModule('scenario/guest.js');
-  const register = mod?.registerGuestRoutes as ((c: GuestContext) => void | Promise<void>) | undefined;
-  if (register === undefined) return false;
-  await register(ctx);
+  if (!existsSync(join(here, '..', 'scenario', 'guest.js'))) return false;
+  const mod = await load<{ registerGuestRoutes?: (c: GuestContext) => void | Promise<void> }>('scenario/guest.js');
+  if (mod.registerGuestRoutes === undefined) return false;
+  await mod.registerGuestRoutes(ctx);
   return true;
 }

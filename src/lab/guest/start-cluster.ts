@@ -5,9 +5,19 @@ import { performance } from 'node:perf_hooks';
 import { UNDERLAY } from '../topology/types.js';
 import { AgentManager } from './agents.js';
 import type { GuestContext, PhaseRunner } from './context.js';
-import { registerNodesFallback, registerScenarioRoutes, startControllerManager, startKubelets } from './integrations.js';
+import { ComponentLoadError, registerScenarioRoutes, startControllerManager, startKubelets } from './integrations.js';
 import type { SupervisorState } from './routes.js';
 import { waitFirstOutput } from './wait-log.js';
+
+/** A component that cannot load is reported ("not available: ...") instead of failing the boot. */
+export async function optional<T>(fn: () => Promise<T>): Promise<T | string> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ComponentLoadError) return `not available: ${e.message}`;
+    throw e;
+  }
+}
 
 export async function startCluster(ctx: GuestContext, state: SupervisorState, phase: PhaseRunner): Promise<void> {
   const { config, timings } = ctx;
@@ -20,21 +30,20 @@ export async function startCluster(ctx: GuestContext, state: SupervisorState, ph
     baseArgs: config.agentArgs,
   });
 
-  const cm = await phase('controller-manager', () => startControllerManager(ctx));
-  if (cm === 'missing') {
-    state.components['controller-manager'] = 'not built yet (Node objects registered by the supervisor)';
-    registerNodesFallback(ctx);
-  } else {
+  const cm = await phase('controller-manager', () => optional(() => startControllerManager(ctx)));
+  if (typeof cm === 'string') state.components['controller-manager'] = cm;
+  else {
     ctx.components.set('controller-manager', cm);
     state.components['controller-manager'] = 'running';
   }
-  const kubelets = await phase('kubelets', () => startKubelets(ctx));
-  if (kubelets === 'missing') state.components.kubelet = 'not built yet';
+  const kubelets = await phase('kubelets', () => optional(() => startKubelets(ctx)));
+  if (typeof kubelets === 'string') state.components.kubelet = kubelets;
   else {
-    for (const [node, k] of kubelets) ctx.components.set(`kubelet/${node}`, k);
-    state.components.kubelet = `running on ${kubelets.size} nodes`;
+    for (const [name, k] of kubelets) ctx.components.set(name, k);
+    state.components.kubelet = `running on ${kubelets.size - 1} nodes (with the scheduler)`;
   }
-  state.components.scenario = (await registerScenarioRoutes(ctx)) ? 'routes registered' : 'not built yet';
+  const scenario = await optional(() => registerScenarioRoutes(ctx));
+  state.components.scenario = typeof scenario === 'string' ? scenario : scenario ? 'routes registered' : 'not built yet';
 
   await phase('agents', async () => {
     if (!config.startAgents) {

@@ -15,7 +15,7 @@ import { readGuestConfig } from './config.js';
 import type { GuestContext, Phase, PhaseRunner, SupervisorEvent } from './context.js';
 import { ControlServer } from './control.js';
 import { startApiServer } from './integrations.js';
-import { startCluster } from './start-cluster.js';
+import { optional, startCluster } from './start-cluster.js';
 import { registerRoutes, type SupervisorState } from './routes.js';
 
 function arg(argv: string[], name: string): string | undefined {
@@ -92,19 +92,19 @@ async function main(): Promise<void> {
 
   try {
     const api = await phase('apiserver', () =>
-      startApiServer({
+      optional(() => startApiServer({
         host: '0.0.0.0',
         port: config.apiPort,
         certHosts: [UNDERLAY.bridgeIp, GUEST_IP, '127.0.0.1', '10.96.0.1', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-      }),
+      })),
     );
-    if (api === 'missing') state.components.apiserver = 'not built yet (no controller-manager, kubelets or agents without it)';
+    if (typeof api === 'string') state.components.apiserver = `${api} (so no controller-manager, kubelets or agents)`;
     else {
       ctx.api = api;
-      state.components.apiserver = api.url;
+      state.components.apiserver = `${api.url} (https://${UNDERLAY.bridgeIp}:${config.apiPort} from the nodes)`;
     }
     ctx.topology = await phase('topology', () => Topology.create({ nodes: config.nodes, secondSubnet: config.secondSubnet }));
-    if (api !== 'missing') await startCluster(ctx, state, phase);
+    if (ctx.api !== undefined) await startCluster(ctx, state, phase);
     timings.readyKernelUptimeS = uptime();
     setPhase('ready');
   } catch (e) {
