@@ -208,16 +208,3 @@ export function decodePath(w: WirePath): BgpPath | undefined {
   if (w.stale) path.stale = true;
   return path;
 }
-
-/** The part of a path that AddPath sets, for comparing desired and actual local paths. */
-export function pathAttributesKey(p: BgpPath): string {
-  return JSON.stringify([
-    p.prefix,
-    p.nextHop,
-    p.origin,
-    p.asPath ?? [],
-    p.communities ?? [],
-    p.localPref ?? null,
-    p.med ?? null,
-  ]);
-}
