@@ -3,9 +3,9 @@
 // allocation (watch path and admission hook), EndpointSlices from pods.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLabApiServer, type RunningLabApiServer } from '../../src/lab/apiserver/index.js';
-import type { StoredObject } from '../../src/lab/apiserver/types.js';
-import { startControllerManager, type ControllerManager } from '../../src/lab/cluster/controller-manager/index.js';
+import { LabStore, StatusError, startLabApiServer, type RunningLabApiServer } from '../../src/lab/apiserver/index.js';
+import type { LabKind, ListOptions, ObjectStore, StoredObject, WatchEvent } from '../../src/lab/apiserver/types.js';
+import { startControllerManager, type AdmissionHooks, type ControllerManager } from '../../src/lab/cluster/controller-manager/index.js';
 
 type Json = Record<string, any>; // test-only: reading arbitrary fields of stored JSON
 
@@ -256,5 +256,71 @@ describe('controller-manager with the lab store', () => {
     assert.equal((srv.store.get('Service', 'kube-system', 'kube-dns') as Json).spec.clusterIP, '10.96.0.10');
     assert.throws(() => cm.admitCreate('Service', obj(service('x', 'steal', { clusterIP: '10.96.0.10' }))), /already allocated/);
     assert.equal(slicesOf('big', 'many').length, 2);
+  });
+});
+
+/** The lab store with admission hooks called inside create/update/delete, as the API server would. */
+class HookedStore implements ObjectStore {
+  hooks: AdmissionHooks | undefined;
+  constructor(readonly inner: LabStore) {}
+  setAdmission(h: AdmissionHooks | undefined): void {
+    this.hooks = h;
+  }
+  resourceVersion(): string {
+    return this.inner.resourceVersion();
+  }
+  get(kind: LabKind, ns: string | undefined, name: string): StoredObject | undefined {
+    return this.inner.get(kind, ns, name);
+  }
+  list(kind: LabKind, opts?: ListOptions): { items: StoredObject[]; resourceVersion: string } {
+    return this.inner.list(kind, opts);
+  }
+  create(kind: LabKind, o: StoredObject): StoredObject {
+    return this.inner.create(kind, this.hooks ? this.hooks.admitCreate(kind, o) : o);
+  }
+  update(kind: LabKind, o: StoredObject, opts?: { subresource?: 'status' }): StoredObject {
+    const cur = this.inner.get(kind, o.metadata.namespace ?? undefined, o.metadata.name);
+    const next = this.hooks && cur && !opts?.subresource ? this.hooks.admitUpdate(kind, o, cur) : o;
+    return this.inner.update(kind, next, opts);
+  }
+  patch(kind: LabKind, ns: string | undefined, name: string, p: unknown, opts?: { subresource?: 'status' }): StoredObject {
+    return this.inner.patch(kind, ns, name, p, opts);
+  }
+  delete(kind: LabKind, ns: string | undefined, name: string, opts?: { gracePeriodSeconds?: number }): StoredObject | undefined {
+    const r = this.inner.delete(kind, ns, name, opts);
+    if (r && this.hooks) this.hooks.afterDelete(kind, r);
+    return r;
+  }
+  watch(kind: LabKind, rv: string, opts: ListOptions, cb: (ev: WatchEvent) => void): () => void {
+    return this.inner.watch(kind, rv, opts, cb);
+  }
+}
+
+describe('controller-manager with admission hooks in the store', () => {
+  it('stores Services with their allocations, rejects taken values, keeps them on re-apply, frees them on delete', async () => {
+    const store = new HookedStore(new LabStore());
+    const cm2 = await startControllerManager({ store, nodes: [{ name: 'n1', internalIP: '192.168.56.11' }], apiServerEndpoint: { ip: '192.168.56.1', port: 6443 } });
+    try {
+      assert.equal(cm2.admissionInstalled, true);
+      const created = store.create('Service', obj(service('default', 'web', { type: 'NodePort', ports: [{ port: 80 }] }))) as Json;
+      assert.ok(created.spec.clusterIP);
+      assert.ok(created.spec.ports[0].nodePort);
+      assert.throws(
+        () => store.create('Service', obj(service('default', 'web2', { clusterIP: created.spec.clusterIP, ports: [{ port: 80 }] }))),
+        (e: unknown) => e instanceof StatusError && e.httpCode === 422 && e.reason === 'Invalid',
+      );
+      const cur = store.get('Service', 'default', 'web') as Json;
+      const reapplied = store.update('Service', obj({ ...cur, spec: { type: 'NodePort', ports: [{ port: 80 }] } })) as Json;
+      assert.equal(reapplied.spec.clusterIP, created.spec.clusterIP);
+      assert.equal(reapplied.spec.ports[0].nodePort, created.spec.ports[0].nodePort);
+      store.delete('Service', 'default', 'web');
+      const again = store.create('Service', obj(service('default', 'web3', { clusterIP: created.spec.clusterIP, ports: [{ port: 80 }] }))) as Json;
+      assert.equal(again.spec.clusterIP, created.spec.clusterIP);
+      await cm2.idle();
+      assert.equal(store.list('Event').items.length, 0);
+    } finally {
+      cm2.stop();
+    }
+    assert.equal(store.hooks, undefined);
   });
 });

@@ -56,7 +56,23 @@ export interface AdmissionHooks {
   afterDelete(kind: LabKind, obj: StoredObject): void;
 }
 
+/**
+ * A store that can call admission hooks inside create/update/delete. When
+ * the store passed in has `setAdmission`, the controller-manager installs
+ * its hooks there at start (and removes them on stop), so Services are
+ * stored with their ClusterIP and NodePorts already set.
+ */
+export interface AdmissionCapableStore {
+  setAdmission(hooks: AdmissionHooks | undefined): void;
+}
+
+function admissionCapable(store: ObjectStore): store is ObjectStore & AdmissionCapableStore {
+  return typeof (store as Partial<AdmissionCapableStore>).setAdmission === 'function';
+}
+
 export interface ControllerManager extends AdmissionHooks {
+  /** Whether the hooks are installed in the store (else allocation runs from the watch). */
+  readonly admissionInstalled: boolean;
   /** Alias of admitCreate: the synchronous allocation hook. */
   allocateOnCreate(kind: LabKind, obj: StoredObject): StoredObject;
   /** Registers (or refreshes) a node, allocating its podCIDR; returns the stored Node. */
@@ -93,9 +109,11 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
   nodes.watch(nodeRV);
   slices.start();
 
+  const hooked = admissionCapable(store);
   let stopped = false;
   const allIdle = (): boolean => services.isIdle() && slices.isIdle();
   const cm: ControllerManager = {
+    admissionInstalled: hooked,
     admitCreate: (kind, obj) => services.admitCreate(kind, obj),
     admitUpdate: (kind, obj, old) => services.admitUpdate(kind, obj, old),
     afterDelete: (kind, obj) => services.afterDelete(kind, obj),
@@ -114,12 +132,14 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     stop() {
       if (stopped) return;
       stopped = true;
+      if (admissionCapable(store)) store.setAdmission(undefined);
       slices.stop();
       nodes.stop();
       services.stop();
     },
   };
-  logger.info({ nodes: opts.nodes.map((n) => n.name) }, 'controller-manager started');
+  if (admissionCapable(store)) store.setAdmission(cm);
+  logger.info({ nodes: opts.nodes.map((n) => n.name), admission: hooked }, 'controller-manager started');
   return cm;
 }
 

@@ -90,9 +90,12 @@ export class ServiceAllocController {
     return toStored(out);
   }
 
-  /** After a delete: the next sync releases what the Service held. */
+  /** After a delete: the Service's values are free at once (a re-create may request them). */
   afterDelete(kind: LabKind, obj: StoredObject): void {
-    if (kind === 'Service') this.queue.add(objKey(obj.metadata));
+    if (kind !== 'Service') return;
+    const key = objKey(obj.metadata);
+    if (!this.store.get('Service', obj.metadata.namespace, obj.metadata.name)) this.allocator.release(key);
+    this.queue.add(key);
   }
 
   private onEvent(ev: WatchEvent): void {
