@@ -144,4 +144,3 @@ describe('proto/ is wire-compatible with GoBGP v3 (upstream .proto files)', { sk
     assert.deepEqual(messageProblems(broken, theirs), ['apipb.Path.neighbor_ip: number 16 here, 15 upstream']);
   });
 });
-});
