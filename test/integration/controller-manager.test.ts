@@ -235,7 +235,6 @@ describe('controller-manager with the lab store', () => {
 
   it('allocates a podCIDR for a Node created by someone else', async () => {
     srv.store.create('Node', obj({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'ext' } }));
-    await new Promise((r) => setTimeout(r, 10));
     await cm.idle();
     assert.match((srv.store.get('Node', undefined, 'ext') as Json).spec.podCIDR, /^10\.244\.\d+\.0\/24$/);
   });

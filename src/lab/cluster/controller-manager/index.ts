@@ -111,7 +111,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
 
   const hooked = admissionCapable(store);
   let stopped = false;
-  const allIdle = (): boolean => services.isIdle() && slices.isIdle();
+  const allIdle = (): boolean => services.isIdle() && slices.isIdle() && nodes.isIdle();
   const cm: ControllerManager = {
     admissionInstalled: hooked,
     admitCreate: (kind, obj) => services.admitCreate(kind, obj),

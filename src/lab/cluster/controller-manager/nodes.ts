@@ -1,11 +1,13 @@
 // Node registration (what each lab node's kubelet would post) and the
 // node-ipam controller: every Node gets a podCIDR from the cluster CIDR,
 // existing ones are kept.
-import type { ObjectStore, StoredObject, WatchEvent } from '../../apiserver/types.js';
+import type { ObjectStore, StoredObject } from '../../apiserver/types.js';
 import { errorMessage } from '../../../errors.js';
 import { LABEL_ARCH, LABEL_HOSTNAME, LABEL_OS } from './constants.js';
 import { canonical } from './endpoints.js';
 import type { PodCidrAllocator } from './node-ipam.js';
+import { WorkQueue } from './queue.js';
+import { recordEvent } from './events.js';
 import { asNode, toStored, type CmLogger, type NodeObj } from './types.js';
 
 export interface LabNodeSpec {
@@ -75,12 +77,19 @@ function nowRFC3339(): string {
 
 export class NodeController {
   private stopWatch: (() => void) | undefined;
+  private readonly queue: WorkQueue;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly cidrs: PodCidrAllocator,
     private readonly logger: CmLogger,
-  ) {}
+  ) {
+    this.queue = new WorkQueue('node-ipam', (name) => this.sync(name), logger);
+  }
+
+  isIdle(): boolean {
+    return this.queue.isIdle();
+  }
 
   /** Records the podCIDRs of every Node already stored (before any new allocation). */
   recordExisting(): string {
@@ -131,28 +140,23 @@ export class NodeController {
 
   /** Watches Nodes: allocates a podCIDR for nodes created without one, frees it on delete. */
   watch(fromResourceVersion: string): void {
-    this.stopWatch = this.store.watch('Node', fromResourceVersion, {}, (ev) => this.onEvent(ev));
+    this.stopWatch = this.store.watch('Node', fromResourceVersion, {}, (ev) => {
+      if (ev.type !== 'BOOKMARK') this.queue.add(ev.object.metadata.name);
+    });
     // Nodes stored before the watch without a podCIDR.
-    for (const o of this.store.list('Node').items) this.ensureCidr(asNode(o));
+    for (const o of this.store.list('Node').items) this.queue.add(o.metadata.name);
   }
 
   stop(): void {
     this.stopWatch?.();
     this.stopWatch = undefined;
+    this.queue.stop();
   }
 
-  private onEvent(ev: WatchEvent): void {
-    if (ev.type === 'BOOKMARK') return;
-    const node = asNode(ev.object);
-    if (ev.type === 'DELETED') {
-      if (!this.store.get('Node', undefined, node.metadata.name)) this.cidrs.release(node.metadata.name);
-      return;
-    }
-    // Writes never happen inside a store callback.
-    setImmediate(() => {
-      const cur = this.store.get('Node', undefined, node.metadata.name);
-      if (cur) this.ensureCidr(asNode(cur));
-    });
+  private sync(name: string): void {
+    const cur = this.store.get('Node', undefined, name);
+    if (cur) this.ensureCidr(asNode(cur));
+    else this.cidrs.release(name);
   }
 
   private record(node: NodeObj): void {
@@ -173,6 +177,7 @@ export class NodeController {
       this.logger.info({ node: node.metadata.name, podCIDR }, 'allocated podCIDR');
     } catch (err) {
       this.logger.error({ node: node.metadata.name, err: errorMessage(err) }, 'podCIDR allocation failed');
+      recordEvent(this.store, this.logger, node, 'Warning', 'CIDRNotAvailable', errorMessage(err), 'cidrAllocator');
     }
   }
 }
