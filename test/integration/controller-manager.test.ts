@@ -71,7 +71,7 @@ before(async () => {
 });
 
 after(async () => {
-  cm.stop();
+  await cm.stop();
   await srv.close();
 });
 
@@ -240,7 +240,7 @@ describe('controller-manager with the lab store', () => {
   });
 
   it('a restarted controller-manager keeps existing allocations', async () => {
-    cm.stop();
+    await cm.stop();
     cm = await startControllerManager({
       store: srv.store,
       nodes: [
@@ -318,7 +318,7 @@ describe('controller-manager with admission hooks in the store', () => {
       await cm2.idle();
       assert.equal(store.list('Event').items.length, 0);
     } finally {
-      cm2.stop();
+      await cm2.stop();
     }
     assert.equal(store.hooks, undefined);
   });

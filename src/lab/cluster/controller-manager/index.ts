@@ -83,8 +83,8 @@ export interface ControllerManager extends AdmissionHooks {
   podCIDROf(name: string): string | undefined;
   /** Resolves once no sync is queued or running in any controller. */
   idle(): Promise<void>;
-  /** Ends the watches and the queues. */
-  stop(): void;
+  /** Ends the watches and the queues (and uninstalls the admission hooks). Resolves at once. */
+  stop(): Promise<void>;
 }
 
 export async function startControllerManager(opts: ControllerManagerOptions): Promise<ControllerManager> {
@@ -129,7 +129,7 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
         quiet = allIdle() ? quiet + 1 : 0;
       }
     },
-    stop() {
+    async stop() {
       if (stopped) return;
       stopped = true;
       if (admissionCapable(store)) store.setAdmission(undefined);
