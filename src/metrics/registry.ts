@@ -4,10 +4,9 @@
 // their own metrics on it.
 
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { packageVersion } from './version.js';
 
 export interface AgentRegistryOptions {
-  /** Reported in kube_router_build_info{version}; default: package.json's version. */
+  /** Reported in kube_router_build_info{version} (the agent passes package.json's); default 'unknown'. */
   version?: string;
   /** Skip collectDefaultMetrics (it installs GC/event-loop observers). */
   defaultMetrics?: boolean;
@@ -24,6 +23,6 @@ export function createAgentRegistry(opts: AgentRegistryOptions = {}): Registry {
     labelNames: ['version', 'nodeversion'] as const,
     registers: [registry],
   });
-  buildInfo.set({ version: opts.version ?? packageVersion(), nodeversion: process.version }, 1);
+  buildInfo.set({ version: opts.version ?? 'unknown', nodeversion: process.version }, 1);
   return registry;
 }
