@@ -23,6 +23,11 @@ export interface GobgpdOptions {
   apiPort: number;
   /** Address the API binds to. Default 127.0.0.1. */
   apiHost?: string;
+  /**
+   * Also serve the API on this unix socket, and talk to gobgpd through it
+   * (reaches a gobgpd in another network namespace). TCP stays for the CLI.
+   */
+  apiSocket?: string;
   /** Default 'gobgpd' (from PATH). */
   binary?: string;
   /** gobgpd --log-level. Default 'info'. */
@@ -71,7 +76,10 @@ const TAIL_BYTES = 4096;
 
 export class GobgpdSupervisor extends EventEmitter<GobgpdEvents> {
   readonly client: GobgpClient;
+  /** Where the client talks to gobgpd (the TCP address, or unix://apiSocket). */
   readonly address: string;
+  /** The TCP API address (--gobgp-admin-port), used by the `gobgp` CLI. */
+  readonly tcpAddress: string;
   private readonly opts: GobgpdOptions;
   private readonly logFile: string;
   private readonly pidFile: string;
@@ -92,7 +100,8 @@ export class GobgpdSupervisor extends EventEmitter<GobgpdEvents> {
     super();
     this.opts = opts;
     const host = opts.apiHost ?? '127.0.0.1';
-    this.address = host.includes(':') ? `[${host}]:${opts.apiPort}` : `${host}:${opts.apiPort}`;
+    this.tcpAddress = host.includes(':') ? `[${host}]:${opts.apiPort}` : `${host}:${opts.apiPort}`;
+    this.address = opts.apiSocket ? `unix://${opts.apiSocket}` : this.tcpAddress;
     this.logFile = opts.logFile ?? join(tmpdir(), `kube-router-gobgpd-${opts.apiPort}.log`);
     this.pidFile = opts.pidFile ?? `${this.logFile}.pid`;
     this.delayMs = opts.backoff?.initialMs ?? 500;
@@ -177,7 +186,8 @@ export class GobgpdSupervisor extends EventEmitter<GobgpdEvents> {
   }
 
   private args(): string[] {
-    const a = ['--api-hosts', this.address, '--pprof-disable', '--log-plain', '--log-level', this.opts.logLevel ?? 'info'];
+    const hosts = this.opts.apiSocket ? `${this.tcpAddress},unix://${this.opts.apiSocket}` : this.tcpAddress;
+    const a = ['--api-hosts', hosts, '--pprof-disable', '--log-plain', '--log-level', this.opts.logLevel ?? 'info'];
     if (this.opts.gracefulRestart) a.push('--graceful-restart');
     return [...a, ...(this.opts.extraArgs ?? [])];
   }
@@ -186,6 +196,7 @@ export class GobgpdSupervisor extends EventEmitter<GobgpdEvents> {
     const binary = this.opts.binary ?? 'gobgpd';
     const wrapper = this.opts.wrapper ?? [];
     const argv = [...wrapper, binary, ...this.args()];
+    if (this.opts.apiSocket) rmSync(this.opts.apiSocket, { force: true });
     const out = openSync(this.logFile, 'w');
     let child: ChildProcess;
     try {
