@@ -1,0 +1,312 @@
+// The LabCluster the scenario runner drives inside the guest (loaded by
+// src/lab/scenario/guest.ts: `createLabCluster(ctx)`), implemented against
+// the supervisor's pieces: the lab API server's in-process store, the
+// topology (argv to enter a node, the router or a pod), the kubelets (pods,
+// probers, holders) and the agent manager. See src/lab/scenario/cluster.ts
+// for the contract and fake-cluster.ts for the same semantics in memory.
+//
+// Nothing here spawns a process per step beyond what the step is: a probe
+// batch is one prober per source, settle polls the agents' /healthz over
+// HTTP from this process, reset and apply work on the store directly.
+
+import type { StoredObject } from '../apiserver/types.js';
+import type { HoldHandle } from '../cluster/kubelet/index.js';
+import {
+  placeName,
+  type ClusterSpec,
+  type ExecResult,
+  type HoldResult,
+  type LabCluster,
+  type NodeInfo,
+  type ObjectRef,
+  type Place,
+  type ProbeRequest,
+  type ProbeResult,
+  type SettleResult,
+} from '../scenario/cluster.js';
+import { KubeRouterError, errorMessage } from '../../errors.js';
+import type { GuestContext } from './context.js';
+import { execEvents } from './exec.js';
+import { observeAgents, waitAgentUp, type HealthFetcher } from './lab-cluster-agents.js';
+import { applyObjects, labKind, objectName, storedNamespace } from './lab-cluster-apply.js';
+import { defaultNetnsExists, labError, needAgents, needApi, needTopology, sleep, type LabClusterHost } from './lab-cluster-host.js';
+import { holdFromPlace, probeBatch, probeFromPlace, type ProbeRunner } from './lab-cluster-probe.js';
+import { executeReset, planReset } from './lab-cluster-reset.js';
+import { ChangeTracker, agentPending, fetchHealth, podsPending } from './lab-cluster-settle.js';
+
+export type CommandRunner = (argv: string[], timeoutMs: number) => Promise<ExecResult>;
+
+export interface LabClusterOptions {
+  fetchHealth?: HealthFetcher;
+  netnsExists?: (name: string) => boolean;
+  /** Probes from one place (default: the kubelet's prober in the pod, or a prober in the node's namespace). */
+  probe?: ProbeRunner;
+  hold?: (from: Place, ip: string, port: number) => Promise<HoldHandle>;
+  /** Runs an argv the topology built (default: the supervisor's exec helper). */
+  run?: CommandRunner;
+  /** Poll interval of settle, reset and agent start (default 150 ms). */
+  pollMs?: number;
+  resetTimeoutMs?: number;
+  agentUpTimeoutMs?: number;
+}
+
+/** The default CommandRunner: the supervisor's exec helper; stdout and stderr in the order they came. */
+export const runCommand: CommandRunner = async (argv, timeoutMs) => {
+  let output = '';
+  for await (const ev of execEvents(argv, { target: '', argv, timeoutMs })) {
+    if (ev.type === 'exit') {
+      if (ev.code !== null) return { exitCode: ev.code, output };
+      const killed = ev.ms >= timeoutMs ? ` (killed after ${timeoutMs} ms)` : '';
+      return { exitCode: 128 + (ev.signal === 'SIGKILL' ? 9 : ev.signal === 'SIGTERM' ? 15 : 0), output: `${output}\n${ev.signal ?? 'signal'}${killed}\n` };
+    }
+    output += ev.data;
+  }
+  return { exitCode: -1, output };
+};
+
+function sameArgs(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function asLabError(err: unknown, prefix: string, context: Record<string, unknown>): KubeRouterError {
+  if (err instanceof KubeRouterError && err.code === 'KR_ERR_LAB') return err;
+  return labError(`${prefix}: ${errorMessage(err)}`, context, err);
+}
+
+export class GuestLabCluster implements LabCluster {
+  private spec: ClusterSpec;
+  /** Agents that should be running (settle reports one that is not). */
+  private readonly expected = new Set<string>();
+  private readonly holds = new Map<string, HoldHandle>();
+  private tracker: ChangeTracker | undefined;
+  private readonly pollMs: number;
+  private readonly fetch: HealthFetcher;
+  private readonly netnsExists: (name: string) => boolean;
+
+  constructor(
+    private readonly host: LabClusterHost,
+    private readonly opts: LabClusterOptions = {},
+  ) {
+    this.pollMs = opts.pollMs ?? 150;
+    this.fetch = opts.fetchHealth ?? fetchHealth;
+    this.netnsExists = opts.netnsExists ?? defaultNetnsExists;
+    this.spec = {
+      nodes: host.topology?.nodes.length ?? host.config.nodes,
+      secondSubnet: host.topology !== undefined ? host.topology.router !== undefined : host.config.secondSubnet,
+      agentArgs: [...host.config.agentArgs],
+      externalPeer: false,
+    };
+    for (const n of host.topology?.nodes ?? []) if (host.agents?.statusOf(n.name).running) this.expected.add(n.name);
+    if (host.api !== undefined) this.tracker = new ChangeTracker(host.api.store);
+  }
+
+  private get store() {
+    return needApi(this.host, 'lab cluster').store;
+  }
+
+  /** The current shape (what configure() compares against). */
+  currentSpec(): ClusterSpec {
+    return { ...this.spec, agentArgs: [...this.spec.agentArgs] };
+  }
+
+  async configure(spec: ClusterSpec): Promise<void> {
+    const topo = needTopology(this.host, 'configure');
+    const have = topo.nodes.length;
+    const haveSecond = topo.router !== undefined;
+    if (spec.nodes !== have || spec.secondSubnet !== haveSecond) {
+      throw labError(
+        `cluster: the file wants ${spec.nodes} nodes${spec.secondSubnet ? ' with the last behind a router' : ''}; this VM was booted with ${have}${haveSecond ? ' (second subnet)' : ''} and cannot change its nodes while running: run it in a VM booted with that topology`,
+        { field: 'cluster.nodes', value: String(spec.nodes) },
+      );
+    }
+    if (spec.externalPeer) throw labError('cluster: externalPeer is not available in this lab yet (no FRR/BIRD peer namespace)', { field: 'cluster.externalPeer' });
+    const agents = this.host.agents;
+    if (agents === undefined || !agents.available()) {
+      this.host.log?.('lab-cluster: configure: agents are not available (not built or no API server); running without agents');
+      this.spec = { ...spec, agentArgs: [...spec.agentArgs] };
+      return;
+    }
+    const nodes = topo.nodes.map((n) => n.name);
+    if (!sameArgs(spec.agentArgs, this.spec.agentArgs)) {
+      agents.setBaseArgs(spec.agentArgs);
+      await Promise.all(nodes.map((n) => agents.stop(n, 'TERM')));
+    }
+    this.spec = { ...spec, agentArgs: [...spec.agentArgs] };
+    const toStart = nodes.filter((n) => !agents.statusOf(n).running);
+    await Promise.all(
+      toStart.map(async (n) => {
+        try {
+          await agents.start(n, [], 'running');
+        } catch (err) {
+          throw asLabError(err, `configure: starting the agent on ${n}`, { value: n });
+        }
+      }),
+    );
+    for (const n of nodes) this.expected.add(n);
+    await Promise.all(toStart.map((n) => waitAgentUp(this.host, n, this.fetch, this.opts.agentUpTimeoutMs ?? 90_000, this.pollMs)));
+  }
+
+  async reset(): Promise<void> {
+    for (const [name, h] of [...this.holds]) {
+      this.holds.delete(name);
+      await h.release().catch(() => undefined);
+    }
+    const store = this.store;
+    await executeReset(this.host, store, planReset(store), {
+      timeoutMs: this.opts.resetTimeoutMs ?? 120_000,
+      pollMs: this.pollMs,
+      netnsExists: this.netnsExists,
+    });
+  }
+
+  async apply(objects: StoredObject[]): Promise<void> {
+    await applyObjects(this.host, this.store, objects, { podGoneTimeoutMs: 60_000, pollMs: this.pollMs, netnsExists: this.netnsExists });
+  }
+
+  async delete(refs: ObjectRef[]): Promise<void> {
+    const store = this.store;
+    for (const r of refs) {
+      const kind = labKind(r.kind, r.namespace, r.name);
+      const ns = storedNamespace(kind, r.namespace);
+      try {
+        store.delete(kind, ns, r.name);
+      } catch (err) {
+        throw asLabError(err, `delete ${objectName(kind, ns, r.name)}`, { object: objectName(kind, ns, r.name) });
+      }
+    }
+  }
+
+  async get(kind: string, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
+    const k = labKind(kind, namespace, name);
+    return this.store.get(k, storedNamespace(k, namespace), name);
+  }
+
+  async list(kind: string, namespace?: string): Promise<StoredObject[]> {
+    const k = labKind(kind, namespace, '*');
+    return this.store.list(k, namespace === undefined ? {} : { namespace }).items;
+  }
+
+  /** What is pending right now (empty: settled), and the last change the agents must have synced. */
+  async pending(): Promise<{ pending: string[]; target: string }> {
+    const store = this.store;
+    const tracker = (this.tracker ??= new ChangeTracker(store));
+    const pending = podsPending(store.list('Pod').items);
+    for (const o of await observeAgents(this.host, this.expected, this.fetch)) pending.push(...agentPending(o, (kinds) => tracker.lastChange(kinds)));
+    return { pending, target: tracker.lastChange() };
+  }
+
+  /**
+   * Polls until nothing is pending on two polls in a row with no change to
+   * the agents' kinds in between (an EndpointSlice update following a pod's
+   * Running status is not missed).
+   */
+  async settle(timeoutMs: number): Promise<SettleResult> {
+    const deadline = Date.now() + timeoutMs;
+    let quietAt: string | undefined;
+    for (;;) {
+      const { pending, target } = await this.pending();
+      if (pending.length === 0) {
+        if (quietAt === target) return { settled: true, pending: [] };
+        quietAt = target;
+      } else quietAt = undefined;
+      if (Date.now() > deadline) return { settled: false, pending: pending.length > 0 ? pending : ['changes still arriving'] };
+      await sleep(this.pollMs);
+    }
+  }
+
+  async probe(batch: ProbeRequest[]): Promise<ProbeResult[]> {
+    const run: ProbeRunner = this.opts.probe ?? ((from, specs) => probeFromPlace(this.host, from, specs));
+    return probeBatch(batch, run);
+  }
+
+  async exec(on: Place, cmd: string, timeoutMs: number): Promise<ExecResult> {
+    const topo = needTopology(this.host, `exec on ${placeName(on)}`);
+    const script = ['sh', '-c', `exec 2>&1\n${cmd}`];
+    let argv: string[];
+    try {
+      argv = on.kind === 'node' ? topo.argvFor({ kind: 'node', name: on.name }, script) : topo.argvFor({ kind: 'pod', namespace: on.namespace, name: on.name }, script);
+    } catch (err) {
+      throw asLabError(err, `exec on ${placeName(on)}`, on.kind === 'pod' ? { object: `Pod ${placeName(on)}` } : { value: on.name });
+    }
+    return (this.opts.run ?? runCommand)(argv, timeoutMs);
+  }
+
+  async hold(name: string, from: Place, toIP: string, port: number): Promise<void> {
+    if (this.holds.has(name)) throw labError(`hold ${name}: a connection of that name is already held`, { value: name });
+    const what = `hold ${name} from ${placeName(from)} to ${toIP}:${port}`;
+    let h: HoldHandle;
+    try {
+      h = await (this.opts.hold ?? ((f: Place, ip: string, p: number) => holdFromPlace(this.host, f, ip, p)))(from, toIP, port);
+    } catch (err) {
+      throw asLabError(err, what, { value: name });
+    }
+    if (!h.connected) {
+      const s = await h.release();
+      throw labError(`${what}: not connected: ${s.error ?? 'no connection'}`, { value: name });
+    }
+    this.holds.set(name, h);
+  }
+
+  async release(name: string): Promise<HoldResult> {
+    const h = this.holds.get(name);
+    if (h === undefined) throw labError(`release ${name}: no connection of that name is held`, { value: name });
+    this.holds.delete(name);
+    const s = await h.release();
+    return { broken: s.error !== undefined, maxGapMs: s.maxGapMs, ...(s.error !== undefined ? { error: s.error } : {}) };
+  }
+
+  private async agentStep<T>(node: string, what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw asLabError(err, `${what} the agent on ${node}`, { value: node });
+    }
+  }
+
+  async restartAgent(node: string, signal: 'TERM' | 'KILL'): Promise<void> {
+    const agents = needAgents(this.host, `restart agent ${node}`);
+    await this.agentStep(node, `restarting (${signal})`, () => agents.restart(node, signal));
+    this.expected.add(node);
+    await waitAgentUp(this.host, node, this.fetch, this.opts.agentUpTimeoutMs ?? 90_000, this.pollMs);
+  }
+
+  async stopAgent(node: string): Promise<void> {
+    const agents = needAgents(this.host, `stop agent ${node}`);
+    this.expected.delete(node);
+    await this.agentStep(node, 'stopping', () => agents.stop(node, 'TERM'));
+  }
+
+  async startAgent(node: string, args: string[], wait: 'exit' | 'running'): Promise<number | null> {
+    const agents = needAgents(this.host, `start agent ${node}`);
+    if (wait === 'exit') {
+      this.expected.delete(node);
+      return this.agentStep(node, 'running', () => agents.start(node, args, 'exit'));
+    }
+    await this.agentStep(node, 'starting', () => agents.start(node, args, 'running'));
+    this.expected.add(node);
+    await waitAgentUp(this.host, node, this.fetch, this.opts.agentUpTimeoutMs ?? 90_000, this.pollMs);
+    return null;
+  }
+
+  async restartApiServer(downForMs: number): Promise<void> {
+    const api = needApi(this.host, 'restart apiserver');
+    await api.stop();
+    await sleep(downForMs);
+    await api.start();
+  }
+
+  async nodes(): Promise<NodeInfo[]> {
+    const topo = needTopology(this.host, 'nodes');
+    const out: NodeInfo[] = topo.nodes.map((n) => ({ name: n.name, ips: [n.ip], role: 'node' }));
+    if (topo.router !== undefined) out.push({ name: topo.router.name, ips: [...topo.router.ips], role: 'router' });
+    return out;
+  }
+}
+
+/** What src/lab/scenario/guest.ts loads: the guest supervisor's context is a LabClusterHost. */
+export function createLabCluster(ctx: LabClusterHost, opts: LabClusterOptions = {}): LabCluster {
+  return new GuestLabCluster(ctx, opts);
+}
+
+// The supervisor's context must stay usable as a LabClusterHost (checked at compile time).
+export const guestContextIsHost: (ctx: GuestContext) => LabClusterHost = (ctx) => ctx;
