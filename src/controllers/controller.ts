@@ -26,7 +26,11 @@ export interface ControllerHealth {
   name: ControllerName;
   /** Wall-clock ms of the last successful sync, or undefined before the first. */
   lastSyncAt?: number;
-  /** The cache resourceVersion the last successful sync saw. */
+  /**
+   * The cache resourceVersion up to which the applied state is current: the
+   * one the last successful sync saw, or the cache's current one while the
+   * controller is idle after a success (see BoundedFrequencyRunner.appliedResourceVersion).
+   */
   lastSyncResourceVersion?: string;
   /** Period within which a successful sync is expected (its max resync period plus slack). */
   periodMs: number;
@@ -47,7 +51,11 @@ export interface Controller {
   readonly name: ControllerName;
   /** Resources this controller needs watched. */
   readonly kinds: readonly ResourceKind[];
-  /** Subscribe to events and start the sync runner. Called after the cache has synced. */
+  /**
+   * Subscribe to events and start the sync runner. Called after the cache has
+   * synced. Event handlers must be cheap and call runner.run() synchronously
+   * when the change matters (health reporting relies on it).
+   */
   start(): Promise<void>;
   /** Run one full sync now (the runner calls this; tests may too). */
   sync(): Promise<void>;

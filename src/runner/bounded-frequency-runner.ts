@@ -197,11 +197,37 @@ export class BoundedFrequencyRunner {
     };
   }
 
+  /**
+   * The resourceVersion up to which the applied state is current: the one the
+   * last successful run saw, or, while the runner is idle after a success (no
+   * request since, nothing running, no retry due), the cache's current one.
+   * Events the controller did not request a run for did not change what it
+   * has to apply, so an idle controller is current with the cache; this lets
+   * the lab wait for "every agent has applied write N" even when the kinds a
+   * controller watches advance only by bookmarks. This relies on controllers
+   * calling run() synchronously from their event handlers (the cache updates
+   * its store and resourceVersion, then calls the handlers synchronously).
+   */
+  appliedResourceVersion(): string | undefined {
+    if (this.lastSuccessResourceVersion === undefined) return undefined;
+    const idle =
+      this.started && !this.stopped && !this.pending && this.inFlight === undefined && this.retryAt === undefined && this.consecutiveFailures === 0;
+    if (idle && this.resourceVersion) {
+      try {
+        const now = this.resourceVersion();
+        if (now !== '') return now;
+      } catch {
+        // fall back to the recorded one
+      }
+    }
+    return this.lastSuccessResourceVersion;
+  }
+
   /** The health fields a controller reports (see ControllerHealth). */
   health(): RunnerHealth {
     return {
       lastSyncAt: this.lastSuccessAt,
-      lastSyncResourceVersion: this.lastSuccessResourceVersion,
+      lastSyncResourceVersion: this.appliedResourceVersion(),
       periodMs: this.maxIntervalMs + this.healthSlackMs,
       syncingSince: this.syncingSince,
       lastProgressAt: this.lastProgressAt,

@@ -357,6 +357,46 @@ describe('BoundedFrequencyRunner', () => {
     await h.runner.stop();
   });
 
+  it('an idle runner after a success is current with the cache resourceVersion', async () => {
+    let rv = 5;
+    let fail = false;
+    const g = { block: undefined as Promise<void> | undefined };
+    const h = harness(
+      async () => {
+        if (g.block) await g.block;
+        if (fail) throw new Error('boom');
+      },
+      { minIntervalMs: 1000, maxIntervalMs: 60_000, retryIntervalMs: 5000 },
+      { resourceVersion: () => String(rv) },
+    );
+    assert.equal(h.runner.appliedResourceVersion(), undefined, 'nothing applied before the first sync');
+    h.runner.start();
+    await h.clock.advance(0);
+    assert.equal(h.runner.health().lastSyncResourceVersion, '5');
+    rv = 6; // e.g. a bookmark, or an event the controller found irrelevant
+    assert.equal(h.runner.health().lastSyncResourceVersion, '6');
+    rv = 7;
+    h.runner.run(); // a relevant event: pending until the sync has run
+    assert.equal(h.runner.health().lastSyncResourceVersion, '5');
+    let release!: () => void;
+    g.block = new Promise<void>((res) => (release = res));
+    await h.clock.advance(1000); // starts, sees 7, blocks
+    rv = 8;
+    assert.equal(h.runner.health().lastSyncResourceVersion, '5', 'not while running');
+    release();
+    g.block = undefined;
+    await h.clock.advance(0);
+    assert.equal(h.runner.health().lastSyncResourceVersion, '8', 'idle again');
+    fail = true;
+    h.runner.run();
+    await h.clock.advance(1000);
+    rv = 9;
+    assert.equal(h.runner.health().lastSyncResourceVersion, '7', 'a failed sync keeps the last applied one');
+    await h.runner.stop();
+    fail = false;
+    assert.equal(h.runner.health().lastSyncResourceVersion, '7', 'a stopped runner is not current');
+  });
+
   it('rejects inconsistent intervals', () => {
     assert.throws(
       () => new BoundedFrequencyRunner({ name: 'x', fn: async () => {}, minIntervalMs: 10, maxIntervalMs: 5, retryIntervalMs: 1 }),
