@@ -92,7 +92,8 @@ type Methods = Record<string, MethodDefinition<object, unknown>>;
 
 let methodsCache: Methods | undefined;
 
-function loadMethods(): Methods {
+/** The loaded apipb.GobgpApi method definitions (serialisers); exported for the codec tests. */
+export function loadMethods(): Methods {
   if (methodsCache) return methodsCache;
   const def = protoLoader.loadSync([...PROTO_FILES], {
     includeDirs: [protoDir()],
