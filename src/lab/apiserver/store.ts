@@ -55,6 +55,9 @@ export interface StoreOptions {
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
+/** The NamespaceLifecycle admission plugin refuses to delete these. */
+const IMMORTAL_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
 function keyOf(info: KindInfo, namespace: string | undefined, name: string): string {
   return info.namespaced ? `${namespace ?? ''}/${name}` : name;
 }
@@ -207,7 +210,14 @@ export class LabStore implements ObjectStore {
     const next = prepareUpdate(info, cur, input, opts.subresource);
     const unchanged = jsonEqual({ ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, { ...cur, metadata: { ...cur.metadata, resourceVersion: undefined } });
     if (unchanged || opts.dryRun === true) return unchanged ? cur : next;
-    return this.commit(info, 'MODIFIED', next, cur);
+    const stored = this.commit(info, 'MODIFIED', next, cur);
+    const md = stored.metadata;
+    const finalizers = Array.isArray(md.finalizers) ? md.finalizers : [];
+    if (md.deletionTimestamp !== undefined && finalizers.length === 0 && Array.isArray(cur.metadata.finalizers) && cur.metadata.finalizers.length > 0) {
+      // The last finalizer went away from an object being deleted: it is gone now.
+      this.commit(info, 'DELETED', deepClone(stored), stored);
+    }
+    return stored;
   }
 
   updateRaw(kind: LabKind, input: StoredObject, opts: UpdateOptions = {}): StoredObject {
@@ -259,9 +269,21 @@ export class LabStore implements ObjectStore {
     if (pre?.resourceVersion !== undefined && pre.resourceVersion !== cur.metadata.resourceVersion) {
       throw conflict(info, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion ?? ''}`);
     }
+    if (kind === 'Namespace' && IMMORTAL_NAMESPACES.includes(name)) {
+      throw new StatusError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    }
     if (kind === 'Pod') {
       const marked = this.gracefulPodDelete(info, cur, opts);
       if (marked !== undefined) return { object: marked, deleted: false };
+    }
+    const finalizers = cur.metadata.finalizers;
+    if (Array.isArray(finalizers) && finalizers.length > 0) {
+      // Finalizers hold the object: it is only marked, and goes when the last one is removed.
+      if (cur.metadata.deletionTimestamp !== undefined || opts.dryRun === true) return { object: cur, deleted: false };
+      const next = deepClone(cur);
+      next.metadata.deletionTimestamp = rfc3339();
+      next.metadata.deletionGracePeriodSeconds = 0;
+      return { object: this.commit(info, 'MODIFIED', next, cur), deleted: false };
     }
     if (opts.dryRun === true) return { object: cur, deleted: true };
     if (kind === 'Namespace') return { object: this.deleteNamespace(info, cur), deleted: true };
