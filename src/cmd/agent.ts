@@ -239,7 +239,9 @@ export async function runAgent(params: RunAgentParams): Promise<number> {
   try {
     await cache.start();
     logger.info({ kinds, nodeName }, 'waiting for the informer caches to sync');
-    const synced = await Promise.race([cache.waitForSync(options.cacheSyncTimeout).then(() => 'synced' as const), trigger.requested]);
+    const syncing = cache.waitForSync(options.cacheSyncTimeout).then(() => 'synced' as const);
+    syncing.catch(() => {}); // a rejection after a shutdown request won the race below is moot
+    const synced = await Promise.race([syncing, trigger.requested]);
     if (synced !== 'synced') return await finish(0);
   } catch (err) {
     logger.error({ err }, `informer caches did not sync (--cache-sync-timeout=${options.cacheSyncTimeout}ms): ${errorMessage(err)}`);

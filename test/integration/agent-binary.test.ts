@@ -1,0 +1,143 @@
+// The BUILT binary (dist/src/cmd/kube-router.js) against the lab API server:
+// health and metrics endpoints come up, unbuilt controllers are reported (not
+// pretended), SIGTERM exits 0 within 2 s, a taken health port exits 1 naming
+// the flag, --cleanup-config needs no API server.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { startLabApiServer, type RunningLabApiServer } from '../../src/lab/apiserver/index.js';
+import { parsePrometheusText } from '../../src/metrics/parse-text.js';
+
+const BIN = fileURLToPath(new URL('../../src/cmd/kube-router.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((res) => srv.close(() => res()));
+  return port;
+}
+
+function get(url: string): Promise<{ status: number; text: string; contentType: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, contentType: String(res.headers['content-type']) }));
+      })
+      .on('error', reject);
+  });
+}
+
+interface Agent {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+}
+
+function spawnAgent(args: string[], env: NodeJS.ProcessEnv = {}): Agent {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NODE_NAME: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
+  return { child, output: () => out, exited };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, agent: Agent, timeoutMs = 20_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (agent.child.exitCode !== null) throw new Error(`agent exited (${agent.child.exitCode}) while waiting for ${what}:\n${agent.output()}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}:\n${agent.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let server: RunningLabApiServer;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kr-agent-bin-'));
+let kubeconfig = '';
+const spawned: Agent[] = [];
+
+before(async () => {
+  server = await startLabApiServer({ port: 0 });
+  kubeconfig = path.join(tmp, 'kubeconfig');
+  fs.writeFileSync(kubeconfig, server.kubeconfig());
+});
+
+after(async () => {
+  for (const a of spawned) if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
+  await server?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('serves /healthz and /metrics, reports unbuilt controllers, exits 0 within 2 s of SIGTERM', async () => {
+  const [healthPort, metricsPort] = [await freePort(), await freePort()];
+  const agent = spawnAgent([
+    '--kubeconfig', kubeconfig,
+    '--hostname-override', 'bin-node',
+    '--health-addr', '127.0.0.1', '--health-port', String(healthPort),
+    '--metrics-addr', '127.0.0.1', '--metrics-port', String(metricsPort),
+  ]);
+  spawned.push(agent);
+  const health = await until('/healthz 200', async () => {
+    const r = await get(`http://127.0.0.1:${healthPort}/healthz`);
+    return r.status === 200 ? r : undefined;
+  }, agent);
+  const body = JSON.parse(health.text) as { cacheSynced: boolean; controllers: { name: string; running: boolean; reason?: string }[] };
+  assert.equal(body.cacheSynced, true);
+  // Nothing is built yet: every enabled controller is listed as not running, none pretends to run.
+  assert.deepEqual(body.controllers.map((c) => [c.name, c.running]), [['routing', false], ['proxy', false], ['firewall', false]]);
+  assert.match(body.controllers[0].reason ?? '', /--run-router/);
+
+  const metrics = await get(`http://127.0.0.1:${metricsPort}/metrics`);
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.contentType, /^text\/plain/);
+  const parsed = parsePrometheusText(metrics.text);
+  assert.ok(parsed.samples.some((s) => s.name === 'kube_router_build_info' && s.labels.nodeversion === process.version));
+  assert.ok(parsed.samples.some((s) => s.name === 'process_resident_memory_bytes'));
+
+  for (const name of ['routing', 'proxy', 'firewall']) {
+    assert.match(agent.output(), new RegExp(`controller ${name} is enabled \\(--run-[a-z-]+\\) but not built yet; it does nothing`));
+  }
+
+  const sentAt = Date.now();
+  agent.child.kill('SIGTERM');
+  const exit = await agent.exited;
+  assert.equal(exit.code, 0, agent.output());
+  assert.ok(exit.at - sentAt < 2000, `exited ${exit.at - sentAt} ms after SIGTERM`);
+});
+
+test('a taken health port exits 1 naming the flag and the address', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const agent = spawnAgent(['--kubeconfig', kubeconfig, '--hostname-override', 'bin-node', '--health-addr', '127.0.0.1', '--health-port', String(port)]);
+    spawned.push(agent);
+    const exit = await agent.exited;
+    assert.equal(exit.code, 1, agent.output());
+    assert.match(agent.output(), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(--health-addr/--health-port\\): EADDRINUSE`));
+  } finally {
+    await new Promise<void>((res) => blocker.close(() => res()));
+  }
+});
+
+test('--cleanup-config exits 0 without an API server', async () => {
+  const agent = spawnAgent(['--cleanup-config', '--hostname-override', 'bin-node', '--kubeconfig', path.join(tmp, 'does-not-exist')], { HOME: tmp, KUBECONFIG: '' });
+  spawned.push(agent);
+  const exit = await agent.exited;
+  assert.equal(exit.code, 0, agent.output());
+});
