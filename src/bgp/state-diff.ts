@@ -192,9 +192,10 @@ export function diffBgp(desired: BgpState, actualIn: BgpState): BgpOp[] {
     ops.push({ op: 'start-bgp', global: g });
     actual = { ...EMPTY_STATE, global: g };
   } else if (actual.global.asn !== g.asn || actual.global.routerId !== g.routerId || actual.global.listenPort !== g.listenPort) {
-    // gobgpd cannot change its global config in place: stop (drops every peer and path) and start again.
+    // gobgpd cannot change its global config in place: stop and start again.
+    // StopBgp clears everything (peers, paths, sets, policies, assignments: checked on 3.10).
     ops.push({ op: 'stop-bgp' }, { op: 'start-bgp', global: g });
-    actual = { ...actual, global: g, peers: [], paths: [] };
+    actual = { ...EMPTY_STATE, global: g };
   }
 
   // Defined sets: creations and member additions first.

@@ -155,10 +155,20 @@ describe('bgp desired/actual diff', () => {
     assert.deepEqual(diffBgp(desired({ paths: [withCommunity] }), actual), [{ op: 'add-path', path: withCommunity }]);
   });
 
-  it('a changed router id or ASN stops and restarts BGP, then re-adds peers and paths', () => {
+  it('a changed router id or ASN stops and restarts BGP, then re-adds everything (StopBgp clears all)', () => {
     const actual = asGobgpdReports(desired());
     const ops = diffBgp(desired({ global: { ...global, asn: 65000 } }), actual);
-    assert.deepEqual(kinds(ops), ['stop-bgp', 'start-bgp', 'add-peer', 'add-peer', 'add-path']);
+    assert.deepEqual(kinds(ops), [
+      'stop-bgp',
+      'start-bgp',
+      'add-defined-set',
+      'add-defined-set',
+      'add-policy',
+      'set-policy-assignment',
+      'add-peer',
+      'add-peer',
+      'add-path',
+    ]);
   });
 
   it('versionPolicy is stable and content-addressed', () => {
