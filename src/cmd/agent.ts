@@ -162,9 +162,9 @@ export async function runAgent(params: RunAgentParams): Promise<number> {
       const b = built.find((x) => x.name === name);
       if (!b) return { name, running: false, note: `enabled (${CONTROLLER_FLAGS[name]}) but not built yet` };
       try {
-        return { name, running: true, health: b.controller.health() };
+        return { name, running: true, kinds: b.controller.kinds, health: b.controller.health() };
       } catch (err) {
-        return { name, running: true, health: { name, periodMs: 0, lastError: `health() failed: ${errorMessage(err)}` } };
+        return { name, running: true, kinds: b.controller.kinds, health: { name, periodMs: 0, lastError: `health() failed: ${errorMessage(err)}` } };
       }
     });
 

@@ -18,6 +18,8 @@ export interface HealthEntry {
   running: boolean;
   /** Why it is not running (when running is false). */
   note?: string;
+  /** The kinds the controller watches (reported so the lab knows which changes it must apply). */
+  kinds?: readonly string[];
   health?: ControllerHealth;
 }
 
@@ -33,6 +35,8 @@ export interface ControllerReport {
   running: boolean;
   healthy: boolean;
   reason?: string;
+  /** The kinds it watches (running controllers). */
+  kinds?: string[];
   /** RFC 3339 time of the end of the last successful sync. */
   lastSyncAt?: string;
   lastSyncResourceVersion?: string;
@@ -103,6 +107,7 @@ export function evaluateHealth(input: HealthInputs): HealthReport {
       running: true,
       healthy: verdict.healthy,
       reason: verdict.reason,
+      kinds: entry.kinds ? [...entry.kinds] : undefined,
       lastSyncAt: rfc3339(h.lastSyncAt),
       lastSyncResourceVersion: h.lastSyncResourceVersion,
       periodSeconds: h.periodMs / 1000,

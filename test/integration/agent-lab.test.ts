@@ -58,7 +58,7 @@ const svc = (name: string): StoredObject => ({
 interface HealthBody {
   cacheSynced: boolean;
   resourceVersion: string;
-  controllers: { name: string; running: boolean; healthy: boolean; lastSyncResourceVersion?: string }[];
+  controllers: { name: string; running: boolean; healthy: boolean; kinds?: string[]; lastSyncResourceVersion?: string }[];
 }
 
 let server: RunningLabApiServer;
@@ -167,6 +167,7 @@ test('/healthz is 200 and follows the server resourceVersion as syncs apply chan
     body.controllers.map((c) => [c.name, c.running, c.healthy]),
     [['proxy', true, true]],
   );
+  assert.deepEqual(body.controllers[0].kinds, ['Service', 'EndpointSlice']);
   assert.equal(syncs.at(-1)?.services, server.store.list('Service').items.length);
 });
 

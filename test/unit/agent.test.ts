@@ -328,6 +328,16 @@ describe('runAgent', () => {
     await assert.rejects(get(`${base}/healthz`), 'health server closed');
   });
 
+  it('a signal while waiting for the cache sync exits 0 without starting controllers', async () => {
+    const control = newControl();
+    const r = start(options({ runRouter: false, runFirewall: false }), { proxy: testFactory('proxy', ['Service'], control) }, { syncOnStart: [] });
+    await waitFor('cache started', () => (r.cacheParams() && r.cache().started ? true : undefined));
+    r.signals.emit('SIGTERM');
+    assert.equal(await r.done, 0);
+    assert.equal(control.started.length, 0);
+    assert.equal(r.cache().stopped, true);
+  });
+
   it('exits 1 naming the flag and address when the health port is taken', async () => {
     const blocker = net.createServer();
     await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
