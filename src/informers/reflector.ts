@@ -114,7 +114,8 @@ export class Reflector<K extends ResourceKind> {
           if (this.stopped) break;
           this.o.metrics.watchErrors.labels(this.resource).inc();
           const delay = this.backoff.next();
-          this.o.logger.warn({ kind: this.kind, err: errorMessage(err), retryInMs: delay }, 'informer: list failed');
+          const attempt = this.backoff.attempts;
+          this.o.logger[attempt <= 3 || attempt % 10 === 0 ? 'warn' : 'debug']({ kind: this.kind, err: errorMessage(err), retryInMs: delay, attempt }, 'informer: list failed');
           await this.pause(delay);
           continue;
         }
@@ -140,8 +141,11 @@ export class Reflector<K extends ResourceKind> {
         if (this.now() - started >= (this.o.healthyWatchMs ?? 1000)) this.backoff.reset();
         this.o.metrics.watchErrors.labels(this.resource).inc();
         const delay = this.backoff.next();
-        this.o.logger.warn(
-          { kind: this.kind, err: errorMessage(err), resourceVersion: this.rv, retryInMs: delay, attempt: this.backoff.attempts },
+        // An API server outage fails every kind every few seconds: warn on the
+        // first attempts and every 10th, the rest at debug.
+        const attempt = this.backoff.attempts;
+        this.o.logger[attempt <= 3 || attempt % 10 === 0 ? 'warn' : 'debug'](
+          { kind: this.kind, err: errorMessage(err), resourceVersion: this.rv, retryInMs: delay, attempt },
           'informer: watch failed',
         );
         await this.pause(delay);

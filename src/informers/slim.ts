@@ -77,39 +77,52 @@ function sharedConditions(c: Raw): EndpointConditions {
   return hit;
 }
 
+function slimTargetRef(r: Raw): NonNullable<Endpoint['targetRef']> {
+  const kind = optIStr(r, 'kind');
+  const namespace = optIStr(r, 'namespace');
+  const name = optStr(r, 'name');
+  // One literal for the usual shape: its properties live in-object (no
+  // out-of-object property array as incremental assignment would create).
+  if (kind !== undefined && namespace !== undefined && name !== undefined) return { kind, namespace, name };
+  const out: NonNullable<Endpoint['targetRef']> = {};
+  if (kind !== undefined) out.kind = kind;
+  if (namespace !== undefined) out.namespace = namespace;
+  if (name !== undefined) out.name = name;
+  return out;
+}
+
+function slimHints(h: Raw): NonNullable<Endpoint['hints']> {
+  const out: NonNullable<Endpoint['hints']> = {};
+  const fz = optArr(h, 'forZones', (z) => ({ name: iStrEl(asObj(z).name) }));
+  if (fz !== undefined) out.forZones = fz;
+  const fn = optArr(h, 'forNodes', (z) => ({ name: iStrEl(asObj(z).name) }));
+  if (fn !== undefined) out.forNodes = fn;
+  return out;
+}
+
 function slimEndpoint(el: unknown): Endpoint {
   const e = asObj(el);
   const addresses = optArr(e, 'addresses', strEl);
   if (addresses === undefined) throw new FieldError('addresses', 'required');
-  const ep: Endpoint = { addresses };
   const conditions = nested(e, 'conditions', sharedConditions);
-  if (conditions !== undefined) ep.conditions = conditions;
   const hostname = optStr(e, 'hostname');
-  if (hostname !== undefined) ep.hostname = hostname;
   const nodeName = optIStr(e, 'nodeName');
-  if (nodeName !== undefined) ep.nodeName = nodeName;
   const zone = optIStr(e, 'zone');
+  const hints = nested(e, 'hints', slimHints);
+  const targetRef = nested(e, 'targetRef', slimTargetRef);
+  // Endpoints are the bulk of the cache (100,000s): build the common shapes
+  // as single literals so every property is stored in-object.
+  if (conditions !== undefined && nodeName !== undefined && targetRef !== undefined && hostname === undefined && hints === undefined) {
+    if (zone !== undefined) return { addresses, conditions, nodeName, zone, targetRef };
+    return { addresses, conditions, nodeName, targetRef };
+  }
+  const ep: Endpoint = { addresses };
+  if (conditions !== undefined) ep.conditions = conditions;
+  if (hostname !== undefined) ep.hostname = hostname;
+  if (nodeName !== undefined) ep.nodeName = nodeName;
   if (zone !== undefined) ep.zone = zone;
-  const hints = nested(e, 'hints', (h) => {
-    const out: NonNullable<Endpoint['hints']> = {};
-    const fz = optArr(h, 'forZones', (z) => ({ name: iStrEl(asObj(z).name) }));
-    if (fz !== undefined) out.forZones = fz;
-    const fn = optArr(h, 'forNodes', (z) => ({ name: iStrEl(asObj(z).name) }));
-    if (fn !== undefined) out.forNodes = fn;
-    return out;
-  });
   if (hints !== undefined) ep.hints = hints;
-  const ref = nested(e, 'targetRef', (r) => {
-    const out: NonNullable<Endpoint['targetRef']> = {};
-    const kind = optIStr(r, 'kind');
-    if (kind !== undefined) out.kind = kind;
-    const ns = optIStr(r, 'namespace');
-    if (ns !== undefined) out.namespace = ns;
-    const name = optStr(r, 'name');
-    if (name !== undefined) out.name = name;
-    return out;
-  });
-  if (ref !== undefined) ep.targetRef = ref;
+  if (targetRef !== undefined) ep.targetRef = targetRef;
   return ep;
 }
 
