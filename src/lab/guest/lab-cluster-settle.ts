@@ -14,8 +14,8 @@
 // global version bumped by them. The cache resourceVersion follows the global
 // version anyway (the lab API server sends bookmarks every second).
 //
-// Which kinds a controller syncs on: the report's `kinds` when /healthz lists
-// them (not yet in src/health/evaluate.ts), else CONTROLLER_KINDS below.
+// Which kinds a controller syncs on: the report's `kinds` (src/health/
+// evaluate.ts lists them for running controllers), else CONTROLLER_KINDS below.
 
 import http from 'node:http';
 import type { LabKind, ObjectStore, StoredObject } from '../apiserver/types.js';
@@ -43,7 +43,7 @@ export interface AgentHealthBody {
     name: string;
     running: boolean;
     lastSyncResourceVersion?: string;
-    /** Optional: the kinds the controller watches (a future field of the health body). */
+    /** The kinds the controller watches (the agent reports them for running controllers). */
     kinds?: string[];
   }[];
 }
