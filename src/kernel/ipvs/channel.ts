@@ -1,0 +1,153 @@
+// One generic-netlink socket talking to one family, with what the `netlink`
+// package leaves to its users: a timeout on every request, dumps serialized
+// (the package keeps one multipart buffer per socket and the kernel refuses a
+// second dump on a socket with EBUSY), errnos kept as numbers (the package's
+// own check throws `Request rejected: EEXIST` strings), and pipelining of
+// non-dump requests (each has its own sequence number and ACK).
+
+import {
+  FlagsGet,
+  GenericNetlinkSocket,
+  MessageType,
+  Protocol,
+  createNetlink,
+  genl,
+  parseError,
+  type NetlinkSocket,
+} from 'netlink';
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+const BUFFER_BYTES = 4 << 20;
+
+/** A request the kernel refused (`errno` > 0) or that timed out (`timedOut`). */
+export class ChannelError extends Error {
+  constructor(
+    readonly errno: number,
+    readonly timedOut: boolean,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ChannelError';
+  }
+}
+
+/** Serializes async sections. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+export interface ChannelOptions {
+  timeoutMs?: number;
+}
+
+export class GenlChannel {
+  private nl: NetlinkSocket | undefined;
+  private readonly mutex = new Mutex();
+  readonly timeoutMs: number;
+
+  constructor(opts: ChannelOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  private socket(): NetlinkSocket {
+    if (!this.nl) {
+      this.nl = createNetlink(Protocol.GENERIC, { recvBufferSize: BUFFER_BYTES, sendBufferSize: BUFFER_BYTES });
+    }
+    return this.nl;
+  }
+
+  /** After a timeout the socket may hold half a dump: start over on a fresh one. */
+  private reset(): void {
+    this.nl?.close();
+    this.nl = undefined;
+  }
+
+  close(): void {
+    this.reset();
+  }
+
+  /** Family id of a generic-netlink family by name (control dump), undefined if absent. */
+  resolveFamily(name: string): Promise<number | undefined> {
+    return this.mutex.run(async () => {
+      const g = new GenericNetlinkSocket(this.socket());
+      try {
+        const families = await g.ctrlRequest(genl.Commands.GET_FAMILY, {}, { flags: FlagsGet.DUMP, timeout: this.timeoutMs });
+        return families.find((f) => f.familyName === name)?.familyId;
+      } catch (e) {
+        if (/Timeout/.test((e as Error).message)) this.reset();
+        throw e;
+      } finally {
+        g.removeAllListeners();
+      }
+    });
+  }
+
+  /** One request, exclusive on the socket. Returns the reply payloads (genl header + attributes). */
+  request(family: number, payload: Buffer, dump: boolean): Promise<Buffer[]> {
+    return this.mutex.run(() => this.raw(family, payload, dump));
+  }
+
+  /**
+   * Non-dump requests sent without waiting for each ACK in turn, at most
+   * `window` in flight, exclusive on the socket for the whole batch. Returns
+   * one result per request, in order: undefined for an ACK, the error otherwise.
+   */
+  pipeline(family: number, payloads: readonly Buffer[], window = 256): Promise<Array<ChannelError | undefined>> {
+    return this.mutex.run(async () => {
+      const results: Array<ChannelError | undefined> = new Array(payloads.length);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < payloads.length) {
+          const i = next++;
+          try {
+            await this.raw(family, payloads[i], false);
+            results[i] = undefined;
+          } catch (e) {
+            results[i] = e instanceof ChannelError ? e : new ChannelError(0, false, (e as Error).message);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(window, payloads.length) }, worker));
+      return results;
+    });
+  }
+
+  private async raw(family: number, payload: Buffer, dump: boolean): Promise<Buffer[]> {
+    const sock = this.socket();
+    let msgs;
+    try {
+      [msgs] = await sock.request(family, payload, {
+        flags: dump ? FlagsGet.DUMP : 0,
+        timeout: this.timeoutMs,
+        checkError: false,
+      });
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/Timeout/.test(msg)) {
+        this.reset();
+        throw new ChannelError(0, true, `no reply within ${this.timeoutMs} ms`);
+      }
+      const errno = (e as { errno?: number }).errno;
+      throw new ChannelError(typeof errno === 'number' ? Math.abs(errno) : 0, false, msg);
+    }
+    const out: Buffer[] = [];
+    for (const m of msgs) {
+      if (m.type === MessageType.ERROR) {
+        const { errno } = parseError(m.data, m.flags);
+        if (errno !== 0) throw new ChannelError(Math.abs(errno), false, `errno ${Math.abs(errno)}`);
+        continue;
+      }
+      if (m.type === MessageType.DONE || m.type === MessageType.NOOP) continue;
+      out.push(m.data);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,348 @@
+// Encoder/decoder of the kernel's IPVS generic-netlink messages. No JS library
+// covers IPVS, so this is hand-written on top of the `netlink` package's
+// AttrStream / parseAttributes, following /usr/include/linux/ip_vs.h and
+// net/netfilter/ipvs/ip_vs_ctl.c (attribute order as ip_vs_genl_fill_*).
+// Pure: bytes in, values out. Output is laid out as the kernel lays out its
+// own messages: every attribute padded to 4 bytes, nests included.
+//
+// A "payload" here is what follows the 16-byte nlmsghdr: the 4-byte genl
+// header then the attributes.
+
+import {
+  AttrStream,
+  countLength,
+  formatGenlHeader,
+  getU16,
+  getU32,
+  getU64,
+  padding,
+  parseAttributes,
+  parseGenlHeader,
+  putString,
+  putU16,
+  putU16be,
+  putU32,
+  putU32be,
+  putU8,
+} from 'netlink';
+import { AF_INET, AF_INET6, type AddressFamily, addrToInetUnion, bytesToAddr, familyOf } from '../rtnl/inet.js';
+import {
+  Cmd,
+  CmdAttr,
+  DestAttr,
+  FWD_MASK,
+  FwdMethodCode,
+  InfoAttr,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IP_VS_PENAME_MAXLEN,
+  IP_VS_SCHEDNAME_MAXLEN,
+  IPVS_GENL_VERSION,
+  StatsAttr,
+  SvcAttr,
+  SvcFlag,
+} from './attrs.js';
+import type {
+  FwdMethod,
+  IpvsDestination,
+  IpvsDestinationEntry,
+  IpvsInfo,
+  IpvsProtocol,
+  IpvsService,
+  IpvsServiceEntry,
+  IpvsStats,
+  IpvsTimeouts,
+} from './types.js';
+import { zeroStats } from './types.js';
+
+export class IpvsDecodeError extends Error {
+  constructor(message: string) {
+    super(`IPVS decode: ${message}`);
+    this.name = 'IpvsDecodeError';
+  }
+}
+
+const PROTO_NUM: Record<IpvsProtocol, number> = { TCP: IPPROTO_TCP, UDP: IPPROTO_UDP, SCTP: IPPROTO_SCTP };
+const PROTO_NAME = new Map<number, IpvsProtocol>([
+  [IPPROTO_TCP, 'TCP'],
+  [IPPROTO_UDP, 'UDP'],
+  [IPPROTO_SCTP, 'SCTP'],
+]);
+const FWD_NAME = new Map<number, FwdMethod>(Object.entries(FwdMethodCode).map(([k, v]) => [v, k as FwdMethod]));
+
+// ------------------------------------------------------------------ writing
+
+type Build = (out: AttrStream) => void;
+
+/** Attributes built by `build`, padded at the end to 4 bytes (as nla_put leaves them). */
+export function attrs(build: Build): Buffer {
+  const s = new AttrStream();
+  build(s);
+  const len = countLength(s.bufs);
+  const p = padding(len);
+  return Buffer.concat(p ? [...s.bufs, Buffer.alloc(p)] : s.bufs);
+}
+
+function nest(out: AttrStream, type: number, build: Build): void {
+  out.push(type, attrs(build));
+}
+
+/** genl header + attributes. */
+export function payload(cmd: number, build?: Build): Buffer {
+  const header = formatGenlHeader({ cmd, version: IPVS_GENL_VERSION });
+  return build ? Buffer.concat([header, attrs(build)]) : header;
+}
+
+function netmaskBytes(af: AddressFamily, bits: number): Buffer {
+  if (af === AF_INET6) return putU32(bits); // IPv6: the prefix length as a host-order u32
+  const mask = bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+  return putU32be(mask);
+}
+
+function putServiceAttrs(out: AttrStream, s: IpvsService, full: boolean): void {
+  out.push(SvcAttr.AF, putU16(s.af));
+  if (s.fwmark) {
+    out.push(SvcAttr.FWMARK, putU32(s.fwmark));
+  } else {
+    out.push(SvcAttr.PROTOCOL, putU16(PROTO_NUM[s.protocol]));
+    out.push(SvcAttr.ADDR, addrToInetUnion(s.address));
+    out.push(SvcAttr.PORT, putU16be(s.port));
+  }
+  if (!full) return;
+  out.push(SvcAttr.SCHED_NAME, putString(s.scheduler, { maxLength: IP_VS_SCHEDNAME_MAXLEN }));
+  if (s.peName) out.push(SvcAttr.PE_NAME, putString(s.peName, { maxLength: IP_VS_PENAME_MAXLEN }));
+  // struct ip_vs_flags { flags; mask }: the mask covers every flag, all are ours to set.
+  out.push(SvcAttr.FLAGS, Buffer.concat([putU32((s.flags & ~SvcFlag.HASHED) >>> 0), putU32(0xffffffff)]));
+  out.push(SvcAttr.TIMEOUT, putU32(s.timeout));
+  out.push(SvcAttr.NETMASK, netmaskBytes(s.af, s.netmask));
+}
+
+function putDestAttrs(out: AttrStream, d: IpvsDestination, full: boolean): void {
+  out.push(DestAttr.ADDR, addrToInetUnion(d.address));
+  out.push(DestAttr.PORT, putU16be(d.port));
+  if (full) {
+    out.push(DestAttr.FWD_METHOD, putU32(FwdMethodCode[d.fwdMethod]));
+    out.push(DestAttr.WEIGHT, putU32(d.weight));
+    if (d.fwdMethod === 'tunnel') {
+      out.push(DestAttr.TUN_TYPE, putU8(d.tunType));
+      out.push(DestAttr.TUN_PORT, putU16be(d.tunPort));
+      out.push(DestAttr.TUN_FLAGS, putU16(d.tunFlags));
+    }
+    out.push(DestAttr.U_THRESH, putU32(d.upperThreshold));
+    out.push(DestAttr.L_THRESH, putU32(d.lowerThreshold));
+  }
+  out.push(DestAttr.ADDR_FAMILY, putU16(familyOf(d.address) ?? AF_INET));
+}
+
+/** NEW_SERVICE / SET_SERVICE: the full service. */
+export function encodeServiceCmd(cmd: typeof Cmd.NEW_SERVICE | typeof Cmd.SET_SERVICE, s: IpvsService): Buffer {
+  return payload(cmd, (o) => nest(o, CmdAttr.SERVICE, (n) => putServiceAttrs(n, s, true)));
+}
+
+/** DEL_SERVICE, GET_SERVICE (one), GET_DEST (dump of one service): identity only. */
+export function encodeServiceIdentity(cmd: number, s: IpvsService): Buffer {
+  return payload(cmd, (o) => nest(o, CmdAttr.SERVICE, (n) => putServiceAttrs(n, s, false)));
+}
+
+/** NEW_DEST / SET_DEST (full destination) and DEL_DEST (identity). */
+export function encodeDestCmd(
+  cmd: typeof Cmd.NEW_DEST | typeof Cmd.SET_DEST | typeof Cmd.DEL_DEST,
+  s: IpvsService,
+  d: IpvsDestination,
+): Buffer {
+  return payload(cmd, (o) => {
+    nest(o, CmdAttr.SERVICE, (n) => putServiceAttrs(n, s, false));
+    nest(o, CmdAttr.DEST, (n) => putDestAttrs(n, d, cmd !== Cmd.DEL_DEST));
+  });
+}
+
+/** SET_CONFIG: only the non-zero timeouts are sent (the kernel keeps the others). */
+export function encodeSetConfig(t: Partial<IpvsTimeouts>): Buffer {
+  return payload(Cmd.SET_CONFIG, (o) => {
+    if (t.tcp) o.push(CmdAttr.TIMEOUT_TCP, putU32(t.tcp));
+    if (t.tcpFin) o.push(CmdAttr.TIMEOUT_TCP_FIN, putU32(t.tcpFin));
+    if (t.udp) o.push(CmdAttr.TIMEOUT_UDP, putU32(t.udp));
+  });
+}
+
+/** GET_SERVICE dump, GET_INFO, GET_CONFIG, FLUSH: no attributes. */
+export function encodeBare(cmd: number): Buffer {
+  return payload(cmd);
+}
+
+// ------------------------------------------------------------------ reading
+
+type AttrMap = Map<number, Buffer>;
+
+function attrMap(buf: Buffer): AttrMap {
+  const m: AttrMap = new Map();
+  try {
+    parseAttributes(buf, (a) => m.set(a.type, a.data));
+  } catch (e) {
+    throw new IpvsDecodeError(`bad attribute stream: ${(e as Error).message}`);
+  }
+  return m;
+}
+
+function need(m: AttrMap, type: number, what: string): Buffer {
+  const v = m.get(type);
+  if (v === undefined) throw new IpvsDecodeError(`missing ${what}`);
+  return v;
+}
+
+function u16(b: Buffer, what: string): number {
+  if (b.length < 2) throw new IpvsDecodeError(`${what}: ${b.length} bytes`);
+  return getU16(b.subarray(0, 2));
+}
+
+function u32(b: Buffer, what: string): number {
+  if (b.length < 4) throw new IpvsDecodeError(`${what}: ${b.length} bytes`);
+  return getU32(b.subarray(0, 4));
+}
+
+/** A counter stored as u32 or u64 (host order); u64 beyond 2^53 loses precision. */
+function counter(b: Buffer | undefined): number {
+  if (!b) return 0;
+  if (b.length === 8) return Number(getU64(b));
+  if (b.length === 4) return getU32(b);
+  throw new IpvsDecodeError(`counter of ${b.length} bytes`);
+}
+
+function cstring(b: Buffer): string {
+  const nul = b.indexOf(0);
+  return b.toString('utf8', 0, nul < 0 ? b.length : nul);
+}
+
+/** STATS or STATS64 nest (PAD attributes ignored). */
+export function decodeStats(buf: Buffer): IpvsStats {
+  const m = attrMap(buf);
+  return {
+    conns: counter(m.get(StatsAttr.CONNS)),
+    inPkts: counter(m.get(StatsAttr.INPKTS)),
+    outPkts: counter(m.get(StatsAttr.OUTPKTS)),
+    inBytes: counter(m.get(StatsAttr.INBYTES)),
+    outBytes: counter(m.get(StatsAttr.OUTBYTES)),
+    cps: counter(m.get(StatsAttr.CPS)),
+    inPps: counter(m.get(StatsAttr.INPPS)),
+    outPps: counter(m.get(StatsAttr.OUTPPS)),
+    inBps: counter(m.get(StatsAttr.INBPS)),
+    outBps: counter(m.get(StatsAttr.OUTBPS)),
+  };
+}
+
+function statsOf(m: AttrMap, stats: number, stats64: number): IpvsStats {
+  const s64 = m.get(stats64);
+  if (s64) return decodeStats(s64);
+  const s = m.get(stats);
+  return s ? decodeStats(s) : zeroStats();
+}
+
+function family(n: number): AddressFamily {
+  if (n === AF_INET || n === AF_INET6) return n;
+  throw new IpvsDecodeError(`address family ${n}`);
+}
+
+function netmaskBits(af: AddressFamily, b: Buffer): number {
+  if (af === AF_INET6) return u32(b, 'NETMASK');
+  let mask = b.readUInt32BE(0);
+  let bits = 0;
+  while (mask & 0x80000000) {
+    bits++;
+    mask = (mask << 1) >>> 0;
+  }
+  return bits;
+}
+
+/** The attributes of a SERVICE nest. */
+export function decodeServiceAttrs(buf: Buffer): IpvsServiceEntry {
+  const m = attrMap(buf);
+  const af = family(u16(need(m, SvcAttr.AF, 'IPVS_SVC_ATTR_AF'), 'AF'));
+  const fwm = m.get(SvcAttr.FWMARK);
+  const fwmark = fwm ? u32(fwm, 'FWMARK') : 0;
+  let protocol: IpvsProtocol = 'TCP';
+  let address = '';
+  let port = 0;
+  if (!fwmark) {
+    const p = u16(need(m, SvcAttr.PROTOCOL, 'IPVS_SVC_ATTR_PROTOCOL'), 'PROTOCOL');
+    const name = PROTO_NAME.get(p);
+    if (!name) throw new IpvsDecodeError(`protocol ${p}`);
+    protocol = name;
+    address = bytesToAddr(need(m, SvcAttr.ADDR, 'IPVS_SVC_ATTR_ADDR'), af);
+    port = need(m, SvcAttr.PORT, 'IPVS_SVC_ATTR_PORT').readUInt16BE(0);
+  }
+  const flagsBuf = m.get(SvcAttr.FLAGS);
+  const nm = m.get(SvcAttr.NETMASK);
+  return {
+    af,
+    protocol,
+    address,
+    port,
+    fwmark,
+    scheduler: cstring(m.get(SvcAttr.SCHED_NAME) ?? Buffer.alloc(0)),
+    flags: flagsBuf ? u32(flagsBuf, 'FLAGS') & ~SvcFlag.HASHED : 0,
+    timeout: m.has(SvcAttr.TIMEOUT) ? u32(m.get(SvcAttr.TIMEOUT)!, 'TIMEOUT') : 0,
+    netmask: nm ? netmaskBits(af, nm) : af === AF_INET6 ? 128 : 32,
+    peName: m.has(SvcAttr.PE_NAME) ? cstring(m.get(SvcAttr.PE_NAME)!) : '',
+    stats: statsOf(m, SvcAttr.STATS, SvcAttr.STATS64),
+  };
+}
+
+/** The attributes of a DEST nest; `serviceAf` when ADDR_FAMILY is absent (old kernels). */
+export function decodeDestAttrs(buf: Buffer, serviceAf: AddressFamily): IpvsDestinationEntry {
+  const m = attrMap(buf);
+  const afBuf = m.get(DestAttr.ADDR_FAMILY);
+  const af = afBuf ? family(u16(afBuf, 'ADDR_FAMILY')) : serviceAf;
+  const fwdCode = m.has(DestAttr.FWD_METHOD) ? u32(m.get(DestAttr.FWD_METHOD)!, 'FWD_METHOD') & FWD_MASK : 0;
+  const opt = (t: number, what: string): number => (m.has(t) ? u32(m.get(t)!, what) : 0);
+  return {
+    address: bytesToAddr(need(m, DestAttr.ADDR, 'IPVS_DEST_ATTR_ADDR'), af),
+    port: need(m, DestAttr.PORT, 'IPVS_DEST_ATTR_PORT').readUInt16BE(0),
+    fwdMethod: FWD_NAME.get(fwdCode) ?? 'masq',
+    weight: opt(DestAttr.WEIGHT, 'WEIGHT'),
+    upperThreshold: opt(DestAttr.U_THRESH, 'U_THRESH'),
+    lowerThreshold: opt(DestAttr.L_THRESH, 'L_THRESH'),
+    tunType: m.has(DestAttr.TUN_TYPE) ? m.get(DestAttr.TUN_TYPE)![0] : 0,
+    tunPort: m.has(DestAttr.TUN_PORT) ? m.get(DestAttr.TUN_PORT)!.readUInt16BE(0) : 0,
+    tunFlags: m.has(DestAttr.TUN_FLAGS) ? u16(m.get(DestAttr.TUN_FLAGS)!, 'TUN_FLAGS') : 0,
+    activeConns: opt(DestAttr.ACTIVE_CONNS, 'ACTIVE_CONNS'),
+    inactConns: opt(DestAttr.INACT_CONNS, 'INACT_CONNS'),
+    persistConns: opt(DestAttr.PERSIST_CONNS, 'PERSIST_CONNS'),
+    stats: statsOf(m, DestAttr.STATS, DestAttr.STATS64),
+  };
+}
+
+/** Splits a payload into its genl command and top-level attributes. */
+export function splitPayload(p: Buffer): { cmd: number; version: number; attrs: AttrMap } {
+  const { x, consumed } = parseGenlHeader(p);
+  return { cmd: x.cmd, version: x.version, attrs: attrMap(p.subarray(consumed)) };
+}
+
+/** One message of a GET_SERVICE dump (cmd NEW_SERVICE) or a GET_SERVICE reply. */
+export function decodeServiceMessage(p: Buffer): IpvsServiceEntry {
+  const { attrs: top } = splitPayload(p);
+  return decodeServiceAttrs(need(top, CmdAttr.SERVICE, 'IPVS_CMD_ATTR_SERVICE'));
+}
+
+/** One message of a GET_DEST dump (cmd NEW_DEST). */
+export function decodeDestMessage(p: Buffer, serviceAf: AddressFamily): IpvsDestinationEntry {
+  const { attrs: top } = splitPayload(p);
+  return decodeDestAttrs(need(top, CmdAttr.DEST, 'IPVS_CMD_ATTR_DEST'), serviceAf);
+}
+
+/** The GET_INFO reply (cmd SET_INFO). */
+export function decodeInfo(p: Buffer): IpvsInfo {
+  const { attrs: m } = splitPayload(p);
+  const v = u32(need(m, InfoAttr.VERSION, 'IPVS_INFO_ATTR_VERSION'), 'VERSION');
+  return {
+    version: `${(v >> 16) & 0xff}.${(v >> 8) & 0xff}.${v & 0xff}`,
+    connTabSize: m.has(InfoAttr.CONN_TAB_SIZE) ? u32(m.get(InfoAttr.CONN_TAB_SIZE)!, 'CONN_TAB_SIZE') : 0,
+  };
+}
+
+/** The GET_CONFIG reply (cmd SET_CONFIG). */
+export function decodeConfig(p: Buffer): IpvsTimeouts {
+  const { attrs: m } = splitPayload(p);
+  const g = (t: number): number => (m.has(t) ? u32(m.get(t)!, 'TIMEOUT') : 0);
+  return { tcp: g(CmdAttr.TIMEOUT_TCP), tcpFin: g(CmdAttr.TIMEOUT_TCP_FIN), udp: g(CmdAttr.TIMEOUT_UDP) };
+}

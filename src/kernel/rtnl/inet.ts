@@ -1,0 +1,106 @@
+// Binary <-> text IP addresses for netlink attributes (rtnetlink and IPVS).
+// Text out is canonical: IPv4 dotted quads, IPv6 RFC 5952 (lower case, the
+// longest run of zero groups as `::`), as `ip` and `ipvsadm` print them.
+
+import { isIPv4, isIPv6 } from 'node:net';
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export type AddressFamily = typeof AF_INET | typeof AF_INET6;
+
+/** AF_INET for an IPv4 text address, AF_INET6 for IPv6, undefined otherwise. */
+export function familyOf(text: string): AddressFamily | undefined {
+  if (isIPv4(text)) return AF_INET;
+  if (isIPv6(text)) return AF_INET6;
+  return undefined;
+}
+
+function v6Groups(text: string): number[] {
+  let s = text.toLowerCase();
+  const lastColon = s.lastIndexOf(':');
+  const tail = s.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const o = tail.split('.').map(Number);
+    s = `${s.slice(0, lastColon + 1)}${((o[0] << 8) | o[1]).toString(16)}:${((o[2] << 8) | o[3]).toString(16)}`;
+  }
+  const parts = s.split('::');
+  const head = parts[0] === '' ? [] : parts[0].split(':').map((x) => parseInt(x, 16));
+  if (parts.length === 1) return head;
+  const rest = parts[1] === '' ? [] : parts[1].split(':').map((x) => parseInt(x, 16));
+  return [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
+}
+
+function formatV6(g: number[]): string {
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** 4 bytes for IPv4, 16 for IPv6. Throws on anything that is not an address. */
+export function addrToBytes(text: string): Buffer {
+  if (isIPv4(text)) return Buffer.from(text.split('.').map(Number));
+  if (!isIPv6(text)) throw new TypeError(`not an IP address: ${JSON.stringify(text)}`);
+  const out = Buffer.alloc(16);
+  v6Groups(text).forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  return out;
+}
+
+/**
+ * The kernel's `union nf_inet_addr`: 16 bytes, an IPv4 address in the first
+ * four and zeros after (what IPVS expects in its ADDR attributes).
+ */
+export function addrToInetUnion(text: string): Buffer {
+  const b = addrToBytes(text);
+  if (b.length === 16) return b;
+  const out = Buffer.alloc(16);
+  b.copy(out, 0);
+  return out;
+}
+
+/** Text of an address of `family` stored at the start of `buf` (4 or 16 bytes read). */
+export function bytesToAddr(buf: Buffer, family: AddressFamily): string {
+  if (family === AF_INET) {
+    if (buf.length < 4) throw new RangeError(`IPv4 address needs 4 bytes, got ${buf.length}`);
+    return `${buf[0]}.${buf[1]}.${buf[2]}.${buf[3]}`;
+  }
+  if (buf.length < 16) throw new RangeError(`IPv6 address needs 16 bytes, got ${buf.length}`);
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(buf.readUInt16BE(i * 2));
+  return formatV6(g);
+}
+
+/** Canonical text of an address (`10.0.0.01` is rejected by node:net, `FD00::0:1` → `fd00::1`). */
+export function canonicalAddr(text: string): string {
+  const f = familyOf(text);
+  if (f === undefined) throw new TypeError(`not an IP address: ${JSON.stringify(text)}`);
+  return bytesToAddr(addrToBytes(text), f);
+}
+
+/** Renders `addr:port`, brackets for IPv6 (`[fd00::1]:53`), as ipvsadm does. */
+export function hostPort(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** Comparison of two text addresses by family then by bytes (sorted listings). */
+export function compareAddr(a: string, b: string): number {
+  const fa = familyOf(a) ?? 0;
+  const fb = familyOf(b) ?? 0;
+  if (fa !== fb) return fa - fb;
+  if (fa === 0) return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(addrToBytes(a), addrToBytes(b));
+}
