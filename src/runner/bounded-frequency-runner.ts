@@ -262,7 +262,9 @@ export class BoundedFrequencyRunner {
     if (this.timer && this.nextRunAt === at) return;
     this.cancelTimer();
     this.nextRunAt = at;
-    this.timer = this.clock.setTimer(() => this.fire(), Math.max(0, at - now));
+    // Times are wall-clock; capping the delay at maxInterval keeps the periodic
+    // guarantee in real time even if the wall clock steps backwards meanwhile.
+    this.timer = this.clock.setTimer(() => this.fire(), Math.min(Math.max(0, at - now), this.maxIntervalMs));
   }
 
   private fire(): void {
