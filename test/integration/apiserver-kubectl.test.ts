@@ -173,6 +173,9 @@ describe('kube-router-lab apiserver command', { skip: SKIP }, () => {
       const env = { ...process.env, HOME: dir };
       const { stdout } = await run(['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir, 'cache'), 'get', 'pods', '-n', 'demo', '-o', 'jsonpath={.items[0].status.podIP}'], env);
       assert.equal(stdout, '10.244.1.5');
+      // The request's log line travels through a pipe: give it a moment.
+      const logDeadline = Date.now() + 5000;
+      while (!/"url":"\/api\/v1\/namespaces\/demo\/pods/.test(logs) && Date.now() < logDeadline) await new Promise((r) => setTimeout(r, 20));
       assert.match(logs, /"url":"\/api\/v1\/namespaces\/demo\/pods/);
       child.kill('SIGTERM');
       assert.equal(await exited, 0);

@@ -2,7 +2,8 @@
 // Keys come from node:crypto (native, fast); node-forge builds and signs the
 // X.509 certificates.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import net from 'node:net';
 import forge from 'node-forge';
 
@@ -12,8 +13,11 @@ export interface ServingCerts {
   keyPem: string;
 }
 
-function rsaKeys(): { privatePem: string; publicPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/** RSA 2048 on libuv's thread pool (does not block the event loop). */
+async function rsaKeys(): Promise<{ privatePem: string; publicPem: string }> {
+  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
@@ -58,8 +62,27 @@ export const DEFAULT_CERT_HOSTS = [
   'kubernetes.default.svc.cluster.local',
 ];
 
-export function makeServingCerts(extraHosts: readonly string[] = []): ServingCerts {
-  const caKeys = rsaKeys();
+const cache = new Map<string, Promise<ServingCerts>>();
+
+/**
+ * Certificates for a server answering to `extraHosts` (plus the defaults).
+ * RSA key generation takes around a second, so servers started by the same
+ * process for the same names share one CA and serving pair (each keeps its
+ * own bearer token).
+ */
+export function servingCertsFor(extraHosts: readonly string[] = []): Promise<ServingCerts> {
+  const key = [...new Set(extraHosts)].sort().join(',');
+  let p = cache.get(key);
+  if (p === undefined) {
+    p = makeServingCerts(extraHosts);
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+export async function makeServingCerts(extraHosts: readonly string[] = []): Promise<ServingCerts> {
+  const [caKeys, srvKeys] = await Promise.all([rsaKeys(), rsaKeys()]);
   const caKey = forge.pki.privateKeyFromPem(caKeys.privatePem);
   const ca = forge.pki.createCertificate();
   ca.publicKey = forge.pki.publicKeyFromPem(caKeys.publicPem);
@@ -75,7 +98,6 @@ export function makeServingCerts(extraHosts: readonly string[] = []): ServingCer
   ]);
   ca.sign(caKey, forge.md.sha256.create());
 
-  const srvKeys = rsaKeys();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(srvKeys.publicPem);
   cert.serialNumber = serial();

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { LabApiServer, LabApiServerOptions } from './types.js';
 import { LabStore } from './store.js';
-import { makeServingCerts, type ServingCerts } from './certs.js';
+import { servingCertsFor, type ServingCerts } from './certs.js';
 import { createHandler } from './rest-router.js';
 import type { ActiveWatch } from './watch-stream.js';
 import { renderKubeconfig } from './kubeconfig.js';
@@ -38,15 +38,13 @@ class LabApiServerImpl implements RunningLabApiServer {
   private boundPort: number;
   private closed = false;
 
-  constructor(opts: LabApiServerOptions) {
+  constructor(opts: LabApiServerOptions, certs: ServingCerts) {
     this.host = opts.host ?? '127.0.0.1';
     this.boundPort = opts.port ?? 0;
     this.store = new LabStore({ historyLimit: opts.historyLimit });
     this.store.seed(opts.seed ?? []);
     this.token = randomBytes(24).toString('hex');
-    const extra = [...(opts.certHosts ?? [])];
-    if (this.host !== '0.0.0.0' && this.host !== '::') extra.push(this.host);
-    this.certs = makeServingCerts(extra);
+    this.certs = certs;
     this.handler = createHandler({
       store: this.store,
       token: this.token,
@@ -125,7 +123,10 @@ class LabApiServerImpl implements RunningLabApiServer {
 }
 
 export async function startLabApiServer(opts: LabApiServerOptions = {}): Promise<RunningLabApiServer> {
-  const srv = new LabApiServerImpl(opts);
+  const host = opts.host ?? '127.0.0.1';
+  const extra = [...(opts.certHosts ?? [])];
+  if (host !== '0.0.0.0' && host !== '::') extra.push(host);
+  const srv = new LabApiServerImpl(opts, await servingCertsFor(extra));
   await srv.start();
   return srv;
 }
