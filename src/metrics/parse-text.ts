@@ -25,10 +25,12 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
+/** As Prometheus reads values (Go's strconv.ParseFloat: NaN/Inf in any case; prom-client writes "Nan"). */
 function parseValue(text: string): number {
-  if (text === '+Inf' || text === 'Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  const lower = text.toLowerCase();
+  if (lower === 'nan') return NaN;
+  if (/^\+?inf(inity)?$/.test(lower)) return Infinity;
+  if (/^-inf(inity)?$/.test(lower)) return -Infinity;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`bad value "${text}"`);
   return Number(text);
 }
