@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, openSync, closeSync, writeSync, writeFileSync } 
 import { join } from 'node:path';
 import { LabError, quoteArgv } from '../vm/proc.js';
 import type { Topology } from '../topology/topology.js';
+import { healthPort, waitHealthy } from './agent-health.js';
 
 export interface AgentStatus {
   node: string;
@@ -18,6 +19,8 @@ export interface AgentStatus {
   lastExit?: { code: number | null; signal: string | null; at: string };
   log: string;
   restarts: number;
+  /** Milliseconds from start until /healthz answered 200 (absent until then, or with --health-port=0). */
+  healthyAfterMs?: number;
 }
 
 /**
@@ -44,12 +47,15 @@ export interface AgentManagerOptions {
   kubeconfig: string;
   /** Flags given to every agent, before per-start extras. */
   baseArgs: string[];
+  /** Told when an agent exits or becomes healthy (for /v1/events). */
+  onEvent?: (ev: { type: 'agent-exit' | 'agent-healthy'; node: string; [k: string]: unknown }) => void;
 }
 
 export class AgentManager {
   private readonly running = new Map<string, Running>();
   private readonly status = new Map<string, AgentStatus>();
   private readonly hooks: AgentHook[] = [];
+  private readonly healthy = new Map<string, Promise<boolean>>();
   private readonly kubeconfigPath: string;
 
   constructor(private readonly opts: AgentManagerOptions) {
@@ -123,15 +129,36 @@ export class AgentManager {
         st.running = false;
         st.lastExit = { code, signal, at: new Date().toISOString() };
         this.running.delete(node);
+        this.opts.onEvent?.({ type: 'agent-exit', node, code, signal });
         resolve({ code, signal });
       });
     });
     this.running.set(node, { child, exited });
+    const port = healthPort(args);
+    const t0 = Date.now();
+    if (wait === 'running' && port > 0) {
+      const ip = this.opts.topology.node(node).ip;
+      this.healthy.set(
+        node,
+        waitHealthy(ip, port, () => this.running.get(node)?.child === child, 300_000).then((ok) => {
+          if (ok) {
+            st.healthyAfterMs = Date.now() - t0;
+            this.opts.onEvent?.({ type: 'agent-healthy', node, ms: st.healthyAfterMs });
+          }
+          return ok;
+        }),
+      );
+    } else this.healthy.delete(node);
     if (wait === 'exit') {
       const r = await exited;
       return r.code;
     }
     return null;
+  }
+
+  /** Resolves when the agent's /healthz answers (false: it exited first, or has no health port). */
+  whenHealthy(node: string): Promise<boolean> {
+    return this.healthy.get(node) ?? Promise.resolve(false);
   }
 
   /** Sends the signal and waits for exit (KILL after timeoutMs). Resolves with the exit status. */

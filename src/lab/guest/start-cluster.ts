@@ -7,7 +7,6 @@ import { AgentManager } from './agents.js';
 import type { GuestContext, PhaseRunner } from './context.js';
 import { ComponentLoadError, registerScenarioRoutes, startControllerManager, startKubelets } from './integrations.js';
 import type { SupervisorState } from './routes.js';
-import { waitFirstOutput } from './wait-log.js';
 
 /** A component that cannot load is reported ("not available: ...") instead of failing the boot. */
 export async function optional<T>(fn: () => Promise<T>): Promise<T | string> {
@@ -28,6 +27,7 @@ export async function startCluster(ctx: GuestContext, state: SupervisorState, ph
     logsDir: config.logsDir,
     kubeconfig: ctx.api.kubeconfig(`https://${UNDERLAY.bridgeIp}:${config.apiPort}`),
     baseArgs: config.agentArgs,
+    onEvent: (ev) => ctx.emit(ev),
   });
 
   const cm = await phase('controller-manager', () => optional(() => startControllerManager(ctx)));
@@ -56,8 +56,13 @@ export async function startCluster(ctx: GuestContext, state: SupervisorState, ph
     }
     const t0 = performance.now();
     await Promise.all(ctx.topology.nodes.map((n) => ctx.agents.start(n.name)));
-    const first = await Promise.all(ctx.topology.nodes.map((n) => waitFirstOutput(ctx.agents.logPath(n.name), 30_000)));
-    if (first.every((t) => t >= 0)) timings.agentFirstOutputMs = Math.round(Math.max(...first) - t0);
-    state.components.agents = `started on ${ctx.topology.nodes.length} nodes`;
+    state.components.agents = `started on ${ctx.topology.nodes.length} nodes (not healthy yet)`;
+    // Not awaited: the cluster is ready once the agents run; their start time is reported when known.
+    void Promise.all(ctx.topology.nodes.map((n) => ctx.agents.whenHealthy(n.name))).then((ok) => {
+      const healthy = ok.filter(Boolean).length;
+      if (healthy === ok.length) timings.agentsHealthyMs = Math.round(performance.now() - t0);
+      state.components.agents = `started on ${ok.length} nodes, ${healthy} healthy${healthy === ok.length ? ` after ${timings.agentsHealthyMs} ms` : ''}`;
+      ctx.log(`supervisor: ${state.components.agents}`);
+    });
   });
 }

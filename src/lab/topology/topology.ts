@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError, run } from '../vm/proc.js';
-import { nodeSetupScript } from './setup-script.js';
+import { BUSYBOX, nodeSetupArgv } from './setup-script.js';
 import {
   nodeName,
   UNDERLAY,
@@ -129,7 +129,7 @@ export class Topology {
       const r = this.router.name;
       jobs.push(
         ipBatch(r, ['link set lo up', `addr add ${s.routerIp1}/24 dev eth0`, 'link set eth0 up', `addr add ${s.routerIp2}/24 dev eth1`, 'link set eth1 up', `route add default via ${UNDERLAY.bridgeIp}`], 'router').then(() =>
-          run(['ip', 'netns', 'exec', r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], { phase: 'topology (router forwarding)' }).then(() => undefined),
+          run([BUSYBOX, 'nsenter', `--net=${this.router?.netnsPath}`, BUSYBOX, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'], { phase: 'topology (router forwarding)' }).then(() => undefined),
         ),
       );
     }
@@ -144,7 +144,7 @@ export class Topology {
     writeFileSync(n.mntPin, '');
     writeFileSync(n.utsPin, '');
     await run(
-      ['nsenter', `--net=${n.netnsPath}`, 'unshare', `--mount=${n.mntPin}`, `--uts=${n.utsPin}`, '--propagation', 'unchanged', 'sh', '-ec', nodeSetupScript(n.name)],
+      nodeSetupArgv(n.name, n.netnsPath, n.mntPin, n.utsPin),
       { phase: `topology (mount namespace of ${n.name})` },
     );
   }

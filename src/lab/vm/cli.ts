@@ -1,5 +1,5 @@
 // `kube-router-lab up|down|exec|run|demo` on the host.
-//   up [--nodes N] [--second-subnet] [--agent-arg FLAG]... [--no-agents] [--memory MiB]
+//   up [--nodes N] [--second-subnet] [--agent-arg FLAG]... [--no-agents] [--no-wait] [--memory MiB]
 //   exec <node|ns/pod|root> -- CMD...
 //   down
 //   run FILE.yaml...     (scenario runner: src/lab/scenario, not part of this module)
@@ -15,8 +15,8 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-function parseUp(argv: string[]): { nodes: number; secondSubnet: boolean; agentArgs: string[]; startAgents: boolean; memoryMiB?: number } {
-  const out = { nodes: 3, secondSubnet: false, agentArgs: [] as string[], startAgents: true, memoryMiB: undefined as number | undefined };
+function parseUp(argv: string[]): { nodes: number; secondSubnet: boolean; agentArgs: string[]; startAgents: boolean; waitAgents: boolean; memoryMiB?: number } {
+  const out = { nodes: 3, secondSubnet: false, agentArgs: [] as string[], startAgents: true, waitAgents: true, memoryMiB: undefined as number | undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -31,6 +31,7 @@ function parseUp(argv: string[]): { nodes: number; secondSubnet: boolean; agentA
     } else if (flag === '--second-subnet') out.secondSubnet = inline === undefined ? true : inline !== 'false';
     else if (flag === '--agent-arg') out.agentArgs.push(value());
     else if (flag === '--no-agents') out.startAgents = false;
+    else if (flag === '--no-wait') out.waitAgents = false;
     else if (flag === '--memory') out.memoryMiB = Number.parseInt(value(), 10);
     else throw new LabError('up', `unknown flag ${a}`);
   }

@@ -11,7 +11,7 @@ export interface GuestStatus {
   timings: Record<string, number>;
   components: Record<string, string>;
   nodes: { name: string; ip: string; subnet: string }[];
-  agents: { node: string; running: boolean; pid?: number; log: string }[];
+  agents: { node: string; running: boolean; pid?: number; log: string; healthyAfterMs?: number }[];
 }
 
 export interface GuestExecResult {

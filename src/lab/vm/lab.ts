@@ -30,6 +30,8 @@ export interface BootOptions {
   cpus?: number;
   cache9p?: 'loose' | 'mmap' | 'none';
   readyTimeoutMs?: number;
+  /** Also wait until every agent's /healthz answers (default false). */
+  waitAgents?: boolean;
   /** Progress lines ("lab: ..."); default: stderr. */
   say?: (line: string) => void;
 }
@@ -163,6 +165,10 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
     const bootToReadyMs = Math.round(performance.now() - t0);
     vm.timings = { bootToReadyMs, ...status.timings };
     say(`lab: guest ready in ${(bootToReadyMs / 1000).toFixed(1)} s`);
+    if (opts.waitAgents && config.startAgents) {
+      const healthy = await waitAgentsHealthy(vm.client, say, 300_000);
+      if (healthy !== undefined) vm.timings.agentsHealthyMs = healthy;
+    }
     try {
       writeFileSync(paths.kubeconfig, await vm.client.kubeconfig(`https://127.0.0.1:${ports.api}`), { mode: 0o600 });
     } catch (e) {
@@ -173,6 +179,28 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
     await stopLab(id).catch(() => undefined);
     throw e;
   }
+}
+
+/** Polls /v1/status until every agent answers /healthz; returns the slowest start (ms), or undefined if some never did. */
+export async function waitAgentsHealthy(client: GuestClient, say: (l: string) => void, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const st = await client.status();
+    const agents = st.agents;
+    if (agents.length > 0 && agents.every((a) => a.healthyAfterMs !== undefined)) {
+      const slowest = Math.max(...agents.map((a) => a.healthyAfterMs ?? 0));
+      say(`lab: agents healthy (slowest ${(slowest / 1000).toFixed(1)} s after start)`);
+      return slowest;
+    }
+    const dead = agents.filter((a) => !a.running);
+    if (dead.length > 0) {
+      say(`lab: agent(s) not running: ${dead.map((a) => a.node).join(', ')} (see their logs)`);
+      return undefined;
+    }
+    await sleep(1000);
+  }
+  say('lab: agents not healthy in time');
+  return undefined;
 }
 
 async function waitReady(vm: LabVm, pid: number, paths: ReturnType<typeof runPaths>, t0: number, timeoutMs: number, say: (l: string) => void): Promise<GuestStatus> {
