@@ -29,6 +29,8 @@ export interface ReflectorSink<T> {
   /** The list is complete: `seen` holds the keys of every listed item. */
   listDone(seen: ReadonlySet<string>, resourceVersion: string): void;
   watchEvent(type: WatchEventType, obj: T): void;
+  /** A deletion whose final object could not be decoded: delete the cached copy, if any. */
+  removeKey(key: string): void;
   bookmark(resourceVersion: string): void;
 }
 
@@ -116,6 +118,12 @@ export class KindInformer<T extends KubeObject> implements ReflectorSink<T> {
     }
     const rv = obj.metadata.resourceVersion;
     if (rv !== undefined) this.rv = newerResourceVersion(this.rv, rv);
+    this.deps.metrics.objects.labels(this.resource).set(this.store.size());
+  }
+
+  removeKey(key: string): void {
+    const old = this.store.remove(key);
+    if (old !== undefined) this.emit({ type: 'delete', obj: old, old });
     this.deps.metrics.objects.labels(this.resource).set(this.store.size());
   }
 

@@ -72,6 +72,9 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions): KubeConfig {
     }
   }
   validate(kc, source);
+  const cluster = kc.getCurrentCluster();
+  // A plain-http server has no TLS to verify; client-node refuses it unless skipTLSVerify is set.
+  if (cluster && cluster.server.startsWith('http:') && !cluster.skipTLSVerify) kc = withServer(kc, cluster.server, source);
   return kc;
 }
 

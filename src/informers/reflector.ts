@@ -261,6 +261,7 @@ export class Reflector<K extends ResourceKind> {
       case 'DELETED': {
         const obj = this.decode(object);
         if (obj !== undefined) this.o.sink.watchEvent(type as WatchEventType, obj);
+        else if (type === 'DELETED') this.deleteUndecodable(object);
         const rv = isRecord(object.metadata) ? object.metadata.resourceVersion : undefined;
         if (typeof rv === 'string' && rv !== '') this.rv = rv;
         return;
@@ -281,6 +282,14 @@ export class Reflector<K extends ResourceKind> {
       default:
         this.badLine(line, `unknown event type ${type}`);
     }
+  }
+
+  /** A DELETED event whose object is malformed still removes the cached copy (no lost deletes). */
+  private deleteUndecodable(object: Record<string, unknown>): void {
+    const md = isRecord(object.metadata) ? object.metadata : {};
+    if (typeof md.name !== 'string' || md.name === '') return;
+    const ns = typeof md.namespace === 'string' ? md.namespace : '';
+    this.o.sink.removeKey(ns !== '' ? `${ns}/${md.name}` : md.name);
   }
 
   private badLine(line: string, why: string): void {

@@ -101,3 +101,12 @@ test('missing and malformed files are KR_ERR_CONFIG naming the path', () => {
     (e: Error & { code?: string }) => e.code === 'KR_ERR_CONFIG',
   );
 });
+
+test('an http:// server in a kubeconfig file is accepted (no TLS to verify)', async () => {
+  const file = write('http-config', KUBECONFIG.replace('https://127.0.0.1:6443', 'http://127.0.0.1:8080').replace('    certificate-authority: ca.crt\n', ''));
+  const kc = loadKubeConfig({ kubeconfig: file, serviceAccountDir: noSa, env: {} });
+  assert.equal(kc.getCurrentCluster()?.server, 'http://127.0.0.1:8080');
+  const opts: { headers?: Record<string, string> } = {};
+  await kc.applyToHTTPSOptions(opts); // would throw "HTTP protocol is not allowed" without skipTLSVerify
+  assert.equal(opts.headers?.Authorization, 'Bearer s3cret');
+});

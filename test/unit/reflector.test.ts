@@ -269,3 +269,17 @@ test('waitForSync rejects with KR_ERR_CACHE_SYNC naming the kinds that did not l
   await cache.stop();
 });
 
+
+test('a DELETED event with a malformed object still removes the cached copy; a malformed MODIFIED keeps it', async (t) => {
+  const r = rig(t);
+  const w = watchStream();
+  r.transport.reply(listPage([rawService('a', 's1', '1'), rawService('a', 's2', '2')], '10')).reply(w.res);
+  await r.cache.start();
+  await r.transport.waitForRequests(2);
+  w.send('MODIFIED', rawService('a', 's2', '11', { spec: { ports: 7 } }));
+  w.send('DELETED', rawService('a', 's1', '12', { spec: { ports: 7 } }));
+  await until(() => r.events.length === 3, 2000, 'delete');
+  assert.deepEqual(r.events.slice(2).map(brief), ['delete s1@1 old@1']);
+  assert.equal(r.cache.store('Service').get('a/s2')?.metadata.resourceVersion, '2');
+  assert.equal(await metricValue(r.reg, 'kube_router_informer_malformed_objects_total'), 2);
+});
