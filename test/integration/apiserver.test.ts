@@ -373,6 +373,29 @@ describe('lab API server REST protocol', () => {
     assert.equal(t.body.rows[0].object.kind, 'PartialObjectMetadata');
   });
 
+  it('ends watches at timeoutSeconds; serves dryRun, deletecollection, create-on-update', async () => {
+    const t0 = Date.now();
+    const w = await api.watch('/api/v1/namespaces/proto/services?watch=true&timeoutSeconds=1');
+    await w.waitEnd(4000);
+    assert.ok(Date.now() - t0 >= 900);
+    const dry = await api.request<Obj>('POST', '/api/v1/namespaces/proto/services?dryRun=All', svc('dry'));
+    assert.equal(dry.code, 201);
+    assert.equal((await api.request('GET', '/api/v1/namespaces/proto/services/dry')).code, 404);
+    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l1', namespace: 'proto' }, spec: { holderIdentity: 'me' } };
+    assert.equal((await api.request('PUT', '/apis/coordination.k8s.io/v1/namespaces/proto/leases/l1', lease)).code, 201);
+    assert.equal((await api.request('PUT', '/apis/coordination.k8s.io/v1/namespaces/proto/leases/l1', lease)).code, 200);
+    assertStatus((await api.request('PUT', '/api/v1/namespaces/proto/services/absent', svc('absent'))).body, 404, 'NotFound');
+    assertStatus((await api.request('PUT', '/api/v1/namespaces/proto/services/other', svc('absent'))).body, 400, 'BadRequest');
+    for (const n of ['dc-1', 'dc-2']) await api.request('POST', '/api/v1/namespaces/proto/services', svc(n, { dc: 'yes' }));
+    const dc = await api.request<Status>('DELETE', '/api/v1/namespaces/proto/services?labelSelector=dc%3Dyes');
+    assert.equal(dc.body.status, 'Success');
+    assert.equal((await api.request<List>('GET', '/api/v1/namespaces/proto/services?labelSelector=dc')).body.items.length, 0);
+    // The deprecated /watch/ path prefix still works.
+    const legacy = await api.watch('/api/v1/watch/namespaces/proto/services?fieldSelector=metadata.name%3Derrs');
+    assert.equal((await legacy.next()).type, 'ADDED');
+    legacy.close();
+  });
+
   it('dropWatches() ends streams; stop()/start() keeps store, port and token', async () => {
     const w = await api.watch('/api/v1/namespaces?watch=true');
     srv.dropWatches();
