@@ -50,7 +50,13 @@ export interface ObjectStore {
   resourceVersion(): string;
   get(kind: LabKind, namespace: string | undefined, name: string): StoredObject | undefined;
   list(kind: LabKind, opts?: ListOptions): { items: StoredObject[]; resourceVersion: string };
-  /** Applies defaulting and validation as the REST path does; throws StatusError (4xx) on bad input. */
+  /**
+   * Applies defaulting and validation as the REST path does; throws StatusError (4xx) on bad input.
+   * A namespaced object's namespace (default "default") must exist (404 otherwise); the
+   * namespaces default, kube-system, kube-public and kube-node-lease always do. As in
+   * kube-apiserver, a created Pod's status is reset to {phase: Pending} and a Service's to
+   * {loadBalancer: {}}: write status afterwards with `subresource: 'status'`.
+   */
   create(kind: LabKind, obj: StoredObject): StoredObject;
   /**
    * Replaces an object. A metadata.resourceVersion in `obj` that is not the
@@ -63,11 +69,17 @@ export interface ObjectStore {
    * Deletes an object. A Pod bound to a node (spec.nodeName) that is not
    * already terminating is only marked (metadata.deletionTimestamp set, a
    * MODIFIED event) unless gracePeriodSeconds is 0; its kubelet removes it.
+   * An object with metadata.finalizers is only marked too, and goes when an
+   * update removes the last finalizer. Deleting a namespace deletes its objects.
+   * Returns undefined when the object does not exist.
    */
   delete(kind: LabKind, namespace: string | undefined, name: string, opts?: { gracePeriodSeconds?: number }): StoredObject | undefined;
   /**
    * Events after `fromResourceVersion` (exclusive), then live ones, for one
-   * kind. Throws a 410 StatusError if that version was compacted away.
+   * kind. '' or '0' starts with an ADDED event per current object, as
+   * kube-apiserver does. Throws a 410 StatusError if that version was
+   * compacted away. Events reach every watcher in resourceVersion order,
+   * also when a callback writes to the store (such writes are queued).
    * Returns a function that stops the watch.
    */
   watch(kind: LabKind, fromResourceVersion: string, opts: ListOptions, onEvent: (ev: WatchEvent) => void): () => void;
