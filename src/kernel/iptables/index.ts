@@ -1,0 +1,10 @@
+export * from './types.js';
+export { IptablesRestoreError } from './errors.js';
+export { parseOwnedState } from './parse.js';
+export { planIptables, validateDesired, type IptablesPlan, type PlanOptions } from './plan.js';
+export { chainRuleHash, jumpHash, hashComment, extractHash, sanitizeComment } from './rulehash.js';
+export { splitArgs, joinArgs, canonicalRuleText } from './tokens.js';
+export { detectBackend, parseBackend, binariesFor, type IptablesBinaries } from './backend.js';
+export { IptablesReconciler } from './reconciler.js';
+export { LinuxIptablesDriver, createLinuxIptables, type LinuxIptablesOptions } from './linux.js';
+export { FakeIptablesKernel, createFakeIptables, type FakeIptablesOptions } from './fake.js';

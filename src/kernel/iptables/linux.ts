@@ -1,0 +1,56 @@
+// The real kernel: `<ip6>tables-<backend>-save -t <table>` to read,
+// `<ip6>tables-<backend>-restore --noflush --wait` to apply one table atomically.
+
+import { execLocal, kernelError, type Exec } from '../exec.js';
+import type { AsyncMutex } from '../lock.js';
+import { binariesFor, detectBackend, type IptablesBinaries } from './backend.js';
+import { IptablesRestoreError } from './errors.js';
+import { IptablesReconciler } from './reconciler.js';
+import type { Iptables, IptablesBackend, IptablesDriver, IptablesFamily, IptablesTable } from './types.js';
+
+export interface LinuxIptablesOptions {
+  family: IptablesFamily;
+  /** Default: detected once with `iptables --version`. */
+  backend?: IptablesBackend;
+  /** How to run the binaries (wrap for a netns in tests). */
+  exec?: Exec;
+  timeoutMs?: number;
+}
+
+export class LinuxIptablesDriver implements IptablesDriver {
+  readonly family: IptablesFamily;
+  private readonly exec: Exec;
+  private readonly timeoutMs: number;
+  private bins: Promise<IptablesBinaries>;
+
+  constructor(opts: LinuxIptablesOptions) {
+    this.family = opts.family;
+    this.exec = opts.exec ?? execLocal;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    const fam = opts.family;
+    this.bins = opts.backend ? Promise.resolve(binariesFor(opts.backend, fam)) : detectBackend(this.exec).then((b) => binariesFor(b, fam));
+  }
+
+  async backend(): Promise<IptablesBackend> {
+    return (await this.bins).backend;
+  }
+
+  async save(table: IptablesTable): Promise<string> {
+    const argv = [(await this.bins).save, '-t', table];
+    const res = await this.exec(argv, { timeoutMs: this.timeoutMs });
+    if (res.code !== 0) throw kernelError(argv, res);
+    return res.stdout;
+  }
+
+  async restore(script: string): Promise<void> {
+    const argv = [(await this.bins).restore, '--noflush', '--wait'];
+    const res = await this.exec(argv, { input: script, timeoutMs: this.timeoutMs });
+    if (res.code === 0) return;
+    if (res.timedOut) throw kernelError(argv, res);
+    throw new IptablesRestoreError(argv.join(' '), res.stderr, script.split('\n'));
+  }
+}
+
+export function createLinuxIptables(opts: LinuxIptablesOptions & { lock?: AsyncMutex }): Iptables {
+  return new IptablesReconciler(new LinuxIptablesDriver(opts), opts.lock);
+}

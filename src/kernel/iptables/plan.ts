@@ -1,0 +1,135 @@
+// Pure planning of ONE `iptables-restore --noflush` transaction for one
+// table: our chains whose rule hashes differ are flushed and rewritten in the
+// same transaction (a packet never sees half a chain), unchanged chains are
+// not touched (counters kept), our jumps are put at their positions,
+// duplicates and stale jumps deleted, and stale owned chains deleted after
+// the jumps to them are gone. Nothing else in the table is named.
+
+import { KubeRouterError } from '../../errors.js';
+import { chainRuleHash, hashComment, jumpHash } from './rulehash.js';
+import { BUILTIN_CHAINS, MAX_CHAIN_NAME_LEN, type BuiltinChainState, type IptablesDesired, type JumpRule, type OwnedTableState } from './types.js';
+
+export interface IptablesPlan {
+  /** The whole script, `*table` ... `COMMIT`; empty when there is nothing to do. */
+  script: string[];
+  created: string[];
+  rewritten: string[];
+  deleted: string[];
+  jumpsInserted: number;
+  jumpsDeleted: number;
+}
+
+export interface PlanOptions {
+  forceRewrite?: boolean;
+  /** Stale chains not to flush or delete (the kernel refused before). */
+  keep?: ReadonlySet<string>;
+  /** `-D` lines not to emit (the kernel refused before). */
+  skipDeletes?: ReadonlySet<string>;
+}
+
+function invalid(message: string, object: string): KubeRouterError {
+  return new KubeRouterError('KR_ERR_KERNEL', `iptables: ${message}`, { call: 'iptables-restore', object });
+}
+
+export function validateDesired(desired: IptablesDesired, owned: (chain: string) => boolean): void {
+  const builtins = new Set(BUILTIN_CHAINS[desired.table]);
+  for (const [name, rules] of desired.chains) {
+    if (builtins.has(name)) throw invalid(`built-in chain ${name} cannot be owned; use jumps`, name);
+    if (!owned(name)) throw invalid(`chain ${name} is not owned by this caller`, name);
+    if (name.length > MAX_CHAIN_NAME_LEN || !/^[A-Za-z0-9_.:-]+$/.test(name)) throw invalid(`invalid chain name "${name}"`, name);
+    for (const r of rules) if (/[\n\r]/.test(r)) throw invalid(`rule with a line break in ${name}`, name);
+  }
+  const seen = new Set<string>();
+  for (const j of desired.jumps) {
+    if (!builtins.has(j.fromChain)) throw invalid(`jump from ${j.fromChain}: not a built-in chain of ${desired.table}`, j.fromChain);
+    if (/[\n\r]/.test(j.rule)) throw invalid(`jump rule with a line break in ${j.fromChain}`, j.fromChain);
+    const h = jumpHash(j);
+    if (seen.has(h)) throw invalid(`duplicate jump in ${j.fromChain}: ${j.rule}`, j.fromChain);
+    seen.add(h);
+  }
+}
+
+const sorted = (xs: Iterable<string>): string[] => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+interface JumpChange {
+  deletes: string[];
+  inserts: string[];
+}
+
+function planJumps(chain: string, want: readonly JumpRule[], act: BuiltinChainState): JumpChange {
+  const first = want.filter((j) => j.position === 'first');
+  const last = want.filter((j) => j.position === 'last');
+  const hashCount = new Map<string | null, number>();
+  for (const r of act.ours) hashCount.set(r.hash, (hashCount.get(r.hash) ?? 0) + 1);
+  const byIndex = new Map(act.ours.map((r) => [r.index, r]));
+  // A block is in place when each of its positions holds our rule with the
+  // expected hash, and that rule has no duplicate elsewhere (a `-D <spec>` of
+  // the duplicate would remove the first match, i.e. the good one).
+  const blockOk = (jumps: JumpRule[], startIndex: number): boolean =>
+    startIndex >= 0 &&
+    jumps.every((j, i) => {
+      const h = jumpHash(j);
+      return byIndex.get(startIndex + i)?.hash === h && hashCount.get(h) === 1;
+    });
+  const firstOk = blockOk(first, 0);
+  const lastOk = blockOk(last, act.total - last.length) && (!firstOk || last.length === 0 || act.total - last.length >= first.length);
+  const kept = new Set<number>();
+  if (firstOk) first.forEach((_, i) => kept.add(i));
+  if (lastOk) last.forEach((_, i) => kept.add(act.total - last.length + i));
+  const deletes = act.ours.filter((r) => !kept.has(r.index)).map((r) => `-D ${chain} ${r.spec}`);
+  const inserts: string[] = [];
+  const text = (j: JumpRule): string => `${hashComment(jumpHash(j), j.comment)} ${j.rule}`;
+  if (!firstOk) for (const j of [...first].reverse()) inserts.push(`-I ${chain} 1 ${text(j)}`);
+  if (!lastOk) for (const j of last) inserts.push(`-A ${chain} ${text(j)}`);
+  return { deletes, inserts };
+}
+
+export function planIptables(desired: IptablesDesired, actual: OwnedTableState, opts: PlanOptions = {}): IptablesPlan {
+  const keep = opts.keep ?? new Set<string>();
+  const skip = opts.skipDeletes ?? new Set<string>();
+  const created: string[] = [];
+  const rewritten: string[] = [];
+  const ruleLines: string[] = [];
+  for (const name of sorted(desired.chains.keys())) {
+    const rules = desired.chains.get(name) as readonly string[];
+    const hashes = rules.map(chainRuleHash);
+    const have = actual.chains.get(name);
+    if (!have) created.push(name);
+    else if (opts.forceRewrite || have.hashes.length !== hashes.length || have.hashes.some((h, i) => h !== hashes[i])) {
+      rewritten.push(name);
+      ruleLines.push(`-F ${name}`);
+    } else continue;
+    rules.forEach((r, i) => ruleLines.push(`-A ${name} ${hashComment(hashes[i])} ${r}`));
+  }
+  const stale = sorted([...actual.chains.keys()].filter((c) => !desired.chains.has(c) && !keep.has(c)));
+
+  const deletes: string[] = [];
+  const inserts: string[] = [];
+  for (const chain of BUILTIN_CHAINS[desired.table]) {
+    const act = actual.builtins.get(chain) ?? { total: 0, ours: [] };
+    const j = planJumps(
+      chain,
+      desired.jumps.filter((x) => x.fromChain === chain),
+      act,
+    );
+    deletes.push(...j.deletes.filter((d) => !skip.has(d)));
+    inserts.push(...j.inserts);
+  }
+
+  const body = [
+    ...created.map((c) => `:${c} - [0:0]`),
+    ...deletes,
+    ...stale.map((c) => `-F ${c}`),
+    ...ruleLines,
+    ...inserts,
+    ...stale.map((c) => `-X ${c}`),
+  ];
+  return {
+    script: body.length ? [`*${desired.table}`, ...body, 'COMMIT'] : [],
+    created,
+    rewritten,
+    deleted: stale,
+    jumpsInserted: inserts.length,
+    jumpsDeleted: deletes.length,
+  };
+}
