@@ -324,3 +324,17 @@ test('restartApiServer stops, waits, and starts the API server', async () => {
   assert.ok(Date.now() - t0 >= 25);
   assert.deepEqual(host.logs, ['api stop', 'api start']);
 });
+
+test('configure waits until every agent (also those started at boot) answers /healthz', async () => {
+  const host = fakeHost();
+  for (const n of ['node1', 'node2', 'node3']) await host.agents.start(n);
+  const asked = new Map<string, number>();
+  const fetch = async (url: string) => {
+    asked.set(url, (asked.get(url) ?? 0) + 1);
+    return url.includes('.13:') && (asked.get(url) ?? 0) < 4 ? { error: 'ECONNREFUSED' } : { body: healthBody('1') };
+  };
+  const c = createLabCluster(host, { fetchHealth: fetch, pollMs: 5 });
+  await c.configure({ nodes: 3, secondSubnet: false, agentArgs: [], externalPeer: false });
+  assert.equal(asked.get('http://192.168.56.13:20244/healthz'), 4);
+  assert.deepEqual(host.agents.calls, ['start node1 running', 'start node2 running', 'start node3 running'], 'no restart');
+});
