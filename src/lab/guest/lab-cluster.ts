@@ -1,210 +1,317 @@
-// The LabCluster of the scenario runner (src/lab/scenario/cluster.ts) on the
-// real guest: objects through the in-process API server store, probes and
-// held connections through the kubelets' native tools, commands through the
-// topology, agents through the AgentManager. Loaded by
-// src/lab/scenario/guest.ts as `createLabCluster(ctx)`.
+// The LabCluster the scenario runner drives inside the guest (loaded by
+// src/lab/scenario/guest.ts: `createLabCluster(ctx)`), implemented against
+// the supervisor's pieces: the lab API server's in-process store, the
+// topology (argv to enter a node, the router or a pod), the kubelets (pods,
+// probers, holders) and the agent manager. See src/lab/scenario/cluster.ts
+// for the contract and fake-cluster.ts for the same semantics in memory.
+//
+// Nothing here spawns a process per step beyond what the step is: a probe
+// batch is one prober per source, settle polls the agents' /healthz over
+// HTTP from this process, reset and apply work on the store directly.
 
-import type { LabKind, StoredObject } from '../apiserver/types.js';
-import { runProbes, wrapRunner, type HoldHandle, type ProbeSpec } from '../cluster/kubelet/index.js';
-import type { ClusterSpec, ExecResult, HoldResult, LabCluster, NodeInfo, ObjectRef, Place, ProbeRequest, ProbeResult } from '../scenario/cluster.js';
-import { sameClusterSpec } from '../scenario/cluster.js';
-import { LabError } from '../vm/proc.js';
+import type { StoredObject } from '../apiserver/types.js';
+import type { HoldHandle } from '../cluster/kubelet/index.js';
+import {
+  placeName,
+  type ClusterSpec,
+  type ExecResult,
+  type HoldResult,
+  type LabCluster,
+  type NodeInfo,
+  type ObjectRef,
+  type Place,
+  type ProbeRequest,
+  type ProbeResult,
+  type SettleResult,
+} from '../scenario/cluster.js';
+import { KubeRouterError, errorMessage } from '../../errors.js';
 import type { GuestContext } from './context.js';
 import { execEvents } from './exec.js';
-import { reconfigure } from './reconfigure.js';
-import { KindVersions, settle } from './settle.js';
+import { observeAgents, waitAgentUp, type HealthFetcher } from './lab-cluster-agents.js';
+import { applyObjects, labKind, objectName, storedNamespace } from './lab-cluster-apply.js';
+import { defaultNetnsExists, labError, needAgents, needApi, needTopology, sleep, type LabClusterHost } from './lab-cluster-host.js';
+import { holdFromPlace, probeBatch, probeFromPlace, type ProbeRunner } from './lab-cluster-probe.js';
+import { executeReset, planReset } from './lab-cluster-reset.js';
+import { ChangeTracker, agentPending, fetchHealth, podsPending } from './lab-cluster-settle.js';
 
-const KINDS = new Set<string>(['Service', 'EndpointSlice', 'Node', 'Pod', 'Namespace', 'NetworkPolicy', 'Event', 'Lease']);
-const CLUSTER_SCOPED = new Set<string>(['Node', 'Namespace']);
+/** An agent's start to its first /healthz answer took 110 s under TCG emulation (3 agents at once). */
+const AGENT_UP_TIMEOUT_MS = 300_000;
 
-function labKind(kind: string): LabKind {
-  if (!KINDS.has(kind)) throw new LabError('apply', `kind ${kind} is not served by the lab API server`);
-  return kind as LabKind;
+export type CommandRunner = (argv: string[], timeoutMs: number) => Promise<ExecResult>;
+
+export interface LabClusterOptions {
+  fetchHealth?: HealthFetcher;
+  netnsExists?: (name: string) => boolean;
+  /** Probes from one place (default: the kubelet's prober in the pod, or a prober in the node's namespace). */
+  probe?: ProbeRunner;
+  hold?: (from: Place, ip: string, port: number) => Promise<HoldHandle>;
+  /** Runs an argv the topology built (default: the supervisor's exec helper). */
+  run?: CommandRunner;
+  /** Poll interval of settle, reset and agent start (default 150 ms). */
+  pollMs?: number;
+  resetTimeoutMs?: number;
+  agentUpTimeoutMs?: number;
 }
 
-function nsOf(kind: string, ns: string | undefined): string | undefined {
-  return CLUSTER_SCOPED.has(kind) ? undefined : (ns ?? 'default');
-}
-
-function refName(kind: string, ns: string | undefined, name: string): string {
-  return `${kind} ${ns ? `${ns}/` : ''}${name}`;
-}
-
-function isNotFound(e: unknown): boolean {
-  return (e as { httpCode?: number }).httpCode === 404;
-}
-
-function sourceOf(p: Place): string {
-  return p.kind === 'node' ? p.name : `${p.namespace}/${p.name}`;
-}
-
-export function createLabCluster(ctx: GuestContext): LabCluster {
-  if (ctx.api === undefined || ctx.topology === undefined || ctx.agents === undefined) {
-    throw new LabError('scenario', 'the lab cluster is not up (API server, topology or agents missing)');
+/** The default CommandRunner: the supervisor's exec helper; stdout and stderr in the order they came. */
+export const runCommand: CommandRunner = async (argv, timeoutMs) => {
+  let output = '';
+  for await (const ev of execEvents(argv, { target: '', argv, timeoutMs })) {
+    if (ev.type === 'exit') {
+      if (ev.code !== null) return { exitCode: ev.code, output };
+      const killed = ev.ms >= timeoutMs ? ` (killed after ${timeoutMs} ms)` : '';
+      return { exitCode: 128 + (ev.signal === 'SIGKILL' ? 9 : ev.signal === 'SIGTERM' ? 15 : 0), output: `${output}\n${ev.signal ?? 'signal'}${killed}\n` };
+    }
+    output += ev.data;
   }
-  const store = ctx.api.store;
-  const versions = new KindVersions(store);
-  const created: { kind: LabKind; ns: string | undefined; name: string }[] = [];
-  const holds = new Map<string, HoldHandle>();
-  let spec: ClusterSpec = { nodes: ctx.config.nodes, secondSubnet: ctx.config.secondSubnet, agentArgs: [...ctx.config.agentArgs], externalPeer: false };
+  return { exitCode: -1, output };
+};
 
-  const kubeletFor = (source: string) => (ctx.kubelets ?? []).find((k) => k.owns(source));
-  const idle = async (): Promise<void> => {
-    await ctx.cm?.idle();
-    await Promise.all((ctx.kubelets ?? []).map((k) => k.idle(30_000).catch(() => undefined)));
-  };
-
-  const cluster: LabCluster = {
-    async configure(next) {
-      if (sameClusterSpec(spec, next)) return;
-      await reconfigure(ctx, spec, next);
-      spec = { ...next, agentArgs: [...next.agentArgs] };
-    },
-
-    async reset() {
-      for (const h of holds.values()) await h.release().catch(() => undefined);
-      holds.clear();
-      const refs = created.splice(0).reverse();
-      await cluster.delete(refs.map((r) => ({ kind: r.kind, namespace: r.ns, name: r.name })));
-      const pods = refs.filter((r) => r.kind === 'Pod' || r.kind === 'Namespace');
-      const deadline = Date.now() + 120_000;
-      while (Date.now() < deadline) {
-        const left = store.list('Pod').items.filter((p) => pods.some((r) => (r.kind === 'Pod' ? r.ns === p.metadata.namespace && r.name === p.metadata.name : r.name === p.metadata.namespace)));
-        if (left.length === 0) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new LabError('reset', 'pods were still there 120 s after their deletion');
-    },
-
-    async apply(objects) {
-      for (const obj of objects) {
-        const kind = labKind(obj.kind);
-        const ns = nsOf(kind, obj.metadata.namespace);
-        const name = obj.metadata.name;
-        const body: StoredObject = { ...obj, metadata: { ...obj.metadata, ...(ns === undefined ? {} : { namespace: ns }) } };
-        try {
-          const existing = store.get(kind, ns, name);
-          if (existing === undefined) {
-            store.create(kind, body);
-            created.push({ kind, ns, name });
-          } else {
-            store.update(kind, { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
-          }
-        } catch (e) {
-          throw new LabError('apply', `${refName(kind, ns, name)}: ${(e as Error).message}`, { object: refName(kind, ns, name) }, { cause: e });
-        }
-      }
-    },
-
-    async delete(refs: ObjectRef[]) {
-      for (const r of refs) {
-        const kind = labKind(r.kind);
-        try {
-          store.delete(kind, nsOf(kind, r.namespace), r.name);
-        } catch (e) {
-          if (!isNotFound(e)) throw new LabError('delete', `${refName(kind, r.namespace, r.name)}: ${(e as Error).message}`, {}, { cause: e });
-        }
-      }
-    },
-
-    async get(kind, namespace, name) {
-      const k = labKind(kind);
-      return store.get(k, nsOf(k, namespace), name);
-    },
-
-    async list(kind, namespace) {
-      return store.list(labKind(kind), namespace === undefined ? {} : { namespace }).items;
-    },
-
-    settle: (timeoutMs) => settle({ store, topology: ctx.topology, agents: ctx.agents, versions, idle }, timeoutMs),
-
-    async probe(batch: ProbeRequest[]) {
-      const results: ProbeResult[] = new Array(batch.length);
-      const groups = new Map<string, number[]>();
-      batch.forEach((p, i) => groups.set(sourceOf(p.from), [...(groups.get(sourceOf(p.from)) ?? []), i]));
-      await Promise.all(
-        [...groups].map(async ([source, idx]) => {
-          const probes: ProbeSpec[] = [];
-          for (const i of idx) {
-            const p = batch[i];
-            if (p.protocol === 'SCTP') results[i] = { connected: false, error: 'SCTP probes are not supported in the lab' };
-            else probes.push({ id: String(i), protocol: p.protocol, ip: p.toIP, port: p.port, timeoutMs: p.timeoutMs });
-          }
-          if (probes.length === 0) return;
-          try {
-            const k = kubeletFor(source);
-            const out = k !== undefined
-              ? await k.probeFrom(source, probes)
-              : await runProbes(wrapRunner((argv) => ctx.topology.argvFor({ kind: 'node', name: source }, argv)), undefined, probes);
-            for (const r of out) {
-              results[Number(r.id)] = { connected: r.status === 'ok', body: r.body || undefined, error: r.status === 'ok' ? undefined : r.status === 'error' ? r.body : r.status, ms: r.latencyMs };
-            }
-          } catch (e) {
-            for (const p of probes) results[Number(p.id)] = { connected: false, error: (e as Error).message };
-          }
-        }),
-      );
-      return results;
-    },
-
-    async exec(on, cmd, timeoutMs): Promise<ExecResult> {
-      const target = on.kind === 'node' ? { kind: 'node' as const, name: on.name } : { kind: 'pod' as const, namespace: on.namespace, name: on.name };
-      const argv = ctx.topology.argvFor(target, ['sh', '-c', cmd]);
-      let output = '';
-      for await (const ev of execEvents(argv, { target: sourceOf(on), argv, timeoutMs })) {
-        if (ev.type === 'exit') return { exitCode: ev.code ?? 128 + 9, output };
-        output += ev.data;
-      }
-      return { exitCode: 1, output };
-    },
-
-    async hold(name, from, toIP, port) {
-      const source = sourceOf(from);
-      const k = kubeletFor(source);
-      if (k === undefined) throw new LabError('hold', `no kubelet serves ${source}`);
-      if (holds.has(name)) throw new LabError('hold', `a connection named ${name} is already held`);
-      const h = await k.hold(source, toIP, port);
-      if (!h.connected) {
-        const s = await h.release();
-        throw new LabError('hold', `${name}: ${source} -> ${toIP}:${port} did not connect: ${s.error ?? 'unknown error'}`);
-      }
-      holds.set(name, h);
-    },
-
-    async release(name): Promise<HoldResult> {
-      const h = holds.get(name);
-      if (h === undefined) throw new LabError('release', `no held connection named ${name}`);
-      holds.delete(name);
-      const s = await h.release();
-      return { broken: s.error !== undefined, maxGapMs: s.maxGapMs, error: s.error };
-    },
-
-    async restartAgent(node, signal) {
-      await ctx.agents.restart(node, signal);
-    },
-
-    async stopAgent(node) {
-      await ctx.agents.stop(node, 'TERM');
-    },
-
-    async startAgent(node, args, wait) {
-      const code = await ctx.agents.start(node, args, wait);
-      if (wait === 'running') await ctx.agents.whenHealthy(node);
-      return code;
-    },
-
-    async restartApiServer(downForMs) {
-      await ctx.api.stop();
-      await new Promise((r) => setTimeout(r, downForMs));
-      await ctx.api.start();
-    },
-
-    async nodes(): Promise<NodeInfo[]> {
-      const out: NodeInfo[] = ctx.topology.nodes.map((n) => ({ name: n.name, ips: [n.ip], role: 'node' }));
-      const r = ctx.topology.router;
-      if (r !== undefined) out.push({ name: r.name, ips: [...r.ips], role: 'router' });
-      return out;
-    },
-  };
-  return cluster;
+function sameArgs(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+function asLabError(err: unknown, prefix: string, context: Record<string, unknown>): KubeRouterError {
+  if (err instanceof KubeRouterError && err.code === 'KR_ERR_LAB') return err;
+  return labError(`${prefix}: ${errorMessage(err)}`, context, err);
+}
+
+export class GuestLabCluster implements LabCluster {
+  private spec: ClusterSpec;
+  /** Agents that should be running (settle reports one that is not). */
+  private readonly expected = new Set<string>();
+  private readonly holds = new Map<string, HoldHandle>();
+  private tracker: ChangeTracker | undefined;
+  private readonly pollMs: number;
+  private readonly fetch: HealthFetcher;
+  private readonly netnsExists: (name: string) => boolean;
+
+  constructor(
+    private readonly host: LabClusterHost,
+    private readonly opts: LabClusterOptions = {},
+  ) {
+    this.pollMs = opts.pollMs ?? 150;
+    this.fetch = opts.fetchHealth ?? fetchHealth;
+    this.netnsExists = opts.netnsExists ?? defaultNetnsExists;
+    this.spec = {
+      nodes: host.topology?.nodes.length ?? host.config.nodes,
+      secondSubnet: host.topology !== undefined ? host.topology.router !== undefined : host.config.secondSubnet,
+      agentArgs: [...host.config.agentArgs],
+      externalPeer: false,
+    };
+    for (const n of host.topology?.nodes ?? []) if (host.agents?.statusOf(n.name).running) this.expected.add(n.name);
+    if (host.api !== undefined) this.tracker = new ChangeTracker(host.api.store);
+  }
+
+  private get store() {
+    return needApi(this.host, 'lab cluster').store;
+  }
+
+  /** The current shape (what configure() compares against). */
+  currentSpec(): ClusterSpec {
+    return { ...this.spec, agentArgs: [...this.spec.agentArgs] };
+  }
+
+  async configure(spec: ClusterSpec): Promise<void> {
+    const topo = needTopology(this.host, 'configure');
+    const have = topo.nodes.length;
+    const haveSecond = topo.router !== undefined;
+    if (spec.nodes !== have || spec.secondSubnet !== haveSecond) {
+      throw labError(
+        `cluster: the file wants ${spec.nodes} nodes${spec.secondSubnet ? ' with the last behind a router' : ''}; this VM was booted with ${have}${haveSecond ? ' (second subnet)' : ''} and cannot change its nodes while running: run it in a VM booted with that topology`,
+        { field: 'cluster.nodes', value: String(spec.nodes) },
+      );
+    }
+    if (spec.externalPeer) throw labError('cluster: externalPeer is not available in this lab yet (no FRR/BIRD peer namespace)', { field: 'cluster.externalPeer' });
+    const agents = this.host.agents;
+    if (agents === undefined || !agents.available()) {
+      this.host.log?.('lab-cluster: configure: agents are not available (not built or no API server); running without agents');
+      this.spec = { ...spec, agentArgs: [...spec.agentArgs] };
+      return;
+    }
+    const nodes = topo.nodes.map((n) => n.name);
+    if (!sameArgs(spec.agentArgs, this.spec.agentArgs)) {
+      agents.setBaseArgs(spec.agentArgs);
+      await Promise.all(nodes.map((n) => agents.stop(n, 'TERM')));
+    }
+    this.spec = { ...spec, agentArgs: [...spec.agentArgs] };
+    const toStart = nodes.filter((n) => !agents.statusOf(n).running);
+    await Promise.all(
+      toStart.map(async (n) => {
+        try {
+          await agents.start(n, [], 'running');
+        } catch (err) {
+          throw asLabError(err, `configure: starting the agent on ${n}`, { value: n });
+        }
+      }),
+    );
+    for (const n of nodes) this.expected.add(n);
+    // Every agent answers /healthz before the file's steps run (also the ones
+    // the supervisor started at boot: under emulation that takes minutes).
+    await Promise.all(nodes.map((n) => waitAgentUp(this.host, n, this.fetch, this.opts.agentUpTimeoutMs ?? AGENT_UP_TIMEOUT_MS, this.pollMs)));
+  }
+
+  async reset(): Promise<void> {
+    for (const [name, h] of [...this.holds]) {
+      this.holds.delete(name);
+      await h.release().catch(() => undefined);
+    }
+    const store = this.store;
+    await executeReset(this.host, store, planReset(store), {
+      timeoutMs: this.opts.resetTimeoutMs ?? 120_000,
+      pollMs: this.pollMs,
+      netnsExists: this.netnsExists,
+    });
+  }
+
+  async apply(objects: StoredObject[]): Promise<void> {
+    await applyObjects(this.host, this.store, objects, { podGoneTimeoutMs: 60_000, pollMs: this.pollMs, netnsExists: this.netnsExists });
+  }
+
+  async delete(refs: ObjectRef[]): Promise<void> {
+    const store = this.store;
+    for (const r of refs) {
+      const kind = labKind(r.kind, r.namespace, r.name);
+      const ns = storedNamespace(kind, r.namespace);
+      try {
+        store.delete(kind, ns, r.name);
+      } catch (err) {
+        throw asLabError(err, `delete ${objectName(kind, ns, r.name)}`, { object: objectName(kind, ns, r.name) });
+      }
+    }
+  }
+
+  async get(kind: string, namespace: string | undefined, name: string): Promise<StoredObject | undefined> {
+    const k = labKind(kind, namespace, name);
+    return this.store.get(k, storedNamespace(k, namespace), name);
+  }
+
+  async list(kind: string, namespace?: string): Promise<StoredObject[]> {
+    const k = labKind(kind, namespace, '*');
+    return this.store.list(k, namespace === undefined ? {} : { namespace }).items;
+  }
+
+  /** What is pending right now (empty: settled), and the last change the agents must have synced. */
+  async pending(): Promise<{ pending: string[]; target: string }> {
+    const store = this.store;
+    const tracker = (this.tracker ??= new ChangeTracker(store));
+    const pending = podsPending(store.list('Pod').items);
+    for (const o of await observeAgents(this.host, this.expected, this.fetch)) pending.push(...agentPending(o, (kinds) => tracker.lastChange(kinds)));
+    return { pending, target: tracker.lastChange() };
+  }
+
+  /**
+   * Polls until nothing is pending on two polls in a row with no change to
+   * the agents' kinds in between (an EndpointSlice update following a pod's
+   * Running status is not missed).
+   */
+  async settle(timeoutMs: number): Promise<SettleResult> {
+    const deadline = Date.now() + timeoutMs;
+    let quietAt: string | undefined;
+    for (;;) {
+      const { pending, target } = await this.pending();
+      if (pending.length === 0) {
+        if (quietAt === target) return { settled: true, pending: [] };
+        quietAt = target;
+      } else quietAt = undefined;
+      if (Date.now() > deadline) return { settled: false, pending: pending.length > 0 ? pending : ['changes still arriving'] };
+      await sleep(this.pollMs);
+    }
+  }
+
+  async probe(batch: ProbeRequest[]): Promise<ProbeResult[]> {
+    const run: ProbeRunner = this.opts.probe ?? ((from, specs) => probeFromPlace(this.host, from, specs));
+    return probeBatch(batch, run);
+  }
+
+  async exec(on: Place, cmd: string, timeoutMs: number): Promise<ExecResult> {
+    const topo = needTopology(this.host, `exec on ${placeName(on)}`);
+    const script = ['sh', '-c', `exec 2>&1\n${cmd}`];
+    let argv: string[];
+    try {
+      argv = on.kind === 'node' ? topo.argvFor({ kind: 'node', name: on.name }, script) : topo.argvFor({ kind: 'pod', namespace: on.namespace, name: on.name }, script);
+    } catch (err) {
+      throw asLabError(err, `exec on ${placeName(on)}`, on.kind === 'pod' ? { object: `Pod ${placeName(on)}` } : { value: on.name });
+    }
+    return (this.opts.run ?? runCommand)(argv, timeoutMs);
+  }
+
+  async hold(name: string, from: Place, toIP: string, port: number): Promise<void> {
+    if (this.holds.has(name)) throw labError(`hold ${name}: a connection of that name is already held`, { value: name });
+    const what = `hold ${name} from ${placeName(from)} to ${toIP}:${port}`;
+    let h: HoldHandle;
+    try {
+      h = await (this.opts.hold ?? ((f: Place, ip: string, p: number) => holdFromPlace(this.host, f, ip, p)))(from, toIP, port);
+    } catch (err) {
+      throw asLabError(err, what, { value: name });
+    }
+    if (!h.connected) {
+      const s = await h.release();
+      throw labError(`${what}: not connected: ${s.error ?? 'no connection'}`, { value: name });
+    }
+    this.holds.set(name, h);
+  }
+
+  async release(name: string): Promise<HoldResult> {
+    const h = this.holds.get(name);
+    if (h === undefined) throw labError(`release ${name}: no connection of that name is held`, { value: name });
+    this.holds.delete(name);
+    const s = await h.release();
+    return { broken: s.error !== undefined, maxGapMs: s.maxGapMs, ...(s.error !== undefined ? { error: s.error } : {}) };
+  }
+
+  private async agentStep<T>(node: string, what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw asLabError(err, `${what} the agent on ${node}`, { value: node });
+    }
+  }
+
+  async restartAgent(node: string, signal: 'TERM' | 'KILL'): Promise<void> {
+    const agents = needAgents(this.host, `restart agent ${node}`);
+    await this.agentStep(node, `restarting (${signal})`, () => agents.restart(node, signal));
+    this.expected.add(node);
+    await waitAgentUp(this.host, node, this.fetch, this.opts.agentUpTimeoutMs ?? AGENT_UP_TIMEOUT_MS, this.pollMs);
+  }
+
+  async stopAgent(node: string): Promise<void> {
+    const agents = needAgents(this.host, `stop agent ${node}`);
+    this.expected.delete(node);
+    await this.agentStep(node, 'stopping', () => agents.stop(node, 'TERM'));
+  }
+
+  async startAgent(node: string, args: string[], wait: 'exit' | 'running'): Promise<number | null> {
+    const agents = needAgents(this.host, `start agent ${node}`);
+    if (wait === 'exit') {
+      this.expected.delete(node);
+      return this.agentStep(node, 'running', () => agents.start(node, args, 'exit'));
+    }
+    await this.agentStep(node, 'starting', () => agents.start(node, args, 'running'));
+    this.expected.add(node);
+    await waitAgentUp(this.host, node, this.fetch, this.opts.agentUpTimeoutMs ?? AGENT_UP_TIMEOUT_MS, this.pollMs);
+    return null;
+  }
+
+  async restartApiServer(downForMs: number): Promise<void> {
+    const api = needApi(this.host, 'restart apiserver');
+    await api.stop();
+    await sleep(downForMs);
+    await api.start();
+  }
+
+  async nodes(): Promise<NodeInfo[]> {
+    const topo = needTopology(this.host, 'nodes');
+    const out: NodeInfo[] = topo.nodes.map((n) => ({ name: n.name, ips: [n.ip], role: 'node' }));
+    if (topo.router !== undefined) out.push({ name: topo.router.name, ips: [...topo.router.ips], role: 'router' });
+    return out;
+  }
+}
+
+/** What src/lab/scenario/guest.ts loads: the guest supervisor's context is a LabClusterHost. */
+export function createLabCluster(ctx: LabClusterHost, opts: LabClusterOptions = {}): LabCluster {
+  return new GuestLabCluster(ctx, opts);
+}
+
+// The supervisor's context must stay usable as a LabClusterHost (checked at compile time).
+export const guestContextIsHost: (ctx: GuestContext) => LabClusterHost = (ctx) => ctx;
