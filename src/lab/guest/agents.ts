@@ -78,6 +78,10 @@ export class AgentManager {
     this.hooks.push(h);
   }
 
+  setTopology(t: Topology): void {
+    this.opts.topology = t;
+  }
+
   setBaseArgs(args: string[]): void {
     this.opts.baseArgs = [...args];
   }

@@ -3,6 +3,7 @@
 
 import type { LabApiServer } from '../apiserver/types.js';
 import type { Kubelet } from '../cluster/kubelet/index.js';
+import type { ControllerManager } from '../cluster/controller-manager/index.js';
 import type { Topology } from '../topology/topology.js';
 import type { AgentManager } from './agents.js';
 import type { GuestConfig } from './config.js';
@@ -30,6 +31,8 @@ export interface GuestContext {
   api: LabApiServer;
   topology: Topology;
   agents: AgentManager;
+  /** Set once the controller-manager phase ran (undefined if it could not load). */
+  cm?: ControllerManager;
   /** One per node (set once the kubelets phase ran). */
   kubelets: Kubelet[];
   /** Started components, by name ('controller-manager', 'kubelet/node1', ...). */

@@ -27,7 +27,11 @@ function argvAt(ctx: GuestContext, state: SupervisorState, target: string, argv:
   const t = parseTarget(target);
   if (t.kind === 'root') return argv;
   if (ctx.topology === undefined) throw new ControlError(503, `the topology is not up yet (phase ${state.phase})`);
-  return ctx.topology.argvFor(t, argv);
+  try {
+    return ctx.topology.argvFor(t, argv);
+  } catch (e) {
+    throw new ControlError(404, (e as Error).message);
+  }
 }
 
 function nodeArg(ctx: GuestContext, body: unknown): string {

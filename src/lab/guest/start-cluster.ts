@@ -34,6 +34,7 @@ export async function startCluster(ctx: GuestContext, state: SupervisorState, ph
   if (typeof cm === 'string') state.components['controller-manager'] = cm;
   else {
     ctx.components.set('controller-manager', cm);
+    ctx.cm = cm;
     state.components['controller-manager'] = 'running';
   }
   const kubelets = await phase('kubelets', () => optional(() => startKubelets(ctx)));

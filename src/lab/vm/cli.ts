@@ -8,6 +8,7 @@
 import { runDemo } from './demo.js';
 import { attachLab, bootLab, stopLab } from './lab.js';
 import { LabError } from './proc.js';
+import { KubeRouterError } from '../../errors.js';
 
 export const VM_COMMANDS = ['up', 'down', 'exec', 'run', 'demo'] as const;
 
@@ -94,6 +95,19 @@ async function runScenarios(argv: string[]): Promise<number> {
 }
 
 export async function runVmCommand(cmd: string, argv: string[]): Promise<number> {
+  try {
+    return await dispatch(cmd, argv);
+  } catch (e) {
+    // A lab failure is reported by its message (phase, command, output tail), not a stack.
+    if (e instanceof LabError || (e instanceof KubeRouterError && e.code === 'KR_ERR_LAB')) {
+      say(`kube-router-lab ${cmd}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function dispatch(cmd: string, argv: string[]): Promise<number> {
   switch (cmd) {
     case 'up':
       return up(argv);

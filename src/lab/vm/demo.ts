@@ -3,6 +3,7 @@
 // parts are not there yet, tears down. The full demo (sample web pods and
 // Services, gobgp neighbors, a NetworkPolicy taking effect) plugs in here.
 
+import { spawnSync } from 'node:child_process';
 import { bootLab } from './lab.js';
 
 export async function runDemo(argv: string[], say: (l: string) => void): Promise<number> {
@@ -16,11 +17,10 @@ export async function runDemo(argv: string[], say: (l: string) => void): Promise
     const st = await vm.client.status();
     process.stdout.write(`\n== cluster (ready in ${(vm.timings.bootToReadyMs / 1000).toFixed(1)} s)\n`);
     for (const [k, v] of Object.entries(st.components)) process.stdout.write(`  ${k}: ${v}\n`);
-    const nodes = await vm.client.exec('root', ['sh', '-c', `kubectl --kubeconfig /dev/stdin get nodes -o wide 2>&1 || true`], {
-      input: await vm.client.kubeconfig('https://127.0.0.1:6443'),
-    });
-    process.stdout.write(`\n== kubectl get nodes -o wide\n${nodes.stdout}`);
-    check('the API server lists the 3 nodes', (nodes.stdout.match(/^node\d/gm) ?? []).length === 3);
+    const kubectl = spawnSync('kubectl', ['--kubeconfig', vm.kubeconfigPath, 'get', 'nodes', '-o', 'wide'], { encoding: 'utf8' });
+    const nodes = `${kubectl.stdout ?? ''}${kubectl.stderr ?? ''}${kubectl.error ? `kubectl: ${kubectl.error.message}\n` : ''}`;
+    process.stdout.write(`\n== kubectl --kubeconfig ${vm.kubeconfigPath} get nodes -o wide (on the host)\n${nodes}`);
+    check('kubectl on the host lists the 3 nodes', (nodes.match(/^node\d/gm) ?? []).length === 3);
     for (const n of st.nodes) {
       const r = await vm.client.exec(n.name, ['sh', '-c', 'echo "# ipvsadm -Ln"; ipvsadm -Ln; echo "# ip route"; ip route; echo "# ip -br addr"; ip -br addr']);
       process.stdout.write(`\n== ${n.name} (${n.ip})\n${r.stdout}${r.stderr}`);
