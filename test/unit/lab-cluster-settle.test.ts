@@ -137,3 +137,24 @@ test('settle reports an agent that should run but exited, and ignores one a scen
   assert.match(r.pending[0], /^agent node2: \/healthz unanswered: the agent is not running: exited \(code 1 at t\)/);
   await tick();
 });
+
+test('settle waits for the controller-manager to be idle before judging', async () => {
+  const host = fakeHost();
+  let idleCalls = 0;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  host.cm = {
+    idle: async () => {
+      idleCalls++;
+      await gate;
+    },
+  };
+  const c = createLabCluster(host, { fetchHealth: async () => ({ body: healthBody('999999') }), pollMs: 5 });
+  let done = false;
+  const p = c.settle(5000).then((r) => ((done = true), r));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(done, false);
+  release();
+  assert.deepEqual(await p, { settled: true, pending: [] });
+  assert.ok(idleCalls >= 2);
+});

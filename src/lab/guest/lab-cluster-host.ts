@@ -40,6 +40,8 @@ export interface LabClusterHost {
   topology?: HostTopology;
   agents?: HostAgents;
   kubelets?: HostKubelet[];
+  /** The controller-manager: idle() resolves when its queues are empty (EndpointSlices written). */
+  cm?: { idle(): Promise<void> };
   log?(msg: string): void;
 }
 

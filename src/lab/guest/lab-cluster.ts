@@ -67,6 +67,17 @@ export const runCommand: CommandRunner = async (argv, timeoutMs) => {
   return { exitCode: -1, output };
 };
 
+/** Waits for idle() but not past the deadline (no timer left behind). */
+async function idleBefore(c: { idle(): Promise<void> }, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))));
+  try {
+    await Promise.race([c.idle(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function sameArgs(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -209,6 +220,8 @@ export class GuestLabCluster implements LabCluster {
     const deadline = Date.now() + timeoutMs;
     let quietAt: string | undefined;
     for (;;) {
+      // The controller-manager's EndpointSlice writes for the latest pods first.
+      if (this.host.cm !== undefined) await idleBefore(this.host.cm, deadline);
       const { pending, target } = await this.pending();
       if (pending.length === 0) {
         if (quietAt === target) return { settled: true, pending: [] };
