@@ -124,6 +124,16 @@ describe('real kubectl against the lab API server', { skip: SKIP }, () => {
     assert.equal(srv.store.get('NetworkPolicy', 'kc', 'web-allow'), undefined);
   });
 
+  it('accepts the protobuf bodies of kubectl create namespace / service', async () => {
+    assert.match(await kc('create', 'namespace', 'pb'), /namespace\/pb created/);
+    assert.equal(srv.store.get('Namespace', undefined, 'pb')?.metadata.labels?.['kubernetes.io/metadata.name'], 'pb');
+    await kc('create', 'service', 'nodeport', 'np', '-n', 'pb', '--tcp=81:8081', '--node-port=30081');
+    const np = srv.store.get('Service', 'pb', 'np');
+    assert.deepEqual((np?.spec as { ports: unknown[] }).ports, [{ name: '81-8081', port: 81, protocol: 'TCP', targetPort: 8081, nodePort: 30081 }]);
+    assert.equal((np?.spec as Record<string, unknown>).type, 'NodePort');
+    assert.deepEqual((np?.spec as Record<string, unknown>).selector, { app: 'np' });
+  });
+
   it('reports server errors the way kubectl prints kube-apiserver Status objects', async () => {
     await assert.rejects(kc('get', 'svc', 'nope', '-n', 'kc'), /services "nope" not found/);
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: kc}\nspec:\n  ports: [{port: 70000}]\n');

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
+import { PROTOBUF, decodeProtobufObject } from './protobuf.js';
 import { StatusError, badRequest, unsupportedMediaType, type K8sStatus } from './status.js';
 
 export const MAX_BODY = 3 * 1024 * 1024;
@@ -33,6 +34,7 @@ export function mediaType(header: string | undefined): string {
 /** Parses a request body of type JSON (or YAML, which kube-apiserver also accepts). */
 export function parseObjectBody(buf: Buffer, contentType: string | undefined, allowed: string[] = ['application/json', 'application/yaml']): unknown {
   const mt = mediaType(contentType) || 'application/json';
+  if (mt === PROTOBUF && allowed.includes('application/json')) return decodeProtobufObject(buf);
   if (!allowed.includes(mt)) throw unsupportedMediaType(mt, allowed);
   const text = buf.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
