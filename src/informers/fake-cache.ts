@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { KubeRouterError } from '../errors.js';
 import type { EventHandler, SharedCache, Store } from './cache.js';
 import { KindInformer } from './kind-informer.js';
+import { waitForKinds } from './sync-wait.js';
 import { createInformerMetrics } from './metrics.js';
 import { endpointSliceServiceKey } from './store.js';
 import { ALL_KINDS, objectKey, type EndpointSlice, type KindMap, type KubeObject, type ResourceKind } from './types.js';
@@ -27,6 +28,7 @@ export class FakeSharedCache implements SharedCache {
   private rv = 0;
   started = false;
   stopped = false;
+  private readonly stopController = new AbortController();
 
   constructor(opts: FakeSharedCacheOptions = {}) {
     this.kinds = [...(opts.kinds ?? ALL_KINDS)];
@@ -102,20 +104,8 @@ export class FakeSharedCache implements SharedCache {
     for (const k of this.syncOnStart) if (this.informers.has(k)) this.markSynced(k);
   }
 
-  async waitForSync(timeoutMs: number): Promise<void> {
-    if (this.hasSynced()) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const missing = this.kinds.filter((k) => !this.informer(k).hasSynced());
-        reject(new KubeRouterError('KR_ERR_CACHE_SYNC', `informer caches not synced after ${timeoutMs} ms: ${missing.join(', ')} not listed`, { missing, timeoutMs }));
-      }, timeoutMs);
-    });
-    try {
-      await Promise.race([Promise.all(this.kinds.map((k) => this.informer(k).whenSynced())), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  waitForSync(timeoutMs: number): Promise<void> {
+    return waitForKinds(this.kinds, (k) => this.informer(k), timeoutMs, this.stopController.signal);
   }
 
   hasSynced(): boolean {
@@ -128,6 +118,7 @@ export class FakeSharedCache implements SharedCache {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopController.abort();
   }
 }
 

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { KubeRouterError } from '../errors.js';
 import type { EventHandler, SharedCache, Store } from './cache.js';
 import { KindInformer } from './kind-informer.js';
+import { waitForKinds } from './sync-wait.js';
 import { createInformerMetrics } from './metrics.js';
 import { Reflector, type ReflectorOptions } from './reflector.js';
 import { minResourceVersion } from './resource-version.js';
@@ -37,6 +38,7 @@ class Cache implements SharedCache {
   private readonly transport: Transport;
   private started = false;
   private stopped = false;
+  private readonly stopController = new AbortController();
 
   constructor(private readonly opts: SharedCacheOptions) {
     this.kinds = [...new Set(opts.kinds)];
@@ -93,25 +95,8 @@ class Cache implements SharedCache {
     this.opts.logger.info({ kinds: this.kinds }, 'informer: cache started');
   }
 
-  async waitForSync(timeoutMs: number): Promise<void> {
-    if (this.hasSynced()) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const missing = this.kinds.filter((k) => !this.informer(k).hasSynced());
-        reject(
-          new KubeRouterError('KR_ERR_CACHE_SYNC', `informer caches not synced after ${timeoutMs} ms: ${missing.join(', ')} not listed`, {
-            missing,
-            timeoutMs,
-          }),
-        );
-      }, timeoutMs);
-    });
-    try {
-      await Promise.race([Promise.all(this.kinds.map((k) => this.informer(k).whenSynced())), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  waitForSync(timeoutMs: number): Promise<void> {
+    return waitForKinds(this.kinds, (k) => this.informer(k), timeoutMs, this.stopController.signal);
   }
 
   hasSynced(): boolean {
@@ -127,6 +112,7 @@ class Cache implements SharedCache {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopController.abort();
     const done = Promise.all(this.reflectors.map((r) => r.stop()));
     this.transport.close();
     await done;

@@ -93,3 +93,13 @@ test('events of one kind reach every handler in order; a handler may read other 
   ]);
   assert.deepEqual(c.endpointSlicesFor('a', 'web').map((s) => s.metadata.name).sort(), ['web-0', 'web-2']);
 });
+
+test('stop() settles a pending waitForSync at once (no timer outlives the cache)', async () => {
+  const c = new FakeSharedCache({ kinds: ['Service'], syncOnStart: [] });
+  await c.start();
+  const p = c.waitForSync(60_000);
+  const t0 = Date.now();
+  await c.stop();
+  await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'KR_ERR_CACHE_SYNC' && /stopped before Service listed/.test(e.message));
+  assert.ok(Date.now() - t0 < 100);
+});
