@@ -1,0 +1,235 @@
+// compileService: one Service and its EndpointSlices → the IPVS virtual
+// services, dummy-interface addresses, ipset members and hairpin entries it
+// needs on this node. Pure: no I/O, no clock, no randomness; every output list
+// is sorted, so equal inputs give deep-equal outputs whatever the slice order.
+//
+// Differences from kube-router v2.11, on purpose:
+// - serving+terminating endpoints only when no endpoint is ready (kube-proxy's
+//   fallback; see endpoints.ts selectEndpoints);
+// - a Local-policy VIP with no local endpoint keeps its virtual service with
+//   no destination (kube-proxy's shape: IPVS answers "unreachable" at once)
+//   where kube-router leaves the service out; `hasLocalEndpoints` tells the
+//   router whether to advertise;
+// - `kube-router.io/service.local: "true"` makes external traffic Local and
+//   leaves internalTrafficPolicy as the spec says (kube-router HEAD forces it
+//   to Cluster, older releases to Local; the spec is the user's word).
+
+import { ObjectError } from '../../errors.js';
+import { objectKey, type EndpointSlice, type Protocol, type Service } from '../../informers/types.js';
+import { SvcFlag } from '../../kernel/ipvs/attrs.js';
+import {
+  compareDestinations,
+  compareServices,
+  ipvsDestination,
+  ipvsService,
+  serviceKey,
+  type IpvsService,
+} from '../../kernel/ipvs/types.js';
+import { AF_INET6, compareAddr } from '../../kernel/rtnl/inet.js';
+import { readAnnotations, serviceRef, skipReason, type ServiceAnnotations } from './annotations.js';
+import type { CompileContext } from './compile-context.js';
+import { nodePortAddresses, serviceVips, type ServiceVips } from './compile-vips.js';
+import { collectEndpoints, selectEndpoints, type EndpointInfo } from './endpoints.js';
+import {
+  emptyCompiled,
+  emptyIpsetEntries,
+  IPSET_SVIP,
+  IPSET_SVIP_PORT,
+  type CompiledService,
+  type HairpinEntry,
+  type HealthCheck,
+  type VipKind,
+  type VirtualService,
+} from './model.js';
+import { hostPrefix, type IpFamilyName } from './validate-ip.js';
+import { validPorts, type ValidPort } from './validate-ports.js';
+
+/** Kubernetes' default `sessionAffinityConfig.clientIP.timeoutSeconds`. */
+export const DEFAULT_AFFINITY_TIMEOUT = 10800;
+const MAX_AFFINITY_TIMEOUT = 86400;
+
+const KIND_ORDER: Record<VipKind, number> = { ClusterIP: 0, ExternalIP: 1, LoadBalancer: 2, NodePort: 3 };
+
+interface ServiceShape {
+  scheduler: string;
+  flags: number;
+  timeout: number;
+}
+
+function shapeOf(svc: Service, ann: ServiceAnnotations, warnings: ObjectError[]): ServiceShape {
+  let flags = ann.schedFlags;
+  let timeout = 0;
+  if (svc.spec.sessionAffinity === 'ClientIP') {
+    flags |= SvcFlag.PERSISTENT;
+    timeout = DEFAULT_AFFINITY_TIMEOUT;
+    const t = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+    if (t !== undefined) {
+      if (Number.isInteger(t) && t >= 1 && t <= MAX_AFFINITY_TIMEOUT) timeout = t;
+      else
+        warnings.push(
+          new ObjectError(
+            serviceRef(svc),
+            'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+            `not in 1-${MAX_AFFINITY_TIMEOUT}; using ${DEFAULT_AFFINITY_TIMEOUT}`,
+            String(t),
+          ),
+        );
+    }
+  }
+  return { scheduler: ann.scheduler, flags, timeout };
+}
+
+function familyOfAddr(addr: string): IpFamilyName {
+  return addr.includes(':') ? 'IPv6' : 'IPv4';
+}
+
+class Builder {
+  readonly byKey = new Map<string, VirtualService>();
+  readonly hairpin = new Map<string, HairpinEntry>();
+
+  constructor(private readonly shape: ServiceShape) {}
+
+  add(kind: VipKind, port: ValidPort, address: string, vport: number, eps: readonly EndpointInfo[]): void {
+    const service: IpvsService = ipvsService({
+      protocol: port.protocol,
+      address,
+      port: vport,
+      scheduler: this.shape.scheduler,
+      flags: this.shape.flags,
+      timeout: this.shape.timeout,
+    });
+    const key = serviceKey(service);
+    // First wins (ClusterIP, ExternalIP, LoadBalancer, NodePort order), e.g.
+    // an externalIP that is also a LoadBalancer ingress IP.
+    if (this.byKey.has(key)) return;
+    const seen = new Set<string>();
+    const destinations = [];
+    for (const e of eps) {
+      const k = `${e.addr}|${e.port}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      destinations.push(ipvsDestination({ address: e.addr, port: e.port }));
+    }
+    destinations.sort(compareDestinations);
+    this.byKey.set(key, { kind, portName: port.name, service, destinations });
+  }
+
+  addHairpin(family: IpFamilyName, eps: readonly EndpointInfo[], vips: readonly string[], port: number, protocol: Protocol): void {
+    for (const e of eps) {
+      if (!e.local) continue;
+      for (const vip of vips) {
+        const k = `${e.addr}|${vip}|${port}|${protocol}`;
+        if (!this.hairpin.has(k)) this.hairpin.set(k, { family, endpoint: e.addr, vip, port, protocol });
+      }
+    }
+  }
+}
+
+function sortedUnique(list: string[], cmp: (a: string, b: string) => number): string[] {
+  const out = [...new Set(list)].sort(cmp);
+  return out;
+}
+
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareHairpin(a: HairpinEntry, b: HairpinEntry): number {
+  return (
+    compareAddr(a.endpoint, b.endpoint) ||
+    compareAddr(a.vip, b.vip) ||
+    a.port - b.port ||
+    byText(a.protocol, b.protocol)
+  );
+}
+
+function healthCheckOf(svc: Service, etpLocal: boolean, localReady: Set<string>): HealthCheck | null {
+  const hc = svc.spec.healthCheckNodePort;
+  if (svc.spec.type !== 'LoadBalancer' || !etpLocal || hc === undefined) return null;
+  if (!Number.isInteger(hc) || hc < 1 || hc > 65535) return null;
+  return { nodePort: hc, localEndpoints: localReady.size };
+}
+
+/**
+ * Compiles one Service with its EndpointSlices (all of them, in any order).
+ * `warnings` in the result name the Service (or slice) and the field.
+ */
+export function compileService(svc: Service, slices: readonly EndpointSlice[], ctx: CompileContext): CompiledService {
+  const key = objectKey(svc);
+  const skip = skipReason(svc);
+  if (skip) return emptyCompiled(key, skip);
+
+  const warnings: ObjectError[] = [];
+  const ann = readAnnotations(svc, warnings);
+  const ports = validPorts(svc, warnings);
+  const vips: ServiceVips = serviceVips(svc, ann, ctx, warnings);
+  const endpoints = collectEndpoints(slices, ctx.node.name, warnings);
+  const etpLocal = svc.spec.externalTrafficPolicy === 'Local' || ann.local;
+  const itpLocal = svc.spec.internalTrafficPolicy === 'Local';
+  const hairpinOn = ctx.flags.hairpinMode || ann.hairpin;
+
+  const b = new Builder(shapeOf(svc, ann, warnings));
+  let hasLocal = false;
+  const localReady = new Set<string>();
+  const families: IpFamilyName[] = ['IPv4', 'IPv6'];
+
+  for (const port of ports) {
+    for (const family of families) {
+      const all = endpoints.get(port.name, port.protocol, family);
+      const internal = selectEndpoints(all, itpLocal);
+      const external = selectEndpoints(all, etpLocal);
+      const local = selectEndpoints(all, true);
+      if (local.length > 0) hasLocal = true;
+      for (const e of all) if (e.local && e.ready) localReady.add(e.addr);
+
+      const cips = vips.clusterIps.filter((v) => v.family === family).map((v) => v.addr);
+      const eips = vips.externalIps.filter((v) => v.family === family).map((v) => v.addr);
+      const lbips = vips.loadBalancerIps.filter((v) => v.family === family).map((v) => v.addr);
+      for (const a of cips) b.add('ClusterIP', port, a, port.port, internal);
+      for (const a of eips) b.add('ExternalIP', port, a, port.port, external);
+      for (const a of lbips) b.add('LoadBalancer', port, a, port.port, external);
+      const nodePortOn = port.nodePort !== 0 && vips.families.includes(family);
+      if (nodePortOn) for (const a of nodePortAddresses(ctx, family)) b.add('NodePort', port, a, port.nodePort, external);
+
+      if (hairpinOn && local.length > 0) {
+        // kube-router: ClusterIPs; externalIPs with .hairpin.externalips; the
+        // NodePort on the node's Internal/External IPs.
+        b.addHairpin(family, local, cips, port.port, port.protocol);
+        if (ann.hairpinExternalIps) b.addHairpin(family, local, eips, port.port, port.protocol);
+        if (nodePortOn) b.addHairpin(family, local, ctx.node.nodeIPs[family] ?? [], port.nodePort, port.protocol);
+      }
+    }
+  }
+
+  const services = [...b.byKey.values()].sort(
+    (x, y) => compareServices(x.service, y.service) || KIND_ORDER[x.kind] - KIND_ORDER[y.kind],
+  );
+
+  const ipsetEntries = emptyIpsetEntries();
+  const addrs: string[] = [];
+  for (const vs of services) {
+    const s = vs.service;
+    const fam = s.af === AF_INET6 ? 'inet6' : 'inet';
+    ipsetEntries[IPSET_SVIP][fam].push(s.address);
+    ipsetEntries[IPSET_SVIP_PORT][fam].push(`${s.address},${s.protocol.toLowerCase()}:${s.port}`);
+    if (vs.kind !== 'NodePort') addrs.push(s.address);
+  }
+  for (const set of [IPSET_SVIP, IPSET_SVIP_PORT] as const) {
+    for (const fam of ['inet', 'inet6'] as const) {
+      ipsetEntries[set][fam] = sortedUnique(ipsetEntries[set][fam], set === IPSET_SVIP ? compareAddr : byText);
+    }
+  }
+  const addresses = sortedUnique(addrs, compareAddr).map((a) => hostPrefix(a, familyOfAddr(a)));
+
+  return {
+    key,
+    skipped: '',
+    services,
+    addresses,
+    ipsetEntries,
+    hairpin: [...b.hairpin.values()].sort(compareHairpin),
+    healthCheck: healthCheckOf(svc, etpLocal, localReady),
+    hasLocalEndpoints: hasLocal,
+    warnings,
+  };
+}
