@@ -81,6 +81,12 @@ export class ControlServer {
     });
   }
 
+  /** The port listened on (after listen()). */
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
   close(): Promise<void> {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));

@@ -143,7 +143,8 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
     cpus: opts.cpus ?? 2,
     supervisor,
     nodeBinary: process.execPath,
-    cache9p: opts.cache9p ?? 'loose',
+    // loose: fastest, but files changed on the host after boot may be seen stale in the guest.
+    cache9p: opts.cache9p ?? ((process.env.KUBE_ROUTER_LAB_9P_CACHE as BootOptions['cache9p']) || 'loose'),
   });
   const state: LabState = {
     id,
@@ -160,6 +161,13 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
   };
   writeState(paths.state, state);
   const vm = vmFrom(state);
+  // Interrupted while booting: do not leave a VM behind.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    say(`lab: ${sig} while booting; stopping the VM`);
+    void stopLab(id).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const status = await waitReady(vm, pid, paths, t0, opts.readyTimeoutMs ?? 240_000, say);
     const bootToReadyMs = Math.round(performance.now() - t0);
@@ -178,6 +186,9 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
   } catch (e) {
     await stopLab(id).catch(() => undefined);
     throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
