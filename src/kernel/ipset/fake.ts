@@ -24,6 +24,8 @@ export class FakeIpsetKernel implements IpsetDriver {
   private readonly sets = new Map<string, FakeSet>();
   /** External references (iptables rules) per set name. */
   private readonly refs = new Map<string, number>();
+  /** Another fake (iptables) telling whether its rules reference a set. */
+  private referencedElsewhere: (name: string) => boolean = () => false;
   /** Every script run, for tests counting kernel mutations. */
   readonly restores: string[] = [];
   saves = 0;
@@ -39,6 +41,11 @@ export class FakeIpsetKernel implements IpsetDriver {
     const n = (this.refs.get(name) ?? 0) - 1;
     if (n > 0) this.refs.set(name, n);
     else this.refs.delete(name);
+  }
+
+  /** Links a fake iptables: its `--match-set` rules then block `destroy` like the kernel's references. */
+  setReferenceCheck(fn: (name: string) => boolean): void {
+    this.referencedElsewhere = fn;
   }
 
   names(): string[] {
@@ -109,7 +116,7 @@ export class FakeIpsetKernel implements IpsetDriver {
   }
 
   private inUse(name: string): boolean {
-    if ((this.refs.get(name) ?? 0) > 0) return true;
+    if ((this.refs.get(name) ?? 0) > 0 || this.referencedElsewhere(name)) return true;
     for (const s of this.sets.values()) if (s.type === 'list:set' && s.members.has(name)) return true;
     return false;
   }

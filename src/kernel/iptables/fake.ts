@@ -37,7 +37,7 @@ export interface FakeIptablesOptions {
 export class FakeIptablesKernel implements IptablesDriver {
   readonly family: IptablesFamily;
   private readonly tables = new Map<IptablesTable, FakeTable>();
-  private readonly ipsetExists: ((name: string) => boolean) | undefined;
+  private ipsetExists: ((name: string) => boolean) | undefined;
   readonly restores: string[] = [];
   saves = 0;
 
@@ -55,6 +55,19 @@ export class FakeIptablesKernel implements IptablesDriver {
 
   chains(table: IptablesTable): string[] {
     return [...this.table(table).keys()];
+  }
+
+  /** Rules referencing a set by `--match-set` must find it (see linkFakeKernels). */
+  setIpsetExists(fn: (name: string) => boolean): void {
+    this.ipsetExists = fn;
+  }
+
+  /** Whether any committed rule uses `--match-set <name>`. */
+  referencesSet(name: string): boolean {
+    for (const t of this.tables.values()) {
+      for (const c of t.values()) for (const r of c.rules) for (let i = 0; i < r.length - 1; i++) if (r[i] === '--match-set' && r[i + 1] === name) return true;
+    }
+    return false;
   }
 
   // ---- IptablesDriver -----------------------------------------------------

@@ -8,3 +8,4 @@ export { detectBackend, parseBackend, binariesFor, type IptablesBinaries } from 
 export { IptablesReconciler } from './reconciler.js';
 export { LinuxIptablesDriver, createLinuxIptables, type LinuxIptablesOptions } from './linux.js';
 export { FakeIptablesKernel, createFakeIptables, type FakeIptablesOptions } from './fake.js';
+export { linkFakeKernels } from './fake-link.js';
