@@ -213,6 +213,17 @@ describe('lab API server REST protocol', () => {
     } finally {
       w.close();
     }
+    // Streaming lists (sendInitialEvents): the initial ADDED events end with a marked bookmark.
+    const wl = await api.watch('/api/v1/namespaces?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan');
+    try {
+      const initial = await wl.next();
+      assert.equal(initial.type, 'ADDED');
+      const end = await wl.next(3000, (l) => l.type === 'BOOKMARK');
+      assert.equal((end.object.metadata?.annotations as Record<string, string>)['k8s.io/initial-events-end'], 'true');
+      assert.equal(end.object.metadata?.resourceVersion, srv.store.resourceVersion());
+    } finally {
+      wl.close();
+    }
     const noBm = await api.watch('/apis/networking.k8s.io/v1/networkpolicies?watch=true&resourceVersion=0');
     try {
       await new Promise((r) => setTimeout(r, 350));
