@@ -138,7 +138,10 @@ export class Reflector<K extends ResourceKind> {
         }
       } catch (err) {
         if (this.stopped) break;
-        if (this.now() - started >= (this.o.healthyWatchMs ?? 1000)) this.backoff.reset();
+        if (this.now() - started >= (this.o.healthyWatchMs ?? 1000)) {
+          consecutiveGone = 0;
+          this.backoff.reset();
+        }
         this.o.metrics.watchErrors.labels(this.resource).inc();
         const delay = this.backoff.next();
         // An API server outage fails every kind every few seconds: warn on the
