@@ -134,6 +134,27 @@ describe('real kubectl against the lab API server', { skip: SKIP }, () => {
     assert.deepEqual((np?.spec as Record<string, unknown>).selector, { app: 'np' });
   });
 
+  it('drains a node (typed clients: cordon patch, protobuf Eviction bodies)', async () => {
+    srv.store.create('Node', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'drain-me' }, spec: {} });
+    for (const name of ['d1', 'd2']) {
+      srv.store.create('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kc' }, spec: { nodeName: 'drain-me', containers: [{ name: 'c', image: 'busybox' }] } });
+    }
+    // A stand-in kubelet: pods marked for deletion go at once.
+    const stop = srv.store.watch('Pod', srv.store.resourceVersion(), { namespace: 'kc' }, (ev) => {
+      if (ev.type === 'MODIFIED' && ev.object.metadata.deletionTimestamp !== undefined) {
+        setImmediate(() => srv.store.delete('Pod', 'kc', ev.object.metadata.name, { gracePeriodSeconds: 0 }));
+      }
+    });
+    try {
+      const out = await kc('drain', 'drain-me', '--force', '--timeout=20s');
+      assert.match(out, /node\/drain-me drained/);
+      assert.equal(srv.store.list('Pod', { namespace: 'kc', fieldSelector: 'spec.nodeName=drain-me' }).items.length, 0);
+      assert.equal((srv.store.get('Node', undefined, 'drain-me')?.spec as Record<string, unknown>).unschedulable, true);
+    } finally {
+      stop();
+    }
+  });
+
   it('reports server errors the way kubectl prints kube-apiserver Status objects', async () => {
     await assert.rejects(kc('get', 'svc', 'nope', '-n', 'kc'), /services "nope" not found/);
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: kc}\nspec:\n  ports: [{port: 70000}]\n');

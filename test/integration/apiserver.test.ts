@@ -334,6 +334,23 @@ describe('lab API server REST protocol', () => {
     assertStatus(pre.body, 409, 'Conflict');
   });
 
+  it('binds pods with pods/binding and evicts them with pods/eviction', async () => {
+    await api.request('POST', '/api/v1/namespaces/proto/pods', { metadata: { name: 'bind' }, spec: { containers: [{ name: 'c', image: 'i' }] } });
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'bind' }, target: { kind: 'Node', name: 'n7' } };
+    const b = await api.request<Status>('POST', '/api/v1/namespaces/proto/pods/bind/binding', binding);
+    assert.equal(b.code, 201);
+    assert.equal(b.body.status, 'Success');
+    assert.equal(((await api.request<Obj>('GET', '/api/v1/namespaces/proto/pods/bind')).body.spec as Record<string, unknown>).nodeName, 'n7');
+    assert.match(assertStatus((await api.request('POST', '/api/v1/namespaces/proto/pods/bind/binding', binding)).body, 409, 'Conflict').message, /already assigned to node "n7"/);
+    const ev = await api.request<Status>('POST', '/api/v1/namespaces/proto/pods/bind/eviction', { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'bind' } });
+    assert.equal(ev.code, 201);
+    assert.ok((await api.request<Obj>('GET', '/api/v1/namespaces/proto/pods/bind')).body.metadata.deletionTimestamp);
+    const now = await api.request('POST', '/api/v1/namespaces/proto/pods/bind/eviction', { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'bind' }, deleteOptions: { gracePeriodSeconds: 0 } });
+    assert.equal(now.code, 201);
+    assert.equal((await api.request('GET', '/api/v1/namespaces/proto/pods/bind')).code, 404);
+    assertStatus((await api.request('GET', '/api/v1/namespaces/proto/pods/bind/eviction')).body, 405, 'MethodNotAllowed');
+  });
+
   it('defaults NetworkPolicy policyTypes and serves cluster-scoped kinds', async () => {
     const np = await api.request<Obj>('POST', '/apis/networking.k8s.io/v1/namespaces/proto/networkpolicies', {
       metadata: { name: 'np' },

@@ -45,6 +45,10 @@ export function resourceList(group: string, version: string): Record<string, unk
     if (k.statusSubresource) {
       resources.push({ name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: STATUS_VERBS });
     }
+    if (k.kind === 'Pod') {
+      resources.push({ name: 'pods/binding', singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] });
+      resources.push({ name: 'pods/eviction', singularName: '', namespaced: true, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
+    }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group === '' ? version : `${group}/${version}`, resources };
 }
@@ -94,7 +98,13 @@ function discoveryResource(k: KindInfo): Record<string, unknown> {
   };
   if (k.shortNames.length > 0) r.shortNames = k.shortNames;
   if (k.categories.length > 0) r.categories = k.categories;
-  if (k.statusSubresource) r.subresources = [{ subresource: 'status', responseKind, verbs: STATUS_VERBS }];
+  const subs: Record<string, unknown>[] = [];
+  if (k.statusSubresource) subs.push({ subresource: 'status', responseKind, verbs: STATUS_VERBS });
+  if (k.kind === 'Pod') {
+    subs.push({ subresource: 'binding', responseKind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] });
+    subs.push({ subresource: 'eviction', responseKind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] });
+  }
+  if (subs.length > 0) r.subresources = subs;
   return r;
 }
 

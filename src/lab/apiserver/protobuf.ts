@@ -1,9 +1,10 @@
 // Request bodies in Kubernetes' protobuf encoding
 // (`application/vnd.kubernetes.protobuf`), which kubectl's typed clients
-// send for `kubectl create namespace` and `kubectl create service ...`
-// (client-go does not fall back to JSON on 415 for protobuf). Only the
-// kinds those commands create are decoded, to the JSON the rest of the
-// server handles; answers stay JSON (those clients also accept it).
+// send for `kubectl create namespace`, `kubectl create service ...` and
+// `kubectl drain` (DeleteOptions, Eviction); client-go does not fall back
+// to JSON on 415 for protobuf. Only those kinds (and Binding) are decoded,
+// to the JSON the rest of the server handles; answers stay JSON (those
+// clients also accept it).
 //
 // Wire format: the 4 bytes "k8s\0", then a runtime.Unknown message
 // {typeMeta=1 {apiVersion=1, kind=2}, raw=2, contentEncoding=3,
@@ -93,6 +94,27 @@ const SERVICE_SPEC: Schema = {
 
 const SERVICE: Schema = { 1: { name: 'metadata', type: OBJECT_META }, 2: { name: 'spec', type: SERVICE_SPEC } };
 
+const DELETE_OPTIONS: Schema = {
+  1: { name: 'gracePeriodSeconds', type: 'int', keepZero: true },
+  2: { name: 'preconditions', type: { 1: { name: 'uid', type: 'string' }, 2: { name: 'resourceVersion', type: 'string' } } },
+  3: { name: 'orphanDependents', type: 'bool', keepZero: true },
+  4: { name: 'propagationPolicy', type: 'string' },
+  5: { name: 'dryRun', type: 'string', repeated: true },
+};
+
+const OBJECT_REFERENCE: Schema = {
+  1: { name: 'kind', type: 'string' },
+  2: { name: 'namespace', type: 'string' },
+  3: { name: 'name', type: 'string' },
+  4: { name: 'uid', type: 'string' },
+  5: { name: 'apiVersion', type: 'string' },
+  6: { name: 'resourceVersion', type: 'string' },
+  7: { name: 'fieldPath', type: 'string' },
+};
+
+const EVICTION: Schema = { 1: { name: 'metadata', type: OBJECT_META }, 2: { name: 'deleteOptions', type: DELETE_OPTIONS } };
+const BINDING: Schema = { 1: { name: 'metadata', type: OBJECT_META }, 2: { name: 'target', type: OBJECT_REFERENCE } };
+
 const UNKNOWN: Schema = {
   1: { name: 'typeMeta', type: { 1: { name: 'apiVersion', type: 'string' }, 2: { name: 'kind', type: 'string' } } },
   2: { name: 'raw', type: 'string' }, // read as bytes below
@@ -100,7 +122,14 @@ const UNKNOWN: Schema = {
   4: { name: 'contentType', type: 'string' },
 };
 
-const KINDS: Record<string, Schema> = { 'v1/Namespace': NAMESPACE, 'v1/Service': SERVICE };
+const KINDS: Record<string, Schema> = {
+  'v1/Namespace': NAMESPACE,
+  'v1/Service': SERVICE,
+  'v1/Binding': BINDING,
+  'v1/DeleteOptions': DELETE_OPTIONS,
+  'meta.k8s.io/v1/DeleteOptions': DELETE_OPTIONS,
+  'policy/v1/Eviction': EVICTION,
+};
 
 export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);

@@ -10,6 +10,7 @@ import type { DeleteOptions, LabStore } from './store.js';
 import { route } from './routes.js';
 import { rootPaths } from './routes.js';
 import { openAPIDoc } from './openapi.js';
+import { bindPod, evictPod } from './pod-actions.js';
 import {
   AGGREGATED_CONTENT_TYPE,
   SERVER_VERSION,
@@ -199,6 +200,13 @@ async function resource(ctx: HandlerContext, req: IncomingMessage, res: ServerRe
   }
 
   // one object
+  if (subresource === 'binding' || subresource === 'eviction') {
+    if (method !== 'POST') throw methodNotAllowed();
+    const body = parseObjectBody(await readBody(req), req.headers['content-type']);
+    const ns = namespace as string;
+    const st = subresource === 'binding' ? bindPod(store, ns, name, body, dryRun(q)) : evictPod(store, ns, name, body, dryRun(q));
+    return sendJSON(res, 201, st);
+  }
   switch (method) {
     case 'GET': {
       const o = store.getRaw(info.kind, namespace, name);

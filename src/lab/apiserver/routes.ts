@@ -51,8 +51,9 @@ function resourceRoute(group: string, version: string, segsIn: string[]): Route 
       const r: Route = { type: 'resource', info, namespace: segs[1], legacyWatch };
       if (segs[3] !== undefined) r.name = segs[3];
       if (segs[4] !== undefined) {
-        if (segs[4] !== 'status' || !info.statusSubresource) return { type: 'notFound' };
-        r.subresource = 'status';
+        if (segs[4] === 'status' && info.statusSubresource) r.subresource = 'status';
+        else if (info.kind === 'Pod' && (segs[4] === 'binding' || segs[4] === 'eviction')) r.subresource = segs[4];
+        else return { type: 'notFound' };
       }
       return r;
     }
