@@ -25,7 +25,8 @@ describe('lab VM (real kernel under qemu, 2 nodes)', { skip, timeout: 300_000 },
   const progress: string[] = [];
 
   before(async () => {
-    vm = await bootLab({ id: `test-${process.pid}`, nodes: 2, say: (l) => progress.push(l) });
+    // No agents: this test is about the VM, the nodes and the plumbing (agents cost ~25 s of CPU each to start under TCG).
+    vm = await bootLab({ id: `test-${process.pid}`, nodes: 2, startAgents: false, say: (l) => progress.push(l) });
     process.stderr.write(`lab-vm.test: ${progress.join(' | ')}\nlab-vm.test: timings ${JSON.stringify(vm.timings)}\n`);
   });
 
