@@ -12,9 +12,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLabApiServer, type RunningLabApiServer } from '../../src/lab/apiserver/index.js';
 
-const KUBECTL = '/usr/bin/kubectl';
-const HAVE_KUBECTL = fs.existsSync(KUBECTL);
-const SKIP = HAVE_KUBECTL ? false : `kubectl not found at ${KUBECTL}: install kubectl to run the kubectl conformance test`;
+/** $KUBECTL, else /usr/bin/kubectl, else the first kubectl on PATH. */
+function findKubectl(): string | undefined {
+  const candidates = [process.env.KUBECTL, '/usr/bin/kubectl', ...(process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'kubectl'))];
+  return candidates.find((c): c is string => c !== undefined && c !== '' && fs.existsSync(c));
+}
+
+const KUBECTL = findKubectl() ?? '/usr/bin/kubectl';
+const SKIP = fs.existsSync(KUBECTL) ? false : 'kubectl not found (/usr/bin/kubectl, $KUBECTL or PATH): install kubectl to run the real-kubectl tests';
 
 const SERVICE_AND_POLICY = `apiVersion: v1
 kind: Service
