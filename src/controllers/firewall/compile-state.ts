@@ -1,0 +1,281 @@
+// The incremental compiler: per-item results cached (compiled policies,
+// per-set members by pod, compiled local pods), recomputed only for what a
+// change affects, and assembled into the whole desired state on demand.
+//
+//   policy changed     -> that policy's chains; its sets' refcounts (a new set
+//                         is filled from the view); chains of LOCAL pods of its
+//                         namespace (selection may have changed)
+//   pod changed        -> its entries in the sets whose scope covers it; its
+//                         own chain when it is (or was) on this node
+//   namespace changed  -> entries of its pods in namespaceSelector-scoped sets
+//
+// Policy chains never depend on pods or namespaces (they reference sets), so
+// a pod event rewrites no policy chain.
+
+import type { ObjectError } from '../../errors.js';
+import type { Pod } from '../../informers/types.js';
+import type { IptablesDesired } from '../../kernel/iptables/types.js';
+import type { IpsetSet } from '../../kernel/ipset/types.js';
+import { compilePolicy } from './compile-policy.js';
+import { compilePod, podJumps } from './compile-pod.js';
+import { groupHasPod, isActionable, namespaceLabels, podEntries, podIp, setMembers, toIpset } from './compile-sets.js';
+import { builtinJumps, commonChain, defaultChain, defaultDenyCidrs, inputHead, tailChain, TAIL_JUMP } from './compile-static.js';
+import { CHAIN_COMMON, CHAIN_DEFAULT, CHAIN_FORWARD, CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAIL, familySetName, LOCAL_PODS_SET, type Family } from './names.js';
+import type { ClusterView, CompiledPod, CompiledPolicy, FirewallContext, FirewallDesired, SetUse } from './model.js';
+
+export interface FirewallChanges {
+  policies: Iterable<string>;
+  pods: Iterable<string>;
+  namespaces: Iterable<string>;
+}
+
+interface SetState {
+  use: SetUse;
+  /** Policies referencing it. */
+  refs: Set<string>;
+  /** Per family: pod key -> entries it contributes (ipBlock sets: key ''). */
+  byPod: Map<Family, Map<string, string[]>>;
+}
+
+/** What an update touched (for metrics and tests). */
+export interface UpdateStats {
+  policiesCompiled: number;
+  podsCompiled: number;
+  setsChanged: number;
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (!a) return b.length === 0;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+export class FirewallState {
+  private readonly policies = new Map<string, CompiledPolicy>();
+  private readonly policiesByNs = new Map<string, Set<string>>();
+  private readonly sets = new Map<string, SetState>();
+  /** Local pods that have a chain. */
+  private readonly pods = new Map<string, CompiledPod>();
+  /** Local actionable pods: key -> IPs per family (kube-router-local-pods). */
+  private readonly localIps = new Map<string, Partial<Record<Family, string>>>();
+
+  constructor(readonly ctx: FirewallContext) {}
+
+  /** Compiles everything from the view (startup, periodic resync). */
+  rebuild(view: ClusterView): UpdateStats {
+    this.policies.clear();
+    this.policiesByNs.clear();
+    this.sets.clear();
+    this.pods.clear();
+    this.localIps.clear();
+    return this.update(
+      {
+        policies: view.policies.list().map((p) => `${p.metadata.namespace}/${p.metadata.name}`),
+        pods: view.pods.list().map((p) => `${p.metadata.namespace}/${p.metadata.name}`),
+        namespaces: [],
+      },
+      view,
+    );
+  }
+
+  /** Applies accumulated changes (from the change tracker). */
+  update(changes: FirewallChanges, view: ClusterView): UpdateStats {
+    const stats: UpdateStats = { policiesCompiled: 0, podsCompiled: 0, setsChanged: 0 };
+    const podsToCompile = new Set<string>();
+    const changedSets = new Set<string>();
+    for (const key of changes.policies) {
+      stats.policiesCompiled++;
+      this.updatePolicy(key, view, changedSets);
+      const ns = key.slice(0, key.indexOf('/'));
+      for (const p of view.pods.listNamespace(ns)) podsToCompile.add(`${ns}/${p.metadata.name}`);
+      for (const k of this.pods.keys()) if (k.startsWith(`${ns}/`)) podsToCompile.add(k);
+    }
+    for (const ns of changes.namespaces) {
+      for (const pod of view.pods.listNamespace(ns)) this.updatePodInSets(`${ns}/${pod.metadata.name}`, pod, view, changedSets, true);
+    }
+    for (const key of changes.pods) {
+      this.updatePodInSets(key, view.pods.get(key), view, changedSets, false);
+      podsToCompile.add(key);
+    }
+    for (const key of podsToCompile) {
+      stats.podsCompiled++;
+      this.updateLocalPod(key, view.pods.get(key));
+    }
+    stats.setsChanged = changedSets.size;
+    return stats;
+  }
+
+  private updatePolicy(key: string, view: ClusterView, changedSets: Set<string>): void {
+    const old = this.policies.get(key);
+    const obj = view.policies.get(key);
+    const next = obj ? compilePolicy(obj, this.ctx) : undefined;
+    if (old) for (const base of old.sets.keys()) this.unref(base, key);
+    const ns = key.slice(0, key.indexOf('/'));
+    if (next) {
+      this.policies.set(key, next);
+      let s = this.policiesByNs.get(ns);
+      if (!s) this.policiesByNs.set(ns, (s = new Set()));
+      s.add(key);
+      for (const [base, use] of next.sets) {
+        let st = this.sets.get(base);
+        if (!st) {
+          st = { use, refs: new Set(), byPod: this.fill(use, view) };
+          this.sets.set(base, st);
+          changedSets.add(base);
+        }
+        for (const fam of Object.keys(use.names) as Family[]) st.use.names[fam] = use.names[fam];
+        st.refs.add(key);
+      }
+    } else {
+      this.policies.delete(key);
+      this.policiesByNs.get(ns)?.delete(key);
+    }
+  }
+
+  private unref(base: string, policy: string): void {
+    const st = this.sets.get(base);
+    if (!st) return;
+    st.refs.delete(policy);
+    if (st.refs.size === 0) this.sets.delete(base);
+  }
+
+  private fill(use: SetUse, view: ClusterView): Map<Family, Map<string, string[]>> {
+    const out = new Map<Family, Map<string, string[]>>();
+    for (const fam of this.ctx.families) {
+      const m = new Map<string, string[]>();
+      if (use.spec.kind === 'ipBlock') {
+        const e = setMembers(use.spec, fam, view);
+        if (e.length) m.set('', e);
+      } else {
+        for (const pod of view.pods.list()) {
+          if (!isActionable(pod)) continue;
+          if (!groupHasPod(use.spec.group, pod, namespaceLabels(view, pod.metadata.namespace ?? ''))) continue;
+          const e = podEntries(use.spec, pod, fam);
+          if (e.length) m.set(`${pod.metadata.namespace}/${pod.metadata.name}`, e);
+        }
+      }
+      out.set(fam, m);
+    }
+    return out;
+  }
+
+  private updatePodInSets(key: string, pod: Pod | undefined, view: ClusterView, changedSets: Set<string>, selectorScopedOnly: boolean): void {
+    const live = isActionable(pod) ? pod : undefined;
+    const ns = key.slice(0, key.indexOf('/'));
+    const labels = live ? namespaceLabels(view, ns) : undefined;
+    for (const [base, st] of this.sets) {
+      const spec = st.use.spec;
+      if (spec.kind === 'ipBlock') continue;
+      const scoped = 'namespace' in spec.group.scope;
+      if (selectorScopedOnly && scoped) continue;
+      if (scoped && (spec.group.scope as { namespace: string }).namespace !== ns) continue;
+      const member = live !== undefined && groupHasPod(spec.group, live, labels);
+      for (const fam of this.ctx.families) {
+        const m = st.byPod.get(fam) as Map<string, string[]>;
+        const next = member ? podEntries(spec, live as Pod, fam) : [];
+        if (sameList(m.get(key), next)) continue;
+        if (next.length) m.set(key, next);
+        else m.delete(key);
+        changedSets.add(base);
+      }
+    }
+  }
+
+  private updateLocalPod(key: string, pod: Pod | undefined): void {
+    const local = isActionable(pod) && pod.spec?.nodeName === this.ctx.nodeName;
+    if (!local) {
+      this.pods.delete(key);
+      this.localIps.delete(key);
+      return;
+    }
+    const ns = pod.metadata.namespace ?? '';
+    const pols = [...(this.policiesByNs.get(ns) ?? [])].map((k) => this.policies.get(k) as CompiledPolicy);
+    const compiled = compilePod(pod, pols, this.ctx);
+    if (compiled) this.pods.set(key, compiled);
+    else this.pods.delete(key);
+    // Selected or not, the pod's firewall state is now known (an unselected
+    // pod needs no chain): it joins kube-router-local-pods.
+    const ips: Partial<Record<Family, string>> = {};
+    for (const fam of this.ctx.families) {
+      const ip = podIp(pod, fam);
+      if (ip) ips[fam] = ip;
+    }
+    this.localIps.set(key, ips);
+  }
+
+  /** Compiled policies (for diagnostics and tests). */
+  compiledPolicies(): ReadonlyMap<string, CompiledPolicy> {
+    return this.policies;
+  }
+
+  compiledPods(): ReadonlyMap<string, CompiledPod> {
+    return this.pods;
+  }
+
+  errors(): ObjectError[] {
+    const out: ObjectError[] = [];
+    for (const k of [...this.policies.keys()].sort(cmp)) out.push(...(this.policies.get(k) as CompiledPolicy).errors);
+    return out;
+  }
+
+  /** The whole desired state, deterministic (sorted where order does not matter). */
+  desired(): FirewallDesired {
+    const iptables: FirewallDesired['iptables'] = {};
+    const warnings: string[] = [];
+    if (this.ctx.defaultDeny && this.ctx.podCidrs.length === 0) {
+      warnings.push('--netpol-default-deny needs the node pod CIDR (spec.podCIDRs): default deny is off');
+    }
+    const podKeys = [...this.pods.keys()].sort(cmp);
+    const policyKeys = [...this.policies.keys()].sort(cmp);
+    for (const fam of this.ctx.families) {
+      const chains = new Map<string, readonly string[]>();
+      chains.set(CHAIN_COMMON, commonChain(fam));
+      chains.set(CHAIN_DEFAULT, defaultChain());
+      chains.set(CHAIN_TAIL, tailChain(this.ctx, fam));
+      const top: Record<string, string[]> = { [CHAIN_INPUT]: inputHead(this.ctx, fam), [CHAIN_FORWARD]: [], [CHAIN_OUTPUT]: [] };
+      for (const k of policyKeys) {
+        const p = this.policies.get(k) as CompiledPolicy;
+        for (const d of ['ingress', 'egress'] as const) {
+          const name = p.chainNames[fam]?.[d];
+          if (name) chains.set(name, p.chains.get(name) as readonly string[]);
+        }
+      }
+      for (const k of podKeys) {
+        const pod = this.pods.get(k) as CompiledPod;
+        const f = pod.families[fam];
+        if (!f) continue;
+        chains.set(f.chain, f.rules);
+        for (const j of podJumps(pod, fam)) top[j.chain].push(j.rule);
+      }
+      for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, [...top[c], TAIL_JUMP]);
+      const d: IptablesDesired = { table: 'filter', chains, jumps: builtinJumps() };
+      iptables[fam] = d;
+    }
+    return { iptables, ipsets: this.ipsets(), localPods: this.localPodsSets(), errors: this.errors(), warnings };
+  }
+
+  private ipsets(): IpsetSet[] {
+    const out: IpsetSet[] = [];
+    for (const st of this.sets.values()) {
+      for (const fam of this.ctx.families) {
+        const name = st.use.names[fam];
+        if (!name) continue;
+        const entries = new Set<string>();
+        for (const e of (st.byPod.get(fam) as Map<string, string[]>).values()) for (const x of e) entries.add(x);
+        out.push(toIpset(name, st.use.spec, fam, [...entries].sort(cmp)));
+      }
+    }
+    return out.sort((a, b) => cmp(a.name, b.name));
+  }
+
+  private localPodsSets(): IpsetSet[] {
+    const out: IpsetSet[] = [];
+    for (const fam of this.ctx.families) {
+      if (defaultDenyCidrs(this.ctx, fam).length === 0) continue;
+      const ips = [...this.localIps.values()].map((x) => x[fam]).filter((x): x is string => !!x).sort(cmp);
+      out.push({ name: familySetName(LOCAL_PODS_SET, fam), type: 'hash:ip', family: fam === 'ipv6' ? 'inet6' : 'inet', options: { timeout: 0 }, entries: new Set(ips) });
+    }
+    return out;
+  }
+}
