@@ -125,7 +125,8 @@ export class DesiredProxyState {
     if (previous) this.unindex(previous);
     this.byService.set(compiled.key, compiled);
     this.index(compiled);
-    return { key: compiled.key, previous, current: compiled, changed: !previous || !equalCompiled(previous, compiled) };
+    const changed = previous ? !equalCompiled(previous, compiled) : !isEmpty(compiled);
+    return { key: compiled.key, previous, current: compiled, changed };
   }
 
   delete(key: string): ServiceChange {
