@@ -26,7 +26,7 @@ export async function runDemo(argv: string[], say: (l: string) => void): Promise
       process.stdout.write(`\n== ${n.name} (${n.ip})\n${r.stdout}${r.stderr}`);
       check(`${n.name}: IPVS answers in the node`, r.code === 0 && r.stdout.includes('IP Virtual Server'));
     }
-    const ping = await vm.client.exec('node1', ['ping', '-c', '1', '-W', '2', st.nodes[1].ip]);
+    const ping = await vm.client.exec('node1', ['busybox', 'ping', '-c', '1', '-W', '3', st.nodes[1].ip]);
     check('node1 reaches node2 over the underlay', ping.code === 0);
     process.stdout.write('\n== not there yet\n');
     for (const [k, v] of Object.entries(st.components)) if (v.startsWith('not built')) process.stdout.write(`  ${k}: ${v}\n`);

@@ -7,6 +7,7 @@ export const LAB_PACKAGES = [
   'qemu-system-x86',
   'linux-image-amd64',
   'busybox-static',
+  'kmod',
   'xz-utils',
   'iproute2',
   'util-linux',
