@@ -399,6 +399,17 @@ describe('lab API server REST protocol', () => {
     assert.equal(t.body.kind, 'Table');
     assert.deepEqual(t.body.columnDefinitions.slice(0, 5).map((c) => c.name), ['Name', 'Type', 'Cluster-IP', 'External-IP', 'Port(s)']);
     assert.equal(t.body.rows[0].object.kind, 'PartialObjectMetadata');
+    // client-go's metadata client.
+    const meta = await api.request<{ kind: string; items: { kind: string; metadata: { name: string }; spec?: unknown }[] }>(
+      'GET',
+      '/api/v1/namespaces/proto/services',
+      undefined,
+      'application/json',
+      { accept: 'application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' },
+    );
+    assert.equal(meta.body.kind, 'PartialObjectMetadataList');
+    assert.equal(meta.body.items[0].kind, 'PartialObjectMetadata');
+    assert.equal(meta.body.items[0].spec, undefined);
   });
 
   it('ends watches at timeoutSeconds; serves dryRun, deletecollection, create-on-update', async () => {

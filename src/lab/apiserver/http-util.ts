@@ -79,6 +79,15 @@ export function wantsTable(accept: string | undefined): boolean {
   });
 }
 
+/** True when the client asked for metadata only (client-go's metadata client): as=PartialObjectMetadata[List]. */
+export function wantsMetadataOnly(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  return accept.split(',').some((part) => {
+    const params = part.split(';').map((s) => s.trim());
+    return params[0] === 'application/json' && params.includes('g=meta.k8s.io') && params.includes('v=v1') && (params.includes('as=PartialObjectMetadataList') || params.includes('as=PartialObjectMetadata'));
+  });
+}
+
 /** True when the client can take a JSON answer (anything but protobuf-only). */
 export function acceptsJSON(accept: string | undefined): boolean {
   if (accept === undefined || accept.trim() === '') return true;

@@ -21,11 +21,11 @@ import {
   resourceList,
   wantsAggregated,
 } from './discovery.js';
-import { acceptsJSON, mediaType, parseObjectBody, queryBool, queryInt, readBody, sendError, sendJSON, wantsTable } from './http-util.js';
+import { acceptsJSON, mediaType, parseObjectBody, queryBool, queryInt, readBody, sendError, sendJSON, wantsMetadataOnly, wantsTable } from './http-util.js';
 import { PATCH_TYPES, applyPatch } from './patch.js';
 import { StatusError, badRequest, methodNotAllowed, notFound, notFoundPath, successStatus, unauthorized, unsupportedMediaType } from './status.js';
 import { itemJSON, objectJSON, serveWatch, type ActiveWatch } from './watch-stream.js';
-import { toTable, type IncludeObject } from './table.js';
+import { partialMetadata, toTable, type IncludeObject } from './table.js';
 import { isObject } from './obj.js';
 
 export type RequestLog = ApiRequestLog;
@@ -141,6 +141,7 @@ async function resource(ctx: HandlerContext, req: IncomingMessage, res: ServerRe
   const method = req.method ?? 'GET';
   const store = ctx.store;
   const table = wantsTable(req.headers.accept) ? includeObject(q) : undefined;
+  const metadataOnly = table === undefined && wantsMetadataOnly(req.headers.accept);
   const sel = {
     namespace,
     labelSelector: q.get('labelSelector') ?? undefined,
@@ -160,6 +161,7 @@ async function resource(ctx: HandlerContext, req: IncomingMessage, res: ServerRe
           bookmarkIntervalMs: ctx.bookmarkIntervalMs,
           timeoutSeconds: queryInt(q, 'timeoutSeconds'),
           table,
+          metadataOnly,
           registry: ctx.watches,
         });
         return;
@@ -175,6 +177,7 @@ async function resource(ctx: HandlerContext, req: IncomingMessage, res: ServerRe
       if (page.continue !== undefined) meta.continue = page.continue;
       if (page.remainingItemCount !== undefined) meta.remainingItemCount = page.remainingItemCount;
       if (table !== undefined) return sendJSON(res, 200, toTable(info.kind, page.items, meta, table));
+      if (metadataOnly) return sendJSON(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: page.items.map(partialMetadata) });
       return sendJSON(res, 200, listJSON(info, meta, page.items));
     }
     if (method === 'POST') {
@@ -212,6 +215,7 @@ async function resource(ctx: HandlerContext, req: IncomingMessage, res: ServerRe
       const o = store.getRaw(info.kind, namespace, name);
       if (o === undefined) throw notFound(info, name);
       if (table !== undefined) return sendJSON(res, 200, toTable(info.kind, [o], { resourceVersion: o.metadata.resourceVersion }, table));
+      if (metadataOnly) return sendJSON(res, 200, partialMetadata(o));
       return sendJSON(res, 200, objectJSON(o));
     }
     case 'PUT': {

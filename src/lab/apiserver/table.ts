@@ -161,10 +161,14 @@ const COLUMNS: Record<LabKind, Column[]> = {
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
+export function partialMetadata(o: StoredObject): Record<string, unknown> {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+}
+
 function rowObject(o: StoredObject, include: IncludeObject): unknown {
   if (include === 'None') return undefined;
   if (include === 'Object') return o;
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+  return partialMetadata(o);
 }
 
 export function toTable(kind: LabKind, items: StoredObject[], meta: { resourceVersion?: string; continue?: string; remainingItemCount?: number }, include: IncludeObject, withColumns = true): Record<string, unknown> {

@@ -12,7 +12,7 @@ import type { RawWatchEvent } from './watch-hub.js';
 import { objectFilter } from './watch-hub.js';
 import { StatusError } from './status.js';
 import { sendError } from './http-util.js';
-import { toTable, type IncludeObject } from './table.js';
+import { partialMetadata, toTable, type IncludeObject } from './table.js';
 
 export interface ActiveWatch {
   end(): void;
@@ -28,6 +28,8 @@ export interface WatchRequest {
   timeoutSeconds?: number;
   /** Send meta.k8s.io Tables (kubectl get -w). */
   table?: IncludeObject;
+  /** Send PartialObjectMetadata (client-go's metadata client). */
+  metadataOnly?: boolean;
   registry: Set<ActiveWatch>;
 }
 
@@ -91,6 +93,10 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRe
   }
 
   function onEvent(ev: RawWatchEvent): void {
+    if (w.metadataOnly === true) {
+      write(`{"type":"${ev.type}","object":${JSON.stringify(partialMetadata(ev.object))}}\n`);
+      return;
+    }
     if (w.table !== undefined) {
       const t = toTable(w.info.kind, [ev.object], { resourceVersion: String(ev.object.metadata.resourceVersion) }, w.table, firstTable);
       firstTable = false;
