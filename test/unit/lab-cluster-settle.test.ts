@@ -63,6 +63,8 @@ test('agentPending: the cache against every kind, each running controller agains
   const withKinds: AgentHealthBody = { cacheSynced: true, resourceVersion: '30', controllers: [{ name: 'proxy', running: true, lastSyncResourceVersion: '8', kinds: ['Node', 'Namespace'] }] };
   assert.deepEqual(agentPending({ node: 'node3', body: withKinds }, lastChange), []);
   assert.deepEqual(agentPending({ node: 'node3', body: { cacheSynced: false, resourceVersion: '' } }, lastChange), ['agent node3: informer cache not synced yet']);
+  // An agent without controllers watches nothing: synced, with no version (as the agent reports it).
+  assert.deepEqual(agentPending({ node: 'node3', body: { cacheSynced: true, resourceVersion: '', controllers: [] } }, lastChange), []);
   assert.deepEqual(agentPending({ node: 'node3', error: 'ECONNREFUSED' }, lastChange), ['agent node3: /healthz ECONNREFUSED']);
 });
 

@@ -136,6 +136,8 @@ export function agentPending(obs: AgentObservation, lastChange: (kinds?: readonl
   const out: string[] = [];
   const all = lastChange();
   if (b.cacheSynced === false) out.push(`${who}: informer cache not synced yet`);
+  // Synced with no version: the agent watches no kind at all (no controller enabled), nothing to catch up on.
+  else if (b.resourceVersion === '' && b.cacheSynced === true) return out;
   else if (!rvAtLeast(b.resourceVersion, all)) out.push(`${who} cache at rv ${b.resourceVersion || 'none'} < ${all}`);
   for (const c of b.controllers ?? []) {
     if (!c.running) continue;
