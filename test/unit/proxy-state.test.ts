@@ -122,3 +122,17 @@ test('a skipped service stored, then deleted, is never a change', () => {
   assert.equal(state.get('default/web')?.skipped, 'ExternalName');
   assert.equal(state.recompute('default/web', undefined, [], ctx()).changed, false);
 });
+
+test('destinations are in the kernel listing order (compareDestinations), v4 and v6', async () => {
+  const { compareDestinations } = await import('../../src/kernel/ipvs/types.js');
+  const { compareAddr } = await import('../../src/kernel/rtnl/inet.js');
+  const { addrSortKey } = await import('../../src/controllers/proxy/validate-ip.js');
+  const v4 = ['10.244.1.10', '10.244.1.9', '9.1.1.1', '10.244.1.100', '255.255.255.255', '0.0.0.0', '10.245.0.1'];
+  const v6 = ['fd00::10', 'fd00::9', '2001:db8::1', 'fd00::a:0', 'fd00:0:0:1::'];
+  const sorted = [...v4, ...v6].sort(compareAddr);
+  assert.deepEqual([...v4, ...v6].sort((a, b) => (addrSortKey(a) < addrSortKey(b) ? -1 : 1)), sorted);
+  const c = compileService(svc(), [slice({ endpoints: v4.map((ip) => ep(ip)) })], ctx());
+  const d = c.services[0].destinations;
+  assert.deepEqual([...d].sort(compareDestinations), d);
+  assert.deepEqual(d.map((x) => x.address), v4.slice().sort(compareAddr));
+});

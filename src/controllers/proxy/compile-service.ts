@@ -17,14 +17,7 @@
 import { ObjectError } from '../../errors.js';
 import { objectKey, type EndpointSlice, type Protocol, type Service } from '../../informers/types.js';
 import { SvcFlag } from '../../kernel/ipvs/attrs.js';
-import {
-  compareDestinations,
-  compareServices,
-  ipvsDestination,
-  ipvsService,
-  serviceKey,
-  type IpvsService,
-} from '../../kernel/ipvs/types.js';
+import { compareServices, ipvsService, serviceKey, type IpvsDestination, type IpvsService } from '../../kernel/ipvs/types.js';
 import { AF_INET6, compareAddr } from '../../kernel/rtnl/inet.js';
 import { readAnnotations, serviceRef, skipReason, type ServiceAnnotations } from './annotations.js';
 import type { CompileContext } from './compile-context.js';
@@ -102,15 +95,20 @@ class Builder {
     // First wins (ClusterIP, ExternalIP, LoadBalancer, NodePort order), e.g.
     // an externalIP that is also a LoadBalancer ingress IP.
     if (this.byKey.has(key)) return;
-    const seen = new Set<string>();
-    const destinations = [];
-    for (const e of eps) {
-      const k = `${e.addr}|${e.port}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      destinations.push(ipvsDestination({ address: e.addr, port: e.port }));
-    }
-    destinations.sort(compareDestinations);
+    // `eps` is deduped and sorted as compareDestinations sorts (endpoints.ts);
+    // addresses are canonical already, so the value is built directly (what
+    // ipvsDestination() builds: masq, weight 1, no thresholds, no tunnel).
+    const destinations: IpvsDestination[] = eps.map((e) => ({
+      address: e.addr,
+      port: e.port,
+      fwdMethod: 'masq',
+      weight: 1,
+      upperThreshold: 0,
+      lowerThreshold: 0,
+      tunType: 0,
+      tunPort: 0,
+      tunFlags: 0,
+    }));
     this.byKey.set(key, { kind, portName: port.name, service, destinations });
   }
 
@@ -173,30 +171,38 @@ export function compileService(svc: Service, slices: readonly EndpointSlice[], c
   const localReady = new Set<string>();
   const families: IpFamilyName[] = ['IPv4', 'IPv6'];
 
+  const perFamily = families.map((family) => ({
+    family,
+    cips: vips.clusterIps.filter((v) => v.family === family).map((v) => v.addr),
+    eips: vips.externalIps.filter((v) => v.family === family).map((v) => v.addr),
+    lbips: vips.loadBalancerIps.filter((v) => v.family === family).map((v) => v.addr),
+    nodeAddrs: vips.families.includes(family) ? nodePortAddresses(ctx, family) : [],
+  }));
+
   for (const port of ports) {
-    for (const family of families) {
+    for (const { family, cips, eips, lbips, nodeAddrs } of perFamily) {
       const all = endpoints.get(port.name, port.protocol, family);
-      const internal = selectEndpoints(all, itpLocal);
-      const external = selectEndpoints(all, etpLocal);
       const local = selectEndpoints(all, true);
       if (local.length > 0) hasLocal = true;
       for (const e of all) if (e.local && e.ready) localReady.add(e.addr);
+      const nodePortOn = port.nodePort !== 0 && nodeAddrs.length > 0;
+      if (cips.length + eips.length + lbips.length === 0 && !nodePortOn) continue;
 
-      const cips = vips.clusterIps.filter((v) => v.family === family).map((v) => v.addr);
-      const eips = vips.externalIps.filter((v) => v.family === family).map((v) => v.addr);
-      const lbips = vips.loadBalancerIps.filter((v) => v.family === family).map((v) => v.addr);
+      const internal = itpLocal ? local : selectEndpoints(all, false);
+      const external = etpLocal ? local : selectEndpoints(all, false);
       for (const a of cips) b.add('ClusterIP', port, a, port.port, internal);
       for (const a of eips) b.add('ExternalIP', port, a, port.port, external);
       for (const a of lbips) b.add('LoadBalancer', port, a, port.port, external);
-      const nodePortOn = port.nodePort !== 0 && vips.families.includes(family);
-      if (nodePortOn) for (const a of nodePortAddresses(ctx, family)) b.add('NodePort', port, a, port.nodePort, external);
+      if (nodePortOn) for (const a of nodeAddrs) b.add('NodePort', port, a, port.nodePort, external);
 
       if (hairpinOn && local.length > 0) {
         // kube-router: ClusterIPs; externalIPs with .hairpin.externalips; the
         // NodePort on the node's Internal/External IPs.
         b.addHairpin(family, local, cips, port.port, port.protocol);
         if (ann.hairpinExternalIps) b.addHairpin(family, local, eips, port.port, port.protocol);
-        if (nodePortOn) b.addHairpin(family, local, ctx.node.nodeIPs[family] ?? [], port.nodePort, port.protocol);
+        if (port.nodePort !== 0 && vips.families.includes(family)) {
+          b.addHairpin(family, local, ctx.node.nodeIPs[family] ?? [], port.nodePort, port.protocol);
+        }
       }
     }
   }

@@ -12,10 +12,12 @@
 
 import { ObjectError } from '../../errors.js';
 import type { EndpointSlice, Protocol } from '../../informers/types.js';
-import { parseIp, type IpFamilyName } from './validate-ip.js';
+import { addrSortKey, parseIp, type IpFamilyName } from './validate-ip.js';
 
 export interface EndpointInfo {
   addr: string;
+  /** `addrSortKey(addr)`: orders endpoints as the kernel lists destinations. */
+  sortKey: string;
   port: number;
   nodeName: string;
   local: boolean;
@@ -55,10 +57,9 @@ function compareAddrText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The order of `compareDestinations` (kernel/ipvs/types.ts): address bytes, then port. */
 function compareEndpoints(a: EndpointInfo, b: EndpointInfo): number {
-  // Final ordering of destinations is done with the IPVS comparator; this only
-  // needs to be deterministic.
-  return compareAddrText(a.addr, b.addr) || a.port - b.port;
+  return compareAddrText(a.sortKey, b.sortKey) || a.port - b.port;
 }
 
 function sliceRef(s: EndpointSlice): string {
@@ -106,9 +107,11 @@ export function collectEndpoints(
           );
           continue;
         }
+        const sortKey = addrSortKey(ip.addr);
         for (const u of usable) {
           const info: EndpointInfo = {
             addr: ip.addr,
+            sortKey,
             port: u.port,
             nodeName: nodeNameOf,
             local: nodeNameOf !== '' && nodeNameOf === nodeName,

@@ -4,6 +4,7 @@
 // --loadbalancer-ip-range (strict by default: no range configured, nothing
 // accepted; an externalIP inside --service-cluster-ip-range is never accepted).
 
+import { isIPv4 } from 'node:net';
 import { addrToBytes, canonicalAddr, familyOf, AF_INET } from '../../kernel/rtnl/inet.js';
 
 export type IpFamilyName = 'IPv4' | 'IPv6';
@@ -18,6 +19,8 @@ export interface Cidr {
 
 /** Canonical text and family of an address, or undefined when it is not one. */
 export function parseIp(text: string): { addr: string; family: IpFamilyName } | undefined {
+  // node:net accepts no leading zeros in IPv4: the text is already canonical.
+  if (isIPv4(text)) return { addr: text, family: 'IPv4' };
   const f = familyOf(text);
   if (f === undefined) return undefined;
   return { addr: canonicalAddr(text), family: f === AF_INET ? 'IPv4' : 'IPv6' };
@@ -60,6 +63,28 @@ export function inAnyCidr(addr: string, cidrs: readonly Cidr[]): boolean {
   if (cidrs.length === 0) return false;
   const b = addrToBytes(addr);
   return cidrs.some((c) => inCidr(b, c));
+}
+
+/**
+ * A string key that sorts canonical addresses as `compareAddr` does (IPv4
+ * before IPv6, then by bytes) without a Buffer per comparison.
+ */
+export function addrSortKey(addr: string): string {
+  if (!addr.includes(':')) {
+    let n = 0;
+    let o = 0;
+    for (let i = 0; i < addr.length; i++) {
+      const c = addr.charCodeAt(i);
+      if (c === 46) {
+        n = n * 256 + o;
+        o = 0;
+      } else o = o * 10 + (c - 48);
+    }
+    n = n * 256 + o;
+    // 9 hex digits with a leading 1: fixed width, so text order is numeric order.
+    return `4${(n + 0x100000000).toString(16)}`;
+  }
+  return `6${addrToBytes(addr).toString('hex')}`;
 }
 
 /** `/32` or `/128` host prefix of an address. */
