@@ -5,14 +5,18 @@
 // own check throws `Request rejected: EEXIST` strings), and pipelining of
 // non-dump requests (each has its own sequence number and ACK).
 
+import { sendBatch } from './batch.js';
 import {
+  CTRL_VERSION,
   FlagsGet,
-  GenericNetlinkSocket,
+  GENL_ID_CTRL,
   MessageType,
   Protocol,
   createNetlink,
+  formatGenlHeader,
   genl,
   parseError,
+  parseGenlHeader,
   type NetlinkSocket,
 } from 'netlink';
 
@@ -65,7 +69,8 @@ export class GenlChannel {
   }
 
   /** After a timeout the socket may hold half a dump: start over on a fresh one. */
-  private reset(): void {
+  private reset(sock?: NetlinkSocket): void {
+    if (sock !== undefined && sock !== this.nl) return; // already replaced
     this.nl?.close();
     this.nl = undefined;
   }
@@ -77,16 +82,14 @@ export class GenlChannel {
   /** Family id of a generic-netlink family by name (control dump), undefined if absent. */
   resolveFamily(name: string): Promise<number | undefined> {
     return this.mutex.run(async () => {
-      const g = new GenericNetlinkSocket(this.socket());
-      try {
-        const families = await g.ctrlRequest(genl.Commands.GET_FAMILY, {}, { flags: FlagsGet.DUMP, timeout: this.timeoutMs });
-        return families.find((f) => f.familyName === name)?.familyId;
-      } catch (e) {
-        if (/Timeout/.test((e as Error).message)) this.reset();
-        throw e;
-      } finally {
-        g.removeAllListeners();
+      const req = formatGenlHeader({ cmd: genl.Commands.GET_FAMILY, version: CTRL_VERSION });
+      const replies = await this.raw(GENL_ID_CTRL, req, true);
+      for (const r of replies) {
+        const { consumed } = parseGenlHeader(r);
+        const f = genl.parseMessage(r.subarray(consumed));
+        if (f.familyName === name) return f.familyId;
       }
+      return undefined;
     });
   }
 
@@ -96,27 +99,24 @@ export class GenlChannel {
   }
 
   /**
-   * Non-dump requests sent without waiting for each ACK in turn, at most
-   * `window` in flight, exclusive on the socket for the whole batch. Returns
-   * one result per request, in order: undefined for an ACK, the error otherwise.
+   * Non-dump requests sent without waiting for each ACK in turn (several per
+   * datagram, at most `window` awaiting their ACK; see batch.ts), exclusive on
+   * the socket for the whole batch. Returns one result per request, in
+   * order: undefined for an ACK, the error otherwise.
    */
   pipeline(family: number, payloads: readonly Buffer[], window = 256): Promise<Array<ChannelError | undefined>> {
     return this.mutex.run(async () => {
-      const results: Array<ChannelError | undefined> = new Array(payloads.length);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < payloads.length) {
-          const i = next++;
-          try {
-            await this.raw(family, payloads[i], false);
-            results[i] = undefined;
-          } catch (e) {
-            results[i] = e instanceof ChannelError ? e : new ChannelError(0, false, (e as Error).message);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(window, payloads.length) }, worker));
-      return results;
+      const sock = this.socket();
+      const results = await sendBatch(sock, family, payloads, { window, timeoutMs: this.timeoutMs });
+      let lost = false;
+      const out = results.map((r) => {
+        if (r.errno === 0) return undefined;
+        if (r.errno > 0) return new ChannelError(r.errno, false, r.detail ?? `errno ${r.errno}`);
+        lost = true;
+        return new ChannelError(0, true, r.detail ?? 'no answer');
+      });
+      if (lost) this.reset(sock);
+      return out;
     });
   }
 
@@ -132,7 +132,7 @@ export class GenlChannel {
     } catch (e) {
       const msg = (e as Error).message;
       if (/Timeout/.test(msg)) {
-        this.reset();
+        this.reset(sock);
         throw new ChannelError(0, true, `no reply within ${this.timeoutMs} ms`);
       }
       const errno = (e as { errno?: number }).errno;
