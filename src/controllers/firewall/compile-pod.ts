@@ -18,6 +18,7 @@ import {
   CHAIN_INPUT,
   CHAIN_OUTPUT,
   comment,
+  finishRules,
   MARK_ACCEPT,
   MARK_MATCHED,
   NFLOG_BURST,
@@ -75,17 +76,22 @@ export function compilePod(pod: Pod, policies: Iterable<CompiledPolicy>, ctx: Fi
     const ip = podIp(pod, fam);
     if (!ip) continue;
     const chain = podChainName(pod.metadata.namespace ?? '', pod.metadata.name, fam);
-    families[fam] = { ip, chain, rules: podRules(pod, ip, fam, sel.ingress, sel.egress) };
+    families[fam] = { ip, chain, rules: finishRules(podRules(pod, ip, fam, sel.ingress, sel.egress), ctx.ruleComments) };
   }
   return { key, families, ingressPolicies: sel.ingress.map((p) => p.key), egressPolicies: sel.egress.map((p) => p.key) };
 }
 
 /** Rules the top-level chains get for one pod chain (ingress: `-d`, egress: `-s`). */
-export function podJumps(pod: CompiledPod, fam: Family): { chain: string; rule: string }[] {
+export function podJumps(pod: CompiledPod, fam: Family, keepComments?: boolean): { chain: string; rule: string }[] {
   const f = pod.families[fam];
   if (!f) return [];
-  const to = `${comment(`rule to jump traffic destined to POD name:${pod.key} to chain ${f.chain}`)} -d ${f.ip} -j ${f.chain}`;
-  const from = `${comment(`rule to jump traffic from POD name:${pod.key} to chain ${f.chain}`)} -s ${f.ip} -j ${f.chain}`;
+  const [to, from] = finishRules(
+    [
+      `${comment(`rule to jump traffic destined to POD name:${pod.key} to chain ${f.chain}`)} -d ${f.ip} -j ${f.chain}`,
+      `${comment(`rule to jump traffic from POD name:${pod.key} to chain ${f.chain}`)} -s ${f.ip} -j ${f.chain}`,
+    ],
+    keepComments,
+  );
   return [
     { chain: CHAIN_FORWARD, rule: to },
     { chain: CHAIN_OUTPUT, rule: to },

@@ -15,7 +15,7 @@
 
 import { ObjectError } from '../../errors.js';
 import type { NetworkPolicy } from '../../informers/types.js';
-import { comment, DST_SET_PREFIX, familySetName, hash16, MARK_MATCHED, policyChainName, SRC_SET_PREFIX, type Direction, type Family } from './names.js';
+import { comment, DST_SET_PREFIX, familySetName, finishRules, hash16, MARK_MATCHED, policyChainName, SRC_SET_PREFIX, type Direction, type Family } from './names.js';
 import { allPodsGroup, FieldError, namedPortSet, parsePeer, parsePort, podGroup, selectorAt, type Peer, type PortMatch } from './compile-peers.js';
 import { compileSelector } from './selectors.js';
 import type { CompiledPolicy, FirewallContext, PodGroup, SetSpec, SetUse } from './model.js';
@@ -166,7 +166,7 @@ export function compilePolicy(p: NetworkPolicy, ctx: FirewallContext): CompiledP
       names[d] = chain;
       const rules = [`-m mark --mark ${MARK_MATCHED} -j RETURN`];
       if (errors.length === 0) rules.push(...directionRules(d, parsed.get(d) ?? [], targets, fam, sink));
-      chains.set(chain, rules);
+      chains.set(chain, finishRules(rules, ctx.ruleComments));
     }
     chainNames[fam] = names;
   }

@@ -20,7 +20,7 @@ import { compilePolicy } from './compile-policy.js';
 import { compilePod, podJumps } from './compile-pod.js';
 import { groupHasPod, isActionable, namespaceLabels, podEntries, podIp, setMembers, toIpset } from './compile-sets.js';
 import { builtinJumps, commonChain, defaultChain, defaultDenyCidrs, inputHead, tailChain, TAIL_JUMP } from './compile-static.js';
-import { CHAIN_COMMON, CHAIN_DEFAULT, CHAIN_FORWARD, CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAIL, familySetName, LOCAL_PODS_SET, type Family } from './names.js';
+import { CHAIN_COMMON, CHAIN_DEFAULT, CHAIN_FORWARD, CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAIL, familySetName, finishRules, LOCAL_PODS_SET, type Family } from './names.js';
 import type { ClusterView, CompiledPod, CompiledPolicy, FirewallContext, FirewallDesired, SetUse } from './model.js';
 
 export interface FirewallChanges {
@@ -230,10 +230,11 @@ export class FirewallState {
     const policyKeys = [...this.policies.keys()].sort(cmp);
     for (const fam of this.ctx.families) {
       const chains = new Map<string, readonly string[]>();
-      chains.set(CHAIN_COMMON, commonChain(fam));
-      chains.set(CHAIN_DEFAULT, defaultChain());
-      chains.set(CHAIN_TAIL, tailChain(this.ctx, fam));
-      const top: Record<string, string[]> = { [CHAIN_INPUT]: inputHead(this.ctx, fam), [CHAIN_FORWARD]: [], [CHAIN_OUTPUT]: [] };
+      const keep = this.ctx.ruleComments;
+      chains.set(CHAIN_COMMON, finishRules(commonChain(fam), keep));
+      chains.set(CHAIN_DEFAULT, finishRules(defaultChain(), keep));
+      chains.set(CHAIN_TAIL, finishRules(tailChain(this.ctx, fam), keep));
+      const top: Record<string, string[]> = { [CHAIN_INPUT]: finishRules(inputHead(this.ctx, fam), keep), [CHAIN_FORWARD]: [], [CHAIN_OUTPUT]: [] };
       for (const k of policyKeys) {
         const p = this.policies.get(k) as CompiledPolicy;
         for (const d of ['ingress', 'egress'] as const) {
@@ -246,9 +247,9 @@ export class FirewallState {
         const f = pod.families[fam];
         if (!f) continue;
         chains.set(f.chain, f.rules);
-        for (const j of podJumps(pod, fam)) top[j.chain].push(j.rule);
+        for (const j of podJumps(pod, fam, keep)) top[j.chain].push(j.rule);
       }
-      for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, [...top[c], TAIL_JUMP]);
+      for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, [...top[c], ...finishRules([TAIL_JUMP], keep)]);
       const d: IptablesDesired = { table: 'filter', chains, jumps: builtinJumps() };
       iptables[fam] = d;
     }

@@ -32,6 +32,11 @@ export interface FirewallContext {
   defaultDeny: boolean;
   /** This node's pod CIDRs (spec.podCIDRs). */
   podCidrs: readonly string[];
+  /**
+   * Keep kube-router's human comments in rules (sanitized). Off by default:
+   * the iptables module adds its own `kr:` comment to every rule.
+   */
+  ruleComments?: boolean;
 }
 
 /** The cluster objects the compiler reads (the shared informer cache's stores). */

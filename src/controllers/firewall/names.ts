@@ -94,6 +94,17 @@ export function sanitizeForComment(text: string): string {
   return text.replace(/[\x00-\x1f\x7f"\\]/g, '').trim().slice(0, 200);
 }
 
+/**
+ * Drops our human comments from rules unless wanted. The iptables module
+ * prefixes every rule with its own `kr:<hash>` comment, and iptables-nft
+ * keeps one comment per rule, so by default rules carry no second comment.
+ * (Comments never contain quotes: sanitizeForComment removed them.)
+ */
+export function finishRules(rules: readonly string[], keepComments: boolean | undefined): string[] {
+  if (keepComments) return [...rules];
+  return rules.map((r) => r.replace(/ ?-m comment --comment "[^"]*"/g, '').trim());
+}
+
 /** `-m comment --comment "<sanitized>"` */
 export function comment(text: string): string {
   return `-m comment --comment "${sanitizeForComment(text)}"`;
