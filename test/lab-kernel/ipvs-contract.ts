@@ -137,6 +137,15 @@ async function inner(ns: string): Promise<number> {
     await ipvs.addDestination(more[0], ipvsDestination({ address: '10.244.2.6', port: 53, weight: 0 }));
     await ipvs.addDestination(more[1], ipvsDestination({ address: 'fd00:244::5', port: 8443 }));
     await ipvs.addDestination(more[2], ipvsDestination({ address: '10.244.1.5', port: 0, fwdMethod: 'tunnel' }));
+    // 10.244.0.1 is an address of this netns (kr-veth0): the kernel stores such a destination as Local.
+    await ipvs.addDestination(more[0], ipvsDestination({ address: '10.244.0.1', port: 53 }));
+    try {
+      const local = (await ipvs.listDestinations(more[0])).find((d) => d.address === '10.244.0.1');
+      if (local?.fwdMethod !== 'local') throw new Error(`decoded ${local?.fwdMethod}`);
+      report('a masq destination on a local address is reported as local (FakeIpvs localAddresses)');
+    } catch (e) {
+      report('a masq destination on a local address is reported as local (FakeIpvs localAddresses)', e);
+    }
     try {
       const state = await ipvs.listAll();
       const problems = compareWithIpvsadm(state, await ipvs.listAll());
