@@ -1,0 +1,118 @@
+// Change tracker relevance (needs the old object) and incremental updates:
+// FirewallState.update on tracked changes must equal a rebuild from scratch,
+// and a pod event must recompile no policy.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FirewallChangeTracker } from '../../src/controllers/firewall/change-tracker.js';
+import { FirewallState } from '../../src/controllers/firewall/compile-state.js';
+import type { FirewallDesired } from '../../src/controllers/firewall/model.js';
+import { Cluster, ctxFor, mkNs, mkPod, mkPolicy, NODE1, NODE2 } from './firewall-fixtures.js';
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+function text(d: FirewallDesired): string {
+  const chains = [...d.iptables.ipv4!.chains].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k}\n  ${v.join('\n  ')}`);
+  const sets = d.ipsets.map((s) => `${s.name} ${[...s.entries].sort().join(',')}`);
+  return [...chains, ...sets, ...d.localPods.map((s) => `${s.name} ${[...s.entries].sort().join(',')}`)].join('\n');
+}
+
+test('pod relevance: labels, phase, IPs, node, ports matter; other changes do not', () => {
+  const t = new FirewallChangeTracker();
+  const p = mkPod('x', 'a', '10.244.1.10', NODE1);
+  const q = clone(p);
+  q.metadata.annotations = { foo: 'bar' };
+  q.metadata.resourceVersion = '9';
+  assert.equal(t.onPod({ type: 'update', obj: q, old: p }), false);
+  const r = clone(p);
+  r.metadata.labels = { pod: 'b' };
+  assert.equal(t.onPod({ type: 'update', obj: r, old: p }), true);
+  const s = clone(p);
+  s.status!.phase = 'Succeeded';
+  assert.equal(t.onPod({ type: 'update', obj: s, old: p }), true);
+  const u = clone(p);
+  u.spec.containers[0].ports = [{ name: 'http', containerPort: 81 }];
+  assert.equal(t.onPod({ type: 'update', obj: u, old: p }), true);
+  assert.equal(t.onPod({ type: 'add', obj: mkPod('x', 'n', undefined, NODE1) }), false, 'no IP yet');
+  assert.equal(t.onPod({ type: 'delete', obj: mkPod('x', 'h', undefined, NODE1, {}, { hostNetwork: true }) }), false);
+  assert.deepEqual(t.drain().pods, ['x/a']);
+  assert.equal(t.pending(), 0);
+});
+
+test('namespace and policy relevance', () => {
+  const t = new FirewallChangeTracker();
+  const ns = mkNs('x');
+  const ns2 = clone(ns);
+  ns2.metadata.annotations = { a: 'b' };
+  assert.equal(t.onNamespace({ type: 'update', obj: ns2, old: ns }), false);
+  const ns3 = clone(ns);
+  ns3.metadata.labels!.team = 'red';
+  assert.equal(t.onNamespace({ type: 'update', obj: ns3, old: ns }), true);
+  const p = mkPolicy('x', 'p', {});
+  const p2 = clone(p);
+  p2.metadata.resourceVersion = '2';
+  assert.equal(t.onPolicy({ type: 'update', obj: p2, old: p }), false);
+  const p3 = clone(p);
+  p3.spec.policyTypes = ['Egress'];
+  assert.equal(t.onPolicy({ type: 'update', obj: p3, old: p }), true);
+  assert.deepEqual(t.drain(), { policies: ['x/p'], pods: [], namespaces: ['x'] });
+});
+
+test('incremental updates equal a rebuild: pod created after the policy, relabelled, deleted; namespace relabelled; policy updated and deleted', () => {
+  const c = Cluster.e2e();
+  c.policy('x', 'p', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] });
+  c.policy('y', 'q', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { role: 'db' } } }], ports: [{ port: 'serve-80-tcp' }] }] });
+  const state = new FirewallState(ctxFor(NODE1));
+  state.rebuild(c.view);
+  const t = new FirewallChangeTracker();
+  const check = (what: string): void => {
+    const stats = state.update(t.drain(), c.view);
+    const fresh = new FirewallState(ctxFor(NODE1));
+    fresh.rebuild(c.view);
+    assert.equal(text(state.desired()), text(fresh.desired()), what);
+    void stats;
+  };
+  const newPod = mkPod('x', 'd', '10.244.1.77', NODE1, { pod: 'a' });
+  c.pods.put(newPod);
+  t.onPod({ type: 'add', obj: newPod });
+  check('pod created after the policy');
+  const old = c.pods.get('y/b')!;
+  const relabelled = clone(old);
+  relabelled.metadata.labels = { pod: 'b', role: 'db' };
+  c.pods.put(relabelled);
+  t.onPod({ type: 'update', obj: relabelled, old });
+  check('pod relabelled');
+  const oldNs = c.namespaces.get('z')!;
+  const ns = clone(oldNs);
+  ns.metadata.labels!.team = 'blue';
+  c.namespaces.put(ns);
+  t.onNamespace({ type: 'update', obj: ns, old: oldNs });
+  check('namespace relabelled');
+  const oldPol = c.policies.get('x/p')!;
+  c.policy('x', 'p', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ ports: [{ port: 81 }] }] });
+  t.onPolicy({ type: 'update', obj: c.policies.get('x/p')!, old: oldPol });
+  check('policy updated');
+  const gone = c.policies.get('y/q')!;
+  c.policies.del('y/q');
+  t.onPolicy({ type: 'delete', obj: gone });
+  check('policy deleted');
+  const dead = c.pods.get('x/d')!;
+  c.pods.del('x/d');
+  t.onPod({ type: 'delete', obj: dead });
+  check('pod deleted');
+});
+
+test('a pod event recompiles no policy chain; a remote pod changes sets only', () => {
+  const c = Cluster.e2e().policy('x', 'p', { ingress: [{ from: [{ namespaceSelector: {} }] }] });
+  const state = new FirewallState(ctxFor(NODE1));
+  state.rebuild(c.view);
+  const before = state.desired();
+  const remote = mkPod('z', 'new', '10.244.2.90', NODE2);
+  c.pods.put(remote);
+  const stats = state.update({ policies: [], pods: ['z/new'], namespaces: [] }, c.view);
+  assert.equal(stats.policiesCompiled, 0);
+  assert.equal(stats.setsChanged, 1);
+  const after = state.desired();
+  assert.deepEqual([...after.iptables.ipv4!.chains], [...before.iptables.ipv4!.chains], 'no chain changed');
+  assert.ok(after.ipsets[0].entries.has('10.244.2.90'));
+});
