@@ -11,6 +11,8 @@ import { parseScenarioFile } from '../../src/lab/scenario/parse.js';
 import { runScenarioFiles } from '../../src/lab/scenario/runner.js';
 
 const LAB = fileURLToPath(new URL('../../../test/lab/', import.meta.url));
+// Files that must FAIL (the runner cannot pass everything); scripts/test-all runs them expecting exit 1.
+const NEGATIVE = fileURLToPath(new URL('../../../test/lab-negative/', import.meta.url));
 
 /** Pods answer on their ports, but only to clients on their own node (no routing between nodes). */
 const sameNodeOnly: ReachFunction = (req, ctx) => {
@@ -25,12 +27,12 @@ const sameNodeOnly: ReachFunction = (req, ctx) => {
   return podPortsReach(req, ctx);
 };
 
-async function runFiles(names: string[]): Promise<{ exitCode: number; lines: string[]; sleeps: number[] }> {
+async function runFiles(names: string[], dir = LAB): Promise<{ exitCode: number; lines: string[]; sleeps: number[] }> {
   const lines: string[] = [];
   const sleeps: number[] = [];
   const out = { write: (s: string) => lines.push(...s.split('\n').filter((l) => l !== '')) };
   const r = await runScenarioFiles(
-    names.map((n) => join(LAB, n)),
+    names.map((n) => join(dir, n)),
     new FakeCluster({ reach: sameNodeOnly }),
     out,
     { sleep: async (ms) => void sleeps.push(ms) },
@@ -40,8 +42,10 @@ async function runFiles(names: string[]): Promise<{ exitCode: number; lines: str
 
 test('every scenario file of the lab suite parses', () => {
   const files = readdirSync(LAB).filter((f) => f.endsWith('.yaml'));
-  assert.ok(files.includes('pods-same-node.yaml') && files.includes('wrong-expectation.yaml'));
+  const negative = readdirSync(NEGATIVE).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.includes('pods-same-node.yaml') && negative.includes('wrong-expectation.yaml'));
   for (const f of files) parseScenarioFile(join(LAB, f));
+  for (const f of negative) parseScenarioFile(join(NEGATIVE, f));
 });
 
 test('pods-same-node.yaml: same-node pairs allow, cross-node deny, 324 matrix probes in one batch', async () => {
@@ -55,7 +59,7 @@ test('pods-same-node.yaml: same-node pairs allow, cross-node deny, 324 matrix pr
 });
 
 test('wrong-expectation.yaml fails with exit status 1 and a line naming the probe', async () => {
-  const r = await runFiles(['wrong-expectation.yaml']);
+  const r = await runFiles(['wrong-expectation.yaml'], NEGATIVE);
   assert.equal(r.exitCode, 1);
   const failed = r.lines.filter((l) => l.includes('"ok":false'));
   assert.equal(failed.length, 1);
