@@ -51,11 +51,3 @@ describe('FakeIpvs hooks', () => {
   });
 });
 
-test('FakeIpvs: a destination on a local address is listed as local, as the kernel does', async () => {
-  const f = new FakeIpvs({ localAddresses: ['192.168.56.11'] });
-  const svc = ipvsService({ protocol: 'TCP', address: '10.96.0.1', port: 443 });
-  await f.addService(svc);
-  await f.addDestination(svc, ipvsDestination({ address: '192.168.56.11', port: 6443 }));
-  await f.addDestination(svc, ipvsDestination({ address: '192.168.56.12', port: 6443 }));
-  assert.deepEqual((await f.listDestinations(svc)).map((d) => d.fwdMethod), ['local', 'masq']);
-});

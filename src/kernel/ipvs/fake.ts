@@ -3,7 +3,6 @@
 // objects (EEXIST, ESRCH for services, ENOENT for destinations and unknown
 // schedulers, ERANGE for bad thresholds), sorted listings, copies out, and a
 // count of mutations so tests can assert "a no-op sync changes nothing".
-// Like the kernel, it reports destinations on local addresses as `local`.
 
 import { Cmd, cmdName } from './attrs.js';
 import { Errno, IpvsError } from './errors.js';
@@ -58,20 +57,9 @@ export class FakeIpvs implements Ipvs {
   closed = false;
 
   private readonly schedulers: readonly string[];
-  private readonly local: Set<string>;
 
-  /**
-   * `localAddresses`: addresses of this "node"; like the kernel, a destination
-   * on one of them is stored (and listed) with forwarding method `local`.
-   */
-  constructor(opts: { schedulers?: readonly string[]; localAddresses?: readonly string[] } = {}) {
+  constructor(opts: { schedulers?: readonly string[] } = {}) {
     this.schedulers = opts.schedulers ?? KERNEL_SCHEDULERS;
-    this.local = new Set(opts.localAddresses ?? []);
-  }
-
-  private stored(d: IpvsDestination): IpvsDestination {
-    const c = destinationConfig(d);
-    return this.local.has(c.address) ? { ...c, fwdMethod: 'local' } : c;
   }
 
   private fail(cmd: number, errno: number, svc?: IpvsService, dst?: IpvsDestination): never {
@@ -161,7 +149,7 @@ export class FakeIpvs implements Ipvs {
     this.checkDest(Cmd.NEW_DEST, service, destination);
     const k = destinationKey(destination);
     if (s.dests.has(k)) this.fail(Cmd.NEW_DEST, Errno.EEXIST, service, destination);
-    s.dests.set(k, { config: this.stored(destination), activeConns: 0, inactConns: 0, persistConns: 0, stats: zeroStats() });
+    s.dests.set(k, { config: destinationConfig(destination), activeConns: 0, inactConns: 0, persistConns: 0, stats: zeroStats() });
     this.mutations++;
   }
 
@@ -171,7 +159,7 @@ export class FakeIpvs implements Ipvs {
     this.checkDest(Cmd.SET_DEST, service, destination);
     const d = s.dests.get(destinationKey(destination));
     if (!d) this.fail(Cmd.SET_DEST, Errno.ENOENT, service, destination);
-    d.config = this.stored(destination);
+    d.config = destinationConfig(destination);
     this.mutations++;
   }
 
