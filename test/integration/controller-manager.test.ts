@@ -174,7 +174,19 @@ describe('controller-manager with the lab store', () => {
 
   it('honours a requested ClusterIP and reports a taken one with a Warning Event', async () => {
     srv.store.create('Service', obj(service('kube-system', 'kube-dns', { clusterIP: '10.96.0.10', selector: { k8s: 'dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] })));
-    srv.store.create('Service', obj(service('x', 'dup', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })));
+    // The API server calls the admission hook: a taken IP is a 422 at create.
+    assert.equal(cm.admissionInstalled, true);
+    assert.throws(
+      () => srv.store.create('Service', obj(service('x', 'dup', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] }))),
+      (e: unknown) => e instanceof StatusError && e.httpCode === 422,
+    );
+    // Without the hook (a store that has none), the watch path reports it with an Event.
+    srv.store.setAdmission(undefined);
+    try {
+      srv.store.create('Service', obj(service('x', 'dup', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })));
+    } finally {
+      srv.store.setAdmission(cm);
+    }
     await cm.idle();
     assert.equal((srv.store.get('Service', 'kube-system', 'kube-dns') as Json).spec.clusterIP, '10.96.0.10');
     const events = srv.store.list('Event', { namespace: 'x' }).items as Json[];

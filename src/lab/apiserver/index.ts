@@ -3,6 +3,7 @@
 // discovery, Tables for kubectl), plus the in-process ObjectStore.
 
 export type {
+  AdmissionHooks,
   ApiRequestLog,
   LabApiServer,
   LabApiServerOptions,

@@ -5,7 +5,7 @@
 // copies, the *Raw methods (for the REST layer) the stored objects.
 
 import { randomUUID } from 'node:crypto';
-import type { LabKind, ListOptions, ObjectStore, StoredObject, WatchEvent } from './types.js';
+import type { AdmissionHooks, LabKind, ListOptions, ObjectStore, StoredObject, WatchEvent } from './types.js';
 import { KINDS, isLabKind, type KindInfo } from './kinds.js';
 import { History, type EventType, type HistoryEntry } from './history.js';
 import { WatchHub, objectFilter, type RawWatchEvent } from './watch-hub.js';
@@ -77,6 +77,7 @@ export class LabStore implements ObjectStore {
   private readonly objects = new Map<LabKind, Map<string, StoredObject>>();
   private readonly history: History;
   private readonly hub = new WatchHub();
+  private admission: AdmissionHooks | undefined;
 
   constructor(opts: StoreOptions = {}) {
     this.history = new History(opts.historyLimit ?? 10_000);
@@ -99,6 +100,11 @@ export class LabStore implements ObjectStore {
   /** Forgets the event history: watches and continues from older versions get 410. */
   compact(): void {
     this.history.compact(this.rv);
+  }
+
+  /** Installs (or, with undefined, removes) the admission hooks called inside every write. */
+  setAdmission(hooks: AdmissionHooks | undefined): void {
+    this.admission = hooks;
   }
 
   watcherCount(): number {
@@ -169,14 +175,16 @@ export class LabStore implements ObjectStore {
     if (prev !== undefined) e.prev = prev;
     this.history.append(e);
     this.hub.publish(e);
+    if (type === 'DELETED') this.admission?.afterDelete(info.kind, obj);
     return obj;
   }
 
   createRaw(kind: LabKind, input: StoredObject, opts: WriteOptions = {}): StoredObject {
     const info = kindInfo(kind);
-    const obj = prepareCreate(info, input, (ns) => this.namespaceState(ns));
-    const key = keyOf(info, obj.metadata.namespace, obj.metadata.name);
-    if (this.table(kind).has(key)) throw alreadyExists(info, obj.metadata.name);
+    const prepared = prepareCreate(info, input, (ns) => this.namespaceState(ns));
+    const key = keyOf(info, prepared.metadata.namespace, prepared.metadata.name);
+    if (this.table(kind).has(key)) throw alreadyExists(info, prepared.metadata.name);
+    const obj = this.admission === undefined ? prepared : this.admitted(info, prepared, this.admission.admitCreate(kind, prepared));
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = rfc3339();
     obj.metadata.generation = 1;
@@ -186,6 +194,14 @@ export class LabStore implements ObjectStore {
 
   create(kind: LabKind, obj: StoredObject): StoredObject {
     return deepClone(this.createRaw(kind, obj));
+  }
+
+  /** What an admission hook returned, checked to still be the same object. */
+  private admitted(info: KindInfo, prepared: StoredObject, out: StoredObject): StoredObject {
+    if (!isObject(out) || !isObject(out.metadata) || out.metadata.name !== prepared.metadata.name || out.metadata.namespace !== prepared.metadata.namespace) {
+      throw new StatusError(500, 'InternalError', `Internal error occurred: admission of ${info.kind} "${prepared.metadata.name}" returned another object`);
+    }
+    return out;
   }
 
   private namespaceState(ns: string): 'missing' | 'active' | 'terminating' {
@@ -207,7 +223,8 @@ export class LabStore implements ObjectStore {
     if (input.metadata.uid !== undefined && input.metadata.uid !== '' && input.metadata.uid !== cur.metadata.uid) {
       throw conflict(info, cur.metadata.name, `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${cur.metadata.uid ?? ''}`);
     }
-    const next = prepareUpdate(info, cur, input, opts.subresource);
+    const prepared = prepareUpdate(info, cur, input, opts.subresource);
+    const next = this.admission === undefined || opts.subresource !== undefined ? prepared : this.admitted(info, prepared, this.admission.admitUpdate(info.kind, prepared, cur));
     const unchanged = jsonEqual({ ...next, metadata: { ...next.metadata, resourceVersion: undefined } }, { ...cur, metadata: { ...cur.metadata, resourceVersion: undefined } });
     if (unchanged || opts.dryRun === true) return unchanged ? cur : next;
     const stored = this.commit(info, 'MODIFIED', next, cur);

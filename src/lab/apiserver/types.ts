@@ -85,6 +85,23 @@ export interface ObjectStore {
   watch(kind: LabKind, fromResourceVersion: string, opts: ListOptions, onEvent: (ev: WatchEvent) => void): () => void;
 }
 
+/**
+ * Admission hooks the store calls inside its writes (the lab's
+ * controller-manager installs its Service allocation here, as
+ * kube-apiserver's Service registry allocates inside create/update).
+ * A hook may throw a StatusError (422 Invalid, 500): the write fails with it,
+ * and REST clients get it as that Status. Objects handed to the hooks are
+ * the store's own: return a new object rather than changing them.
+ */
+export interface AdmissionHooks {
+  /** On create (REST and in-process, also an update that creates), after defaulting and validation, before storing: returns the object to store. */
+  admitCreate(kind: LabKind, obj: StoredObject): StoredObject;
+  /** On an update or patch of the main resource (not the status subresource), after validation: returns the object to store. */
+  admitUpdate(kind: LabKind, next: StoredObject, cur: StoredObject): StoredObject;
+  /** After an object is gone from the store (delete, last finalizer removed, namespace cascade, end of a graceful pod deletion). */
+  afterDelete(kind: LabKind, obj: StoredObject): void;
+}
+
 export interface LabApiServer {
   readonly store: ObjectStore;
   /** https://host:port */
