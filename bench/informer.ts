@@ -24,7 +24,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { loadKubeConfig } from '../src/informers/kubeconfig.js';
+import { loadApiConnection } from '../src/informers/kubeconfig.js';
 import { createSharedCache } from '../src/informers/shared-cache.js';
 import { createHttpTransport, type Transport } from '../src/informers/transport.js';
 import { RESOURCES } from '../src/informers/types.js';
@@ -62,11 +62,11 @@ const SEED_FILE = process.argv.includes('--seed-file');
 
 /** POSTs every seed object (16 in flight) to the child API server. */
 async function createOverHttp(kubeconfig: string): Promise<void> {
-  const kc = loadKubeConfig({ kubeconfig });
-  const server = new URL(kc.getCurrentCluster()!.server);
+  const conn = await loadApiConnection({ kubeconfig });
+  const server = new URL(conn.server);
   const base: https.RequestOptions = { headers: {} };
-  await kc.applyToHTTPSOptions(base);
-  const agent = new https.Agent({ keepAlive: true, ca: base.ca, maxSockets: 16 });
+  await conn.applyTo(base);
+  const agent = new https.Agent({ keepAlive: true, ca: conn.caData, maxSockets: 16 });
   const post = (p: string, body: string): Promise<void> =>
     new Promise((resolve, reject) => {
       const req = https.request(
@@ -131,7 +131,7 @@ async function measureCache(kubeconfig: string): Promise<Sample> {
   const before = mem();
   const t0 = performance.now();
   const cache = createSharedCache({
-    kubeConfig: loadKubeConfig({ kubeconfig }),
+    kubeConfig: await loadApiConnection({ kubeconfig }),
     kinds: ['Service', 'EndpointSlice'],
     logger: pino({ level: 'warn' }),
     metrics: new Registry(),
@@ -168,7 +168,7 @@ async function measureBaseline(kubeconfig: string): Promise<Sample & { jsonBytes
   fullGc();
   const before = mem();
   const t0 = performance.now();
-  const transport = createHttpTransport(loadKubeConfig({ kubeconfig }));
+  const transport = createHttpTransport(await loadApiConnection({ kubeconfig }));
   keep = [await pagedList(transport, RESOURCES.Service.path), await pagedList(transport, RESOURCES.EndpointSlice.path)];
   const ms = performance.now() - t0;
   transport.close();

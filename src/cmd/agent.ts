@@ -19,7 +19,7 @@ import { errorMessage } from '../errors.js';
 import { startHealthServer, type HealthServer } from '../health/server.js';
 import type { HealthEntry } from '../health/evaluate.js';
 import type { SharedCache } from '../informers/cache.js';
-import { loadKubeConfig } from '../informers/kubeconfig.js';
+import { loadApiConnection } from '../informers/kubeconfig.js';
 import { createSharedCache } from '../informers/shared-cache.js';
 import type { ResourceKind } from '../informers/types.js';
 import { createAgentRegistry } from '../metrics/registry.js';
@@ -37,16 +37,14 @@ export interface CacheFactoryParams {
   metrics: Registry;
 }
 
-export type CacheFactory = (params: CacheFactoryParams) => SharedCache;
+export type CacheFactory = (params: CacheFactoryParams) => SharedCache | Promise<SharedCache>;
 
 /** Production cache: kubeconfig (--kubeconfig/--master semantics) + reflectors. */
-export const defaultCacheFactory: CacheFactory = ({ kinds, options, logger, metrics }) =>
-  createSharedCache({
-    kubeConfig: loadKubeConfig({ kubeconfig: options.kubeconfig, master: options.master }),
-    kinds,
-    logger: logger.child({ component: 'informer' }),
-    metrics,
-  });
+export const defaultCacheFactory: CacheFactory = async ({ kinds, options, logger, metrics }) => {
+  const conn = await loadApiConnection({ kubeconfig: options.kubeconfig, master: options.master });
+  logger.info({ apiServer: conn.describe() }, 'API server connection');
+  return createSharedCache({ kubeConfig: conn, kinds, logger: logger.child({ component: 'informer' }), metrics });
+};
 
 export interface AgentInfo {
   nodeName: string;
@@ -150,7 +148,7 @@ export async function runAgent(params: RunAgentParams): Promise<number> {
   const kinds = unionKinds(built);
   let cache: SharedCache;
   try {
-    cache = (params.createCache ?? defaultCacheFactory)({ kinds, options, logger, metrics: registry });
+    cache = await (params.createCache ?? defaultCacheFactory)({ kinds, options, logger, metrics: registry });
   } catch (err) {
     logger.error({ err }, `cannot set up the API server connection: ${errorMessage(err)}`);
     return 1;

@@ -1,166 +1,184 @@
-// Loads the API server connection settings with kube-router's semantics
+// Loads the API server connection with kube-router's semantics
 // (pkg/cmd/kube-router.go):
 //   --kubeconfig FILE            that file; --master, if also given, overrides its server
 //   --master URL (no kubeconfig) in-cluster credentials (service-account token
 //                                and CA) with the host replaced, or the bare URL
 //                                when not running in a pod
-//   neither                      $KUBECONFIG, ~/.kube/config, in-cluster (loadFromDefault)
-// A missing or malformed file is a KubeRouterError('KR_ERR_CONFIG') naming the path.
+//   neither                      $KUBECONFIG (kubectl's merge), ~/.kube/config, in-cluster
+// A missing or malformed file is a KubeRouterError('KR_ERR_CONFIG') naming the
+// file and the field.
+//
+// The kubeconfig is parsed here (credentials-file.ts) rather than by
+// @kubernetes/client-node, whose import alone costs 1.6-2.4 s and ~75 MB RSS
+// (22-28 s of CPU in the lab VM). Only users with an exec plugin or an
+// auth-provider load it, lazily (credentials-plugin.ts).
 
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import type { Cluster } from '@kubernetes/client-node';
-import { KubeRouterError, errorMessage } from '../errors.js';
+import { mergeKubeconfigs, readKubeconfigFile, selectCurrent, configError, type Entry, type KubeconfigData } from './credentials-file.js';
+import { needsPlugin, pluginConnection } from './credentials-plugin.js';
+import { nativeConnection, type ApiConnection, type ConnectionSettings } from './credentials.js';
+
+export type { ApiConnection } from './credentials.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-export interface LoadKubeConfigOptions {
+export interface LoadApiConnectionOptions {
   /** --kubeconfig; '' when not given. */
   kubeconfig?: string;
   /** --master; '' when not given. */
   master?: string;
   /** Where the in-cluster token/CA live (tests point this elsewhere). */
   serviceAccountDir?: string;
-  /** Environment to read KUBECONFIG/HOME from (default process.env). */
+  /** Environment to read KUBECONFIG/HOME/KUBERNETES_SERVICE_* from (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Clock for token-file re-reads (tests). */
+  now?: () => number;
 }
 
-export function loadKubeConfig(opts: LoadKubeConfigOptions): KubeConfig {
+/** @deprecated the old name; it now resolves to an ApiConnection. */
+export type LoadKubeConfigOptions = LoadApiConnectionOptions;
+
+export async function loadApiConnection(opts: LoadApiConnectionOptions): Promise<ApiConnection> {
   const kubeconfig = opts.kubeconfig ?? '';
   const master = opts.master ?? '';
   const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
   const env = opts.env ?? process.env;
-  let kc: KubeConfig;
-  let source: string;
+  const now = opts.now ?? Date.now;
+  const hasToken = (): boolean => fs.existsSync(path.join(saDir, 'token'));
+
+  let data: KubeconfigData;
   if (kubeconfig !== '') {
-    kc = fromFile(kubeconfig, '--kubeconfig');
-    source = kubeconfig;
-    if (master !== '') kc = withServer(kc, master, source);
+    data = readKubeconfigFile(kubeconfig, '--kubeconfig');
   } else if (master !== '') {
-    kc = fromMaster(master, saDir);
-    source = '--master';
+    if (hasToken()) return nativeConnection(inCluster(saDir, env, checkServer(master, '--master', '--master')), now);
+    return nativeConnection({ server: checkServer(master, '--master', '--master'), source: '--master' }, now);
   } else {
     const envFiles = (env.KUBECONFIG ?? '').split(path.delimiter).filter((f) => f !== '');
+    const home = env.HOME ?? os.homedir();
+    const defaultFile = path.join(home, '.kube', 'config');
     if (envFiles.length > 0) {
-      kc = fromFile(envFiles[0], 'KUBECONFIG');
-      for (const extra of envFiles.slice(1)) {
-        const more = fromFile(extra, 'KUBECONFIG');
-        try {
-          kc.mergeConfig(more, true);
-        } catch (err) {
-          throw configError(`cannot merge kubeconfig ${extra}: ${errorMessage(err)}`, extra, err);
-        }
-      }
-      source = envFiles.join(path.delimiter);
+      data = mergeKubeconfigs(envFiles.map((f) => readKubeconfigFile(f, 'KUBECONFIG')));
+    } else if (fs.existsSync(defaultFile)) {
+      data = readKubeconfigFile(defaultFile, 'default');
+    } else if (hasToken()) {
+      return nativeConnection(inCluster(saDir, env, undefined), now);
     } else {
-      const home = env.HOME ?? os.homedir();
-      const defaultFile = path.join(home, '.kube', 'config');
-      if (fs.existsSync(defaultFile)) {
-        kc = fromFile(defaultFile, 'default');
-        source = defaultFile;
-      } else if (fs.existsSync(path.join(saDir, 'token'))) {
-        kc = inCluster(saDir, undefined);
-        source = saDir;
-      } else {
-        throw configError(
-          `no API server configured: give --kubeconfig or --master, set KUBECONFIG, create ${defaultFile} or run in a pod (${saDir}/token)`,
-          defaultFile,
-        );
-      }
+      throw configError(
+        `no API server configured: give --kubeconfig or --master, set KUBECONFIG, create ${defaultFile} or run in a pod (${saDir}/token)`,
+        defaultFile,
+        'kubeconfig',
+      );
     }
   }
-  validate(kc, source);
-  const cluster = kc.getCurrentCluster();
-  // A plain-http server has no TLS to verify; client-node refuses it unless skipTLSVerify is set.
-  if (cluster && cluster.server.startsWith('http:') && !cluster.skipTLSVerify) kc = withServer(kc, cluster.server, source);
-  return kc;
-}
 
-function configError(message: string, file: string, cause?: unknown): KubeRouterError {
-  return new KubeRouterError('KR_ERR_CONFIG', message, { field: 'kubeconfig', value: file }, { cause });
-}
-
-function fromFile(file: string, what: string): KubeConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf-8');
-  } catch (err) {
-    throw configError(`cannot read kubeconfig ${file} (${what}): ${errorMessage(err)}`, file, err);
+  const sel = selectCurrent(data);
+  const settings: ConnectionSettings = { ...clusterSettings(sel.cluster), source: `kubeconfig ${data.files.join(path.delimiter)} (context ${sel.context})` };
+  if (master !== '') settings.server = checkServer(master, '--master', '--master');
+  if (sel.user) Object.assign(settings, userSettings(sel.user));
+  if (needsPlugin(sel.user)) {
+    const { token: _t, tokenFile: _f, basic: _b, ...rest } = settings;
+    return pluginConnection(rest, sel.user as Entry);
   }
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromString(text);
-    // Relative caFile/certFile/keyFile are relative to the kubeconfig's directory.
-    for (const c of kc.getClusters()) if (c.caFile) c.caFile = path.resolve(path.dirname(file), c.caFile);
-    for (const u of kc.getUsers()) {
-      if (u.certFile) u.certFile = path.resolve(path.dirname(file), u.certFile);
-      if (u.keyFile) u.keyFile = path.resolve(path.dirname(file), u.keyFile);
-    }
-  } catch (err) {
-    throw configError(`malformed kubeconfig ${file}: ${errorMessage(err)}`, file, err);
-  }
-  return kc;
+  return nativeConnection(settings, now);
 }
 
-/** Same config with the current context's cluster pointing at `server`. */
-function withServer(kc: KubeConfig, server: string, source: string): KubeConfig {
-  const current = kc.getCurrentCluster();
-  if (!current) throw configError(`kubeconfig ${source} has no current context/cluster`, source);
-  const replaced: Cluster = { ...current, server, skipTLSVerify: current.skipTLSVerify || server.startsWith('http:') };
-  const out = new KubeConfig();
-  out.loadFromOptions({
-    clusters: kc.getClusters().map((c) => (c.name === current.name ? replaced : c)),
-    users: kc.getUsers(),
-    contexts: kc.getContexts(),
-    currentContext: kc.getCurrentContext(),
-  });
+/** A valid http(s) URL without a trailing slash. */
+function checkServer(server: string, file: string, field: string): string {
+  const where = file === field ? field : `kubeconfig ${file}: ${field}`;
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch (err) {
+    throw configError(`${where}: invalid server URL "${server}"`, file, field, err);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw configError(`${where}: unsupported server scheme "${url.protocol}" in "${server}"`, file, field);
+  }
+  return server.replace(/\/+$/, '');
+}
+
+function str(e: Entry, key: string): string | undefined {
+  const v = e.body[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw configError(`kubeconfig ${e.file}: ${e.where}.${key} must be a string`, e.file, `${e.where}.${key}`);
+  return v;
+}
+
+function readFile(file: string, e: Entry, key: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw configError(`kubeconfig ${e.file}: ${e.where}.${key}: cannot read file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, file, `${e.where}.${key}`, err);
+  }
+}
+
+/** `X-data` (base64) wins over `X` (a file, which must still be readable), as in client-go. */
+function material(e: Entry, fileKey: string): { data?: Buffer; file?: string } {
+  const file = str(e, fileKey);
+  const data = str(e, `${fileKey}-data`);
+  const fromFile = file !== undefined ? readFile(file, e, fileKey) : undefined;
+  if (data !== undefined) return { data: Buffer.from(data, 'base64'), file };
+  return { data: fromFile, file };
+}
+
+function clusterSettings(c: Entry): Omit<ConnectionSettings, 'source'> {
+  const server = str(c, 'server');
+  if (server === undefined) throw configError(`kubeconfig ${c.file}: ${c.where}.server is missing`, c.file, `${c.where}.server`);
+  const insecure = c.body['insecure-skip-tls-verify'];
+  if (insecure !== undefined && insecure !== null && typeof insecure !== 'boolean') {
+    throw configError(`kubeconfig ${c.file}: ${c.where}.insecure-skip-tls-verify must be true or false`, c.file, `${c.where}.insecure-skip-tls-verify`);
+  }
+  const ca = material(c, 'certificate-authority');
+  return {
+    server: checkServer(server, c.file, `${c.where}.server`),
+    caData: ca.data,
+    caFile: ca.file,
+    insecureSkipTLSVerify: insecure === true,
+    tlsServerName: str(c, 'tls-server-name'),
+  };
+}
+
+function userSettings(u: Entry): Partial<ConnectionSettings> {
+  const cert = material(u, 'client-certificate');
+  const key = material(u, 'client-key');
+  if ((cert.data === undefined) !== (key.data === undefined)) {
+    const missing = cert.data === undefined ? 'client-certificate' : 'client-key';
+    throw configError(`kubeconfig ${u.file}: ${u.where}.${missing}(-data) is missing (a client certificate needs both)`, u.file, `${u.where}.${missing}`);
+  }
+  const out: Partial<ConnectionSettings> = { certData: cert.data, certFile: cert.file, keyData: key.data, keyFile: key.file };
+  out.token = str(u, 'token');
+  // kubectl spells it tokenFile; client-node read token-file.
+  out.tokenFile = str(u, 'tokenFile') ?? str(u, 'token-file');
+  const username = str(u, 'username');
+  if (username !== undefined) out.basic = { username, password: str(u, 'password') ?? '' };
+  out.impersonate = str(u, 'as');
   return out;
 }
 
-function inCluster(saDir: string, server: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  const prefix = saDir.endsWith(SERVICE_ACCOUNT_DIR) ? saDir.slice(0, -SERVICE_ACCOUNT_DIR.length) : undefined;
-  if (prefix !== undefined) {
-    kc.loadFromCluster(prefix);
-  } else {
-    // A service-account directory elsewhere (tests): same shape as loadFromCluster.
-    kc.loadFromClusterAndUser(
-      { name: 'inCluster', server: 'https://kubernetes.default.svc', caFile: path.join(saDir, 'ca.crt'), skipTLSVerify: false },
-      { name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: path.join(saDir, 'token') } } },
-    );
-  }
-  if (server !== undefined) return withServer(kc, server, saDir);
-  return kc;
-}
-
-function fromMaster(master: string, saDir: string): KubeConfig {
-  if (fs.existsSync(path.join(saDir, 'token'))) return inCluster(saDir, master);
-  const kc = new KubeConfig();
-  // http:// masters need skipTLSVerify for client-node to accept them (there is no TLS).
-  kc.loadFromClusterAndUser({ name: 'master', server: master, skipTLSVerify: master.startsWith('http:') }, { name: 'master' });
-  return kc;
-}
-
-function validate(kc: KubeConfig, source: string): void {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw configError(`kubeconfig ${source}: no current context or its cluster is missing`, source);
-  let url: URL;
+/** In-cluster settings: the service-account token (re-read) and CA; the server from the env unless overridden. */
+function inCluster(saDir: string, env: NodeJS.ProcessEnv, server: string | undefined): ConnectionSettings {
+  const caFile = path.join(saDir, 'ca.crt');
+  let caData: Buffer;
   try {
-    url = new URL(cluster.server);
+    caData = fs.readFileSync(caFile);
   } catch (err) {
-    throw configError(`kubeconfig ${source}: invalid server URL "${cluster.server}"`, source, err);
+    throw configError(`in-cluster config: cannot read the service-account CA ${caFile}: ${(err as NodeJS.ErrnoException).code ?? err}`, caFile, 'ca.crt', err);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw configError(`kubeconfig ${source}: unsupported server scheme "${url.protocol}"`, source);
+  return { server: server ?? inClusterServer(env), caData, caFile, tokenFile: path.join(saDir, 'token'), source: `in-cluster ${saDir}` };
+}
+
+/** https://KUBERNETES_SERVICE_HOST:PORT (IPv6 bracketed; http on 80/8080/8001, as client-node). */
+export function inClusterServer(env: NodeJS.ProcessEnv): string {
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const port = env.KUBERNETES_SERVICE_PORT ?? '';
+  if (host === '' || port === '') {
+    const field = host === '' ? 'KUBERNETES_SERVICE_HOST' : 'KUBERNETES_SERVICE_PORT';
+    throw configError(`in-cluster config: ${field} is not set (not running in a pod?)`, SERVICE_ACCOUNT_DIR, field);
   }
-  const files: string[] = [];
-  if (cluster.caFile) files.push(cluster.caFile);
-  const user = kc.getCurrentUser();
-  if (user?.certFile) files.push(user.certFile);
-  if (user?.keyFile) files.push(user.keyFile);
-  for (const f of files) {
-    if (!fs.existsSync(f)) throw configError(`kubeconfig ${source}: file ${f} does not exist`, f);
-  }
+  const scheme = port === '80' || port === '8080' || port === '8001' ? 'http' : 'https';
+  const h = net.isIPv6(host) ? `[${host}]` : host;
+  return checkServer(`${scheme}://${h}:${port}`, 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_HOST');
 }

@@ -1,11 +1,11 @@
 // The shared informer cache: one reflector + store per requested kind, all
 // over one Transport (one keep-alive agent). See cache.ts for the contract.
 
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { KubeRouterError } from '../errors.js';
 import type { EventHandler, SharedCache, Store } from './cache.js';
+import type { ApiConnection } from './credentials.js';
 import { KindInformer } from './kind-informer.js';
 import { waitForKinds } from './sync-wait.js';
 import { createInformerMetrics } from './metrics.js';
@@ -19,8 +19,8 @@ import type { EndpointSlice, KindMap, KubeObject, ResourceKind } from './types.j
 export type ReflectorTuning = Omit<ReflectorOptions<ResourceKind>, 'kind' | 'transport' | 'sink' | 'logger' | 'metrics'>;
 
 export interface SharedCacheOptions {
-  /** Where to connect; not needed when `transport` is given. */
-  kubeConfig?: KubeConfig;
+  /** Where to connect (loadApiConnection); not needed when `transport` is given. */
+  kubeConfig?: ApiConnection;
   /** Kinds to list and watch (only these). */
   kinds: readonly ResourceKind[];
   logger: Logger;

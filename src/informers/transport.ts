@@ -1,16 +1,17 @@
 // How the reflectors talk to the API server: one GET returning a status code
 // and a streaming body. The real implementation uses node:https with ONE
 // keep-alive agent for every list and watch (client-node 1.4 makes a new agent
-// per watch and leaks sockets, #2893); credentials (bearer token, client
-// certificate, CA) come from the KubeConfig via applyToHTTPSOptions, which is
-// called per request so rotating token files (FileAuth) and exec plugins keep
-// working. Tests inject a fake Transport.
+// per watch and leaks sockets, #2893). The agent is built once from the
+// ApiConnection's TLS material (CA, client certificate, verification, SNI);
+// per-request credentials (bearer token, basic, plugin output) come from
+// ApiConnection.applyTo, called per request so rotating token files and exec
+// plugins keep working. Tests inject a fake Transport.
 
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeRouterError, errorMessage } from '../errors.js';
+import type { ApiConnection } from './credentials.js';
 
 export interface TransportResponse {
   statusCode: number;
@@ -30,10 +31,23 @@ export interface HttpTransportOptions {
   userAgent?: string;
 }
 
-export function createHttpTransport(kc: KubeConfig, opts: HttpTransportOptions = {}): Transport {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KubeRouterError('KR_ERR_CONFIG', 'kubeconfig has no current cluster', { field: 'kubeconfig' });
-  const base = new URL(cluster.server);
+/** The shared keep-alive agent for a connection (http or https). */
+export function connectionAgent(conn: ApiConnection): http.Agent {
+  const keepAlive = { keepAlive: true, keepAliveMsecs: 30_000 };
+  if (!conn.server.startsWith('https:')) return new http.Agent(keepAlive);
+  // No undefined keys: node's Agent spreads its options OVER each request's, so an
+  // undefined `cert` here would hide a certificate an exec plugin put on the request.
+  const o: https.AgentOptions = { ...keepAlive };
+  if (conn.caData !== undefined) o.ca = conn.caData;
+  if (conn.certData !== undefined) o.cert = conn.certData;
+  if (conn.keyData !== undefined) o.key = conn.keyData;
+  if (conn.insecureSkipTLSVerify) o.rejectUnauthorized = false;
+  if (conn.tlsServerName !== undefined) o.servername = conn.tlsServerName;
+  return new https.Agent(o);
+}
+
+export function createHttpTransport(conn: ApiConnection, opts: HttpTransportOptions = {}): Transport {
+  const base = new URL(conn.server);
   const basePath = base.pathname.replace(/\/+$/, '');
   const isHttps = base.protocol === 'https:';
   const headersTimeoutMs = opts.headersTimeoutMs ?? 30_000;
@@ -42,22 +56,8 @@ export function createHttpTransport(kc: KubeConfig, opts: HttpTransportOptions =
 
   async function requestOptions(): Promise<https.RequestOptions> {
     const o: https.RequestOptions = { headers: {} };
-    await kc.applyToHTTPSOptions(o);
-    if (agent === undefined) {
-      const agentOpts: https.AgentOptions = {
-        keepAlive: true,
-        keepAliveMsecs: 30_000,
-        ca: o.ca,
-        cert: o.cert,
-        key: o.key,
-        pfx: o.pfx,
-        passphrase: o.passphrase,
-        servername: o.servername,
-      };
-      if (o.rejectUnauthorized !== undefined) agentOpts.rejectUnauthorized = o.rejectUnauthorized;
-      agent = isHttps ? new https.Agent(agentOpts) : new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 });
-    }
-    // applyToHTTPSOptions built a throw-away agent (no sockets yet); use the shared one.
+    await conn.applyTo(o);
+    agent ??= connectionAgent(conn);
     o.agent = agent;
     return o;
   }

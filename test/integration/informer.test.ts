@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { SharedCache } from '../../src/informers/cache.js';
-import { loadKubeConfig } from '../../src/informers/kubeconfig.js';
+import { loadApiConnection } from '../../src/informers/kubeconfig.js';
 import { createSharedCache } from '../../src/informers/shared-cache.js';
 import { ALL_KINDS, objectKey, type KubeObject, type ResourceKind } from '../../src/informers/types.js';
 import { startLabApiServer, type RunningLabApiServer, type StoredObject } from '../../src/lab/apiserver/index.js';
@@ -73,7 +73,7 @@ before(async () => {
   server = await startLabApiServer({ port: 0, bookmarkIntervalMs: 200 });
   kubeconfigFile = path.join(tmp, 'kubeconfig');
   fs.writeFileSync(kubeconfigFile, server.kubeconfig());
-  const kc = loadKubeConfig({ kubeconfig: kubeconfigFile, master: '' });
+  const kc = await loadApiConnection({ kubeconfig: kubeconfigFile, master: '' });
   cache = createSharedCache({
     kubeConfig: kc,
     kinds: ALL_KINDS,
@@ -209,7 +209,7 @@ test('an API server restart (stop for a few seconds, start) is survived: reconne
 });
 
 test('resourceVersion() reaches the server version via bookmarks when only an unwatched kind changed', async () => {
-  const nodeOnly = createSharedCache({ kubeConfig: loadKubeConfig({ kubeconfig: kubeconfigFile }), kinds: ['Node'], logger, metrics: new Registry() });
+  const nodeOnly = createSharedCache({ kubeConfig: await loadApiConnection({ kubeconfig: kubeconfigFile }), kinds: ['Node'], logger, metrics: new Registry() });
   try {
     await nodeOnly.start();
     await nodeOnly.waitForSync(5000);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { loadKubeConfig } from '../../src/informers/kubeconfig.js';
+import { loadApiConnection } from '../../src/informers/kubeconfig.js';
 import { createSharedCache } from '../../src/informers/shared-cache.js';
 import { createHttpTransport } from '../../src/informers/transport.js';
 
@@ -70,7 +70,7 @@ current-context: x
 }
 
 test('GETs carry the bearer token and reuse one keep-alive socket', async () => {
-  const t = createHttpTransport(loadKubeConfig({ kubeconfig: kubeconfig('tok') }));
+  const t = createHttpTransport(await loadApiConnection({ kubeconfig: kubeconfig('tok') }));
   sockets.clear();
   for (let i = 0; i < 3; i++) {
     const res = await t.get('/api/v1/nodes', new URLSearchParams({ limit: '1' }), new AbortController().signal);
@@ -84,7 +84,7 @@ test('GETs carry the bearer token and reuse one keep-alive socket', async () => 
 
 test('the cache lists page by page and watches over the real transport', async () => {
   const cache = createSharedCache({
-    kubeConfig: loadKubeConfig({ kubeconfig: kubeconfig('tok') }),
+    kubeConfig: await loadApiConnection({ kubeconfig: kubeconfig('tok') }),
     kinds: ['Node'],
     logger: pino({ level: 'silent' }),
     metrics: new Registry(),
@@ -109,7 +109,7 @@ test('the cache lists page by page and watches over the real transport', async (
 test('a wrong token is an HTTP 401 the reflector keeps retrying (no crash)', async () => {
   const reg = new Registry();
   const cache = createSharedCache({
-    kubeConfig: loadKubeConfig({ kubeconfig: kubeconfig('wrong') }),
+    kubeConfig: await loadApiConnection({ kubeconfig: kubeconfig('wrong') }),
     kinds: ['Node'],
     logger: pino({ level: 'silent' }),
     metrics: reg,
