@@ -1,55 +1,45 @@
-// A throw-away CA and the serving certificate it signs, made at start.
-// Keys come from node:crypto (native, fast); node-forge builds and signs the
-// X.509 certificates.
+// A throw-away CA and the serving certificate it signs. Keys come from
+// node:crypto (ECDSA P-256 by default: under the lab VM's software emulation
+// an RSA 2048 key takes seconds, a P-256 key under a millisecond) and the
+// certificates are built and signed with node:crypto too (x509.ts).
+// Ready-made certificates (made on the fast host, say) can be checked with
+// checkServingCerts and handed to the server as LabApiServerOptions.certs.
 
-import { generateKeyPair, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import net from 'node:net';
-import forge from 'node-forge';
+import { KubeRouterError } from '../../errors.js';
+import type { ServingCerts } from './types.js';
+import { KEY_USAGE, buildCertificate } from './x509.js';
 
-export interface ServingCerts {
-  caPem: string;
-  certPem: string;
-  keyPem: string;
+export type { ServingCerts } from './types.js';
+
+export type CertKeyType = 'ec' | 'rsa';
+
+export interface CertOptions {
+  /** 'ec' (P-256, default) or 'rsa' (2048 bits). */
+  keyType?: CertKeyType;
 }
 
-const generateKeyPairAsync = promisify(generateKeyPair);
-
-/** RSA 2048 on libuv's thread pool (does not block the event loop). */
-async function rsaKeys(): Promise<{ privatePem: string; publicPem: string }> {
-  const { privateKey, publicKey } = await generateKeyPairAsync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
-  });
-  return { privatePem: privateKey, publicPem: publicKey };
+function newKey(type: CertKeyType): KeyObject {
+  return type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey : generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 }
 
-function serial(): string {
-  // Positive, 16 bytes.
+function serial(): Buffer {
+  // Positive and 16 bytes long (top bit clear, first byte not zero).
   const b = randomBytes(16);
-  b[0] &= 0x7f;
-  return b.toString('hex');
+  b[0] = (b[0] & 0x7f) | 0x01;
+  return b;
 }
 
-function validity(cert: forge.pki.Certificate, years: number): void {
-  const now = new Date();
-  cert.validity.notBefore = new Date(now.getTime() - 60 * 60 * 1000);
-  cert.validity.notAfter = new Date(now.getTime() + years * 365 * 24 * 60 * 60 * 1000);
-}
-
-type AltName = { type: 2; value: string } | { type: 7; ip: string };
-
-export function altNames(hosts: readonly string[]): AltName[] {
+/** The distinct, usable names of `hosts` (brackets stripped; wildcard listen addresses dropped). */
+export function certHostNames(hosts: readonly string[]): string[] {
   const seen = new Set<string>();
-  const out: AltName[] = [];
   for (const raw of hosts) {
     const h = raw.trim().replace(/^\[|\]$/g, '');
-    if (h === '' || seen.has(h) || h === '0.0.0.0' || h === '::') continue;
+    if (h === '' || h === '0.0.0.0' || h === '::') continue;
     seen.add(h);
-    out.push(net.isIP(h) !== 0 ? { type: 7, ip: h } : { type: 2, value: h });
   }
-  return out;
+  return [...seen];
 }
 
 export const DEFAULT_CERT_HOSTS = [
@@ -66,9 +56,8 @@ const cache = new Map<string, Promise<ServingCerts>>();
 
 /**
  * Certificates for a server answering to `extraHosts` (plus the defaults).
- * RSA key generation takes around a second, so servers started by the same
- * process for the same names share one CA and serving pair (each keeps its
- * own bearer token).
+ * Servers started by the same process for the same names share one CA and
+ * serving pair (each keeps its own bearer token).
  */
 export function servingCertsFor(extraHosts: readonly string[] = []): Promise<ServingCerts> {
   const key = [...new Set(extraHosts)].sort().join(',');
@@ -81,40 +70,72 @@ export function servingCertsFor(extraHosts: readonly string[] = []): Promise<Ser
   return p;
 }
 
-export async function makeServingCerts(extraHosts: readonly string[] = []): Promise<ServingCerts> {
-  const [caKeys, srvKeys] = await Promise.all([rsaKeys(), rsaKeys()]);
-  const caKey = forge.pki.privateKeyFromPem(caKeys.privatePem);
-  const ca = forge.pki.createCertificate();
-  ca.publicKey = forge.pki.publicKeyFromPem(caKeys.publicPem);
-  ca.serialNumber = serial();
-  validity(ca, 10);
-  const caSubject = [{ name: 'commonName', value: 'kube-router-lab-ca' }];
-  ca.setSubject(caSubject);
-  ca.setIssuer(caSubject);
-  ca.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  ca.sign(caKey, forge.md.sha256.create());
+/** A fresh CA and serving certificate (async for the callers; the work is synchronous and fast). */
+export async function makeServingCerts(extraHosts: readonly string[] = [], opts: CertOptions = {}): Promise<ServingCerts> {
+  return makeServingCertsSync(extraHosts, opts);
+}
 
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(srvKeys.publicPem);
-  cert.serialNumber = serial();
-  validity(cert, 2);
-  cert.setSubject([{ name: 'commonName', value: 'kube-apiserver' }]);
-  cert.setIssuer(caSubject);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: altNames([...DEFAULT_CERT_HOSTS, ...extraHosts]) },
-    { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return {
-    caPem: forge.pki.certificateToPem(ca),
-    certPem: forge.pki.certificateToPem(cert),
-    keyPem: srvKeys.privatePem,
-  };
+export function makeServingCertsSync(extraHosts: readonly string[] = [], opts: CertOptions = {}): ServingCerts {
+  const type = opts.keyType ?? 'ec';
+  const caKey = newKey(type);
+  const srvKey = newKey(type);
+  const caPub = createPublicKey(caKey);
+  const now = Date.now();
+  const notBefore = new Date(now - 60 * 60 * 1000);
+  const years = (n: number): Date => new Date(now + n * 365 * 24 * 60 * 60 * 1000);
+  const caPem = buildCertificate({
+    subjectCN: 'kube-router-lab-ca',
+    issuerCN: 'kube-router-lab-ca',
+    serial: serial(),
+    notBefore,
+    notAfter: years(10),
+    publicKey: caPub,
+    signingKey: caKey,
+    issuerPublicKey: caPub,
+    ca: true,
+    keyUsage: [KEY_USAGE.digitalSignature, KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign],
+  });
+  const certPem = buildCertificate({
+    subjectCN: 'kube-apiserver',
+    issuerCN: 'kube-router-lab-ca',
+    serial: serial(),
+    notBefore,
+    notAfter: years(2),
+    publicKey: createPublicKey(srvKey),
+    signingKey: caKey,
+    issuerPublicKey: caPub,
+    ca: false,
+    keyUsage: type === 'rsa' ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature],
+    extKeyUsage: ['serverAuth'],
+    altNames: certHostNames([...DEFAULT_CERT_HOSTS, ...extraHosts]),
+  });
+  return { caPem, certPem, keyPem: srvKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+}
+
+/**
+ * Checks ready-made certificates: PEM that parses, a key that matches the
+ * serving certificate, a serving certificate the CA signed and that is valid
+ * now, and (if given) that it covers `hosts`. Throws KR_ERR_LAB otherwise.
+ */
+export function checkServingCerts(certs: ServingCerts, hosts: readonly string[] = []): void {
+  const bad = (msg: string, cause?: unknown): KubeRouterError =>
+    new KubeRouterError('KR_ERR_LAB', `lab API server certificates: ${msg}`, {}, cause === undefined ? undefined : { cause });
+  let ca: X509Certificate;
+  let cert: X509Certificate;
+  let key: KeyObject;
+  try {
+    ca = new X509Certificate(certs.caPem);
+    cert = new X509Certificate(certs.certPem);
+    key = createPrivateKey(certs.keyPem);
+  } catch (e) {
+    throw bad(`cannot parse: ${(e as Error).message}`, e);
+  }
+  if (!cert.checkPrivateKey(key)) throw bad('the key does not belong to the serving certificate');
+  if (!cert.verify(ca.publicKey)) throw bad('the serving certificate is not signed by the CA');
+  const now = Date.now();
+  if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now) throw bad(`the serving certificate is not valid now (${cert.validFrom} .. ${cert.validTo})`);
+  for (const h of certHostNames(hosts)) {
+    const ok = net.isIP(h) !== 0 ? cert.checkIP(h) !== undefined : cert.checkHost(h) !== undefined;
+    if (!ok) throw bad(`the serving certificate does not cover ${h}`);
+  }
 }

@@ -10,6 +10,7 @@ export type {
   LabKind,
   ListOptions,
   ObjectStore,
+  ServingCerts,
   StoredObject,
   WatchEvent,
 } from './types.js';
@@ -19,4 +20,5 @@ export { KINDS, KIND_LIST, type KindInfo } from './kinds.js';
 export { StatusError, isStatusError, type K8sStatus } from './status.js';
 export { mergePatch, strategicMerge, jsonPatch } from './patch.js';
 export { renderKubeconfig } from './kubeconfig.js';
+export { makeServingCerts, makeServingCertsSync, checkServingCerts, DEFAULT_CERT_HOSTS, type CertKeyType } from './certs.js';
 export { parseSeedYaml } from './seed.js';

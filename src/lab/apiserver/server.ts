@@ -5,9 +5,9 @@
 import https from 'node:https';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import type { LabApiServer, LabApiServerOptions } from './types.js';
+import type { LabApiServer, LabApiServerOptions, ServingCerts } from './types.js';
 import { LabStore } from './store.js';
-import { servingCertsFor, type ServingCerts } from './certs.js';
+import { checkServingCerts, servingCertsFor } from './certs.js';
 import { createHandler } from './rest-router.js';
 import type { ActiveWatch } from './watch-stream.js';
 import { renderKubeconfig } from './kubeconfig.js';
@@ -126,7 +126,8 @@ export async function startLabApiServer(opts: LabApiServerOptions = {}): Promise
   const host = opts.host ?? '127.0.0.1';
   const extra = [...(opts.certHosts ?? [])];
   if (host !== '0.0.0.0' && host !== '::') extra.push(host);
-  const srv = new LabApiServerImpl(opts, await servingCertsFor(extra));
+  if (opts.certs !== undefined) checkServingCerts(opts.certs, extra);
+  const srv = new LabApiServerImpl(opts, opts.certs ?? (await servingCertsFor(extra)));
   await srv.start();
   return srv;
 }

@@ -121,6 +121,13 @@ export interface LabApiServer {
   close(): Promise<void>;
 }
 
+/** PEM: the CA (what clients trust), the serving certificate it signed and that certificate's private key. */
+export interface ServingCerts {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
 export interface LabApiServerOptions {
   /** 0 picks a free port. */
   port?: number;
@@ -128,6 +135,12 @@ export interface LabApiServerOptions {
   host?: string;
   /** Extra DNS names / IPs for the serving certificate (127.0.0.1 and localhost always included). */
   certHosts?: string[];
+  /**
+   * Ready-made certificates (e.g. made by the host before a VM boots) instead
+   * of generating them; checked at start (key, CA signature, validity, and
+   * that the certificate covers `host` and `certHosts`): KR_ERR_LAB otherwise.
+   */
+  certs?: ServingCerts;
   /** Objects to preload. */
   seed?: StoredObject[];
   /** How often watches that asked for bookmarks get one (ms, default 1000). */
