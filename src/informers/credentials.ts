@@ -138,7 +138,8 @@ class NativeConnection implements ApiConnection {
   }
 
   describe(): string {
-    const tls = this.server.startsWith('https:') ? (this.insecureSkipTLSVerify ? ', TLS unverified' : this.caFile ? `, CA ${this.caFile}` : '') : '';
+    const ca = this.caData === undefined ? ', system CAs' : this.caFile !== undefined ? `, CA ${this.caFile}` : ', CA inline';
+    const tls = this.server.startsWith('https:') ? (this.insecureSkipTLSVerify ? ', TLS unverified' : ca) : '';
     return `${this.server} (${this.source}; ${authKind(this)}${tls})`;
   }
 }
