@@ -17,6 +17,7 @@ function outer(args: string[]): number {
   spawnSync('modprobe', ['ip_vs']);
   const ns = `kr-ipvs-bench-${process.pid}`;
   spawnSync('ip', ['netns', 'add', ns]);
+  spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']); // without any IPv4 address, IPv4 destinations are EINVAL
   try {
     return spawnSync('ip', ['netns', 'exec', ns, process.execPath, self, '--in-netns', ...args], { stdio: 'inherit' }).status ?? 1;
   } finally {
@@ -61,8 +62,12 @@ async function inner(services: number, endpoints: number): Promise<number> {
     await ipvs.flush();
     const r = await time('LinuxIpvs.apply (batched)', () => ipvs.apply(all));
     if (r.errors.length) console.log(`  ${r.errors.length} errors, first: ${r.errors[0].error.message}`);
-    const listed = await time('LinuxIpvs.listAll', () => ipvs.listAll());
-    console.log(`  listed ${listed.length} services, ${listed.reduce((a, x) => a + x.destinations.length, 0)} destinations`);
+    for (const dumpSockets of [1, 4, 16]) {
+      const reader = new LinuxIpvs({ timeoutMs: 30_000, dumpSockets });
+      const listed = await time(`LinuxIpvs.listAll, ${dumpSockets} socket(s)`, () => reader.listAll());
+      console.log(`  listed ${listed.length} services, ${listed.reduce((a, x) => a + x.destinations.length, 0)} destinations`);
+      reader.close();
+    }
     await time('ipvsadm -Ln', async () => spawnSync('ipvsadm', ['-Ln'], { maxBuffer: 1 << 28 }));
     await ipvs.flush();
     await time('LinuxIpvs one call at a time', async () => {
