@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,29 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startLabApiServer, type RunningLabApiServer } from '../../src/lab/apiserver/index.js';
 import { parsePrometheusText } from '../../src/metrics/parse-text.js';
+import { freePort, httpGet as get } from '../helpers/http.js';
 
 const BIN = fileURLToPath(new URL('../../src/cmd/kube-router.js', import.meta.url));
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
-}
 
-function get(url: string): Promise<{ status: number; text: string; contentType: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, contentType: String(res.headers['content-type']) }));
-      })
-      .on('error', reject);
-  });
-}
 
 interface Agent {
   child: ChildProcess;

@@ -1,25 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import type { Registry } from 'prom-client';
 import { parsePrometheusText } from '../../src/metrics/parse-text.js';
 import { BUILD_INFO_METRIC, createAgentRegistry } from '../../src/metrics/registry.js';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics/server.js';
 import { BoundedFrequencyRunner } from '../../src/runner/bounded-frequency-runner.js';
 import { FakeClock } from '../../src/runner/fake-clock.js';
+import { httpGet as get } from '../helpers/http.js';
 
-function get(url: string): Promise<{ status: number; text: string; contentType: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, contentType: String(res.headers['content-type']) }));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('parsePrometheusText', () => {
   it('parses families, labels with escapes, special values and timestamps', () => {

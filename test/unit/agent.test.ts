@@ -1,7 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
@@ -15,16 +14,10 @@ import type { ResourceKind } from '../../src/informers/types.js';
 import { parsePrometheusText } from '../../src/metrics/parse-text.js';
 import { createAgentRegistry } from '../../src/metrics/registry.js';
 import { BoundedFrequencyRunner } from '../../src/runner/bounded-frequency-runner.js';
+import { freePort, httpGet as get } from '../helpers/http.js';
 
 // ---- helpers ----
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
-}
 
 function capturingLogger(): { logger: Logger; lines: () => { level: number; msg: string; [k: string]: unknown }[] } {
   const chunks: string[] = [];
@@ -46,18 +39,6 @@ function capturingLogger(): { logger: Logger; lines: () => { level: number; msg:
   };
 }
 
-function get(url: string): Promise<{ status: number; text: string; contentType: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, contentType: String(res.headers['content-type']) }));
-      })
-      .on('error', reject);
-  });
-}
 
 type Response = Awaited<ReturnType<typeof get>>;
 
