@@ -5,11 +5,22 @@
 
 import type { AgentOptions } from '../cmd/options/types.js';
 import { CONTROLLER_FLAGS, CONTROLLER_ORDER, type ControllerFactory, type ControllerName } from './controller.js';
+import { firewallFactory } from './firewall/factory.js';
+import { proxyFactory } from './proxy/factory.js';
+import { routingFactory } from './routing/factory.js';
 
 export type ControllerFactories = Partial<Record<ControllerName, ControllerFactory>>;
 
-/** The controllers this build implements. */
-export const BUILT_IN_FACTORIES: ControllerFactories = {};
+/** The controllers this build implements (each controller's factory.ts says whether it is built). */
+export const BUILT_IN_FACTORIES: ControllerFactories = Object.fromEntries(
+  (
+    [
+      ['routing', routingFactory],
+      ['proxy', proxyFactory],
+      ['firewall', firewallFactory],
+    ] as const
+  ).filter((entry): entry is readonly [ControllerName, ControllerFactory] => entry[1] !== undefined),
+);
 
 /** Enabled controllers in start order (routing, proxy, firewall). */
 export function enabledControllers(options: Pick<AgentOptions, 'runRouter' | 'runServiceProxy' | 'runFirewall'>): ControllerName[] {
