@@ -25,6 +25,8 @@ export interface GuestConfig {
   apiPort: number;
   /** The host port forwarded to apiPort (for the host kubeconfig). */
   hostApiPort: number;
+  /** Extra labels per node name (e.g. topology.kubernetes.io/zone), set on the Node objects. */
+  nodeLabels?: Record<string, Record<string, string>>;
 }
 
 export function readGuestConfig(path: string): GuestConfig {
@@ -50,5 +52,6 @@ export function readGuestConfig(path: string): GuestConfig {
     controlPort: c.controlPort ?? 7070,
     apiPort: c.apiPort ?? 6443,
     hostApiPort: c.hostApiPort ?? 0,
+    ...(c.nodeLabels !== undefined ? { nodeLabels: c.nodeLabels } : {}),
   };
 }

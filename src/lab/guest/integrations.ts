@@ -1,73 +1,54 @@
 // The lab components the supervisor runs in-process: the lab API server
 // (src/lab/apiserver), the controller-manager (src/lab/cluster/controller-manager),
 // the scheduler and one kubelet per node (src/lab/cluster/kubelet), and the
-// scenario runner's guest routes (loaded only if built).
+// scenario runner's guest routes (src/lab/scenario/guest.ts).
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { startLabApiServer } from '../apiserver/index.js';
 import type { LabApiServer, LabApiServerOptions } from '../apiserver/types.js';
-import type { ControllerManager } from '../cluster/controller-manager/index.js';
-import type { Kubelet } from '../cluster/kubelet/index.js';
+import { startControllerManager as startCm, type ControllerManager, type LabNodeSpec } from '../cluster/controller-manager/index.js';
+import { startKubelet, startScheduler, type Kubelet } from '../cluster/kubelet/index.js';
+import { registerGuestRoutes } from '../scenario/guest.js';
 import { UNDERLAY } from '../topology/types.js';
 import type { GuestContext, Stoppable } from './context.js';
 import { fileLogger } from './file-logger.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/**
- * Loads a lab component (path relative to dist/src/lab/) at run time, so that
- * one component failing to load (another engineer's work in progress) costs
- * only that component: the supervisor reports it and carries on.
- */
-export class ComponentLoadError extends Error {}
-
-async function load<T>(rel: string): Promise<T> {
-  const path = join(here, '..', rel);
-  if (!existsSync(path)) throw new ComponentLoadError(`${rel} is not built`);
-  try {
-    return (await import(path)) as T;
-  } catch (e) {
-    throw new ComponentLoadError(`${rel} does not load: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
-
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/12';
 
-export async function startApiServer(opts: LabApiServerOptions): Promise<LabApiServer> {
-  const mod = await load<typeof import('../apiserver/index.js')>('apiserver/index.js');
-  return mod.startLabApiServer(opts);
+export function startApiServer(opts: LabApiServerOptions): Promise<LabApiServer> {
+  return startLabApiServer(opts);
+}
+
+/** The lab nodes as the controller-manager registers them (InternalIP, labels from the guest config). */
+export function labNodeSpecs(ctx: GuestContext): LabNodeSpec[] {
+  return ctx.topology.nodes.map((n) => {
+    const labels = ctx.config.nodeLabels?.[n.name];
+    return labels === undefined ? { name: n.name, internalIP: n.ip } : { name: n.name, internalIP: n.ip, labels };
+  });
 }
 
 /**
- * Registers the nodes (InternalIP), allocates podCIDRs, ClusterIPs and
- * NodePorts, maintains EndpointSlices, the `kubernetes` Service pointing at
- * the API server on the underlay bridge. (Its admission hooks allocate
- * synchronously on create; the API server has no option to take them yet, so
- * allocation happens through the controller's watch.)
+ * Registers the nodes (InternalIP, labels), allocates podCIDRs, ClusterIPs
+ * and NodePorts (inside the API server's writes, through its admission
+ * hooks: a created Service comes back with its ClusterIP), maintains
+ * EndpointSlices and the `kubernetes` Service pointing at the API server on
+ * the underlay bridge.
  */
-export async function startControllerManager(ctx: GuestContext): Promise<ControllerManager & Stoppable> {
-  const { startControllerManager: startCm } = await load<typeof import('../cluster/controller-manager/index.js')>('cluster/controller-manager/index.js');
-  const cm = await startCm({
+export function startControllerManager(ctx: GuestContext): Promise<ControllerManager> {
+  return startCm({
     store: ctx.api.store,
-    nodes: ctx.topology.nodes.map((n) => ({ name: n.name, internalIP: n.ip })),
+    nodes: labNodeSpecs(ctx),
     clusterCidr: CLUSTER_CIDR,
     serviceCidr: SERVICE_CIDR,
     nodePortRange: [30000, 32767],
     apiServerEndpoint: { ip: UNDERLAY.bridgeIp, port: ctx.config.apiPort },
     logger: fileLogger(join(ctx.config.logsDir, 'controller-manager.log')),
   });
-  return Object.assign(cm, {
-    stop: async () => {
-      cm.stop();
-    },
-  }) as ControllerManager & Stoppable;
 }
 
 /** The scheduler (pods without spec.nodeName, round-robin) and one kubelet per node, in this process; commands enter the node with nsenter. */
 export async function startKubelets(ctx: GuestContext): Promise<Map<string, Stoppable>> {
-  const { startKubelet, startScheduler } = await load<typeof import('../cluster/kubelet/index.js')>('cluster/kubelet/index.js');
   const started = new Map<string, Stoppable>();
   const logger = fileLogger(join(ctx.config.logsDir, 'kubelet.log'));
   const scheduler = startScheduler(ctx.api.store, { nodes: () => ctx.topology.nodes.map((n) => n.name), logger });
@@ -88,6 +69,7 @@ export async function startKubelets(ctx: GuestContext): Promise<Map<string, Stop
   return started;
 }
 
+/** `exec ns/pod` and the scenario runner find pods through the kubelets (hostNetwork pods resolve to their node). */
 function installPodResolver(ctx: GuestContext, kubelets: Kubelet[]): void {
   ctx.kubelets = kubelets;
   ctx.topology.setPodResolver((namespace, name) => {
@@ -99,15 +81,7 @@ function installPodResolver(ctx: GuestContext, kubelets: Kubelet[]): void {
   });
 }
 
-/**
- * INTEGRATION POINT (scenario runner): src/lab/scenario/guest.ts, when it
- * exists, exports `registerGuestRoutes(ctx)` adding its endpoints to
- * ctx.control (e.g. POST /v1/scenario/... answering JSON lines).
- */
-export async function registerScenarioRoutes(ctx: GuestContext): Promise<boolean> {
-  if (!existsSync(join(here, '..', 'scenario', 'guest.js'))) return false;
-  const mod = await load<{ registerGuestRoutes?: (c: GuestContext) => void | Promise<void> }>('scenario/guest.js');
-  if (mod.registerGuestRoutes === undefined) return false;
-  await mod.registerGuestRoutes(ctx);
-  return true;
+/** The scenario runner's endpoints (POST /v1/scenario/run) on the control API. */
+export function registerScenarioRoutes(ctx: GuestContext): void {
+  registerGuestRoutes(ctx);
 }

@@ -5,18 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { UNDERLAY } from '../topology/types.js';
 import { AgentManager } from './agents.js';
 import type { GuestContext, PhaseRunner } from './context.js';
-import { ComponentLoadError, registerScenarioRoutes, startControllerManager, startKubelets } from './integrations.js';
+import { registerScenarioRoutes, startControllerManager, startKubelets } from './integrations.js';
 import type { SupervisorState } from './routes.js';
-
-/** A component that cannot load is reported ("not available: ...") instead of failing the boot. */
-export async function optional<T>(fn: () => Promise<T>): Promise<T | string> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof ComponentLoadError) return `not available: ${e.message}`;
-    throw e;
-  }
-}
 
 export async function startCluster(ctx: GuestContext, state: SupervisorState, phase: PhaseRunner): Promise<void> {
   const { config, timings } = ctx;
@@ -30,21 +20,15 @@ export async function startCluster(ctx: GuestContext, state: SupervisorState, ph
     onEvent: (ev) => ctx.emit(ev),
   });
 
-  const cm = await phase('controller-manager', () => optional(() => startControllerManager(ctx)));
-  if (typeof cm === 'string') state.components['controller-manager'] = cm;
-  else {
-    ctx.components.set('controller-manager', cm);
-    ctx.cm = cm;
-    state.components['controller-manager'] = 'running';
-  }
-  const kubelets = await phase('kubelets', () => optional(() => startKubelets(ctx)));
-  if (typeof kubelets === 'string') state.components.kubelet = kubelets;
-  else {
-    for (const [name, k] of kubelets) ctx.components.set(name, k);
-    state.components.kubelet = `running on ${kubelets.size - 1} nodes (with the scheduler)`;
-  }
-  const scenario = await optional(() => registerScenarioRoutes(ctx));
-  state.components.scenario = typeof scenario === 'string' ? scenario : scenario ? 'routes registered' : 'not built yet';
+  const cm = await phase('controller-manager', () => startControllerManager(ctx));
+  ctx.components.set('controller-manager', cm);
+  ctx.cm = cm;
+  state.components['controller-manager'] = `running (admission hooks ${cm.admissionInstalled ? 'installed' : 'not installed: allocation from its watch'})`;
+  const kubelets = await phase('kubelets', () => startKubelets(ctx));
+  for (const [name, k] of kubelets) ctx.components.set(name, k);
+  state.components.kubelet = `running on ${kubelets.size - 1} nodes (with the scheduler)`;
+  registerScenarioRoutes(ctx);
+  state.components.scenario = 'routes registered';
 
   await phase('agents', async () => {
     if (!config.startAgents) {

@@ -7,15 +7,16 @@
 //   node dist/src/lab/guest/supervisor.js --config <run>/shared/config.json [--kernel-uptime S]
 
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Topology } from '../topology/topology.js';
 import { UNDERLAY } from '../topology/types.js';
-import { GUEST_IP } from '../vm/init-script.js';
+import { API_CERT_HOSTS, readApiCerts } from './api-certs.js';
 import { readGuestConfig } from './config.js';
 import type { GuestContext, Phase, PhaseRunner, SupervisorEvent } from './context.js';
 import { ControlServer } from './control.js';
 import { startApiServer } from './integrations.js';
-import { optional, startCluster } from './start-cluster.js';
+import { startCluster } from './start-cluster.js';
 import { registerRoutes, type SupervisorState } from './routes.js';
 
 function arg(argv: string[], name: string): string | undefined {
@@ -91,20 +92,17 @@ async function main(): Promise<void> {
   };
 
   try {
-    const api = await phase('apiserver', () =>
-      optional(() => startApiServer({
-        host: '0.0.0.0',
-        port: config.apiPort,
-        certHosts: [UNDERLAY.bridgeIp, GUEST_IP, '127.0.0.1', '10.96.0.1', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-      })),
-    );
-    if (typeof api === 'string') state.components.apiserver = `${api} (so no controller-manager, kubelets or agents)`;
-    else {
-      ctx.api = api;
-      state.components.apiserver = `${api.url} (https://${UNDERLAY.bridgeIp}:${config.apiPort} from the nodes)`;
-    }
+    // Certificates the host made before boot (checking them takes milliseconds); else the server makes its own.
+    const tc = performance.now();
+    const premade = readApiCerts(dirname(configPath));
+    timings.apiCertsReadMs = Math.round(performance.now() - tc);
+    if (premade.certs === undefined) log(`supervisor: no certificates from the host (${premade.why ?? '?'}); making them here`);
+    timings.apiCertsFromHost = premade.certs === undefined ? 0 : 1;
+    const api = await phase('apiserver', () => startApiServer({ host: '0.0.0.0', port: config.apiPort, certHosts: API_CERT_HOSTS, certs: premade.certs }));
+    ctx.api = api;
+    state.components.apiserver = `${api.url} (https://${UNDERLAY.bridgeIp}:${config.apiPort} from the nodes; certificates made by the ${premade.certs === undefined ? 'guest' : 'host'})`;
     ctx.topology = await phase('topology', () => Topology.create({ nodes: config.nodes, secondSubnet: config.secondSubnet }));
-    if (ctx.api !== undefined) await startCluster(ctx, state, phase);
+    await startCluster(ctx, state, phase);
     timings.readyKernelUptimeS = uptime();
     setPhase('ready');
   } catch (e) {

@@ -1,10 +1,11 @@
 // `kube-router-lab up|down|exec|run|demo` on the host.
-//   up [--nodes N] [--second-subnet] [--agent-arg FLAG]... [--no-agents] [--no-wait] [--memory MiB]
+//   up [--nodes N] [--second-subnet] [--agent-arg FLAG]... [--node-label NODE:KEY=VALUE]... [--no-agents] [--no-wait] [--memory MiB]
 //   exec <node|ns/pod|root> -- CMD...
 //   down
-//   run FILE.yaml...     (scenario runner: src/lab/scenario, not part of this module)
+//   run FILE.yaml...     (scenario runner: src/lab/scenario/cli.ts)
 //   demo                 (src/lab/vm/demo.ts)
 
+import { runScenarioCommand } from '../scenario/cli.js';
 import { runDemo } from './demo.js';
 import { attachLab, bootLab, stopLab } from './lab.js';
 import { LabError } from './proc.js';
@@ -16,8 +17,26 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-function parseUp(argv: string[]): { nodes: number; secondSubnet: boolean; agentArgs: string[]; startAgents: boolean; waitAgents: boolean; memoryMiB?: number } {
-  const out = { nodes: 3, secondSubnet: false, agentArgs: [] as string[], startAgents: true, waitAgents: true, memoryMiB: undefined as number | undefined };
+interface UpArgs {
+  nodes: number;
+  secondSubnet: boolean;
+  agentArgs: string[];
+  startAgents: boolean;
+  waitAgents: boolean;
+  memoryMiB?: number;
+  nodeLabels?: Record<string, Record<string, string>>;
+}
+
+/** NODE:KEY=VALUE, e.g. node1:topology.kubernetes.io/zone=a. */
+function addNodeLabel(out: UpArgs, v: string): void {
+  const m = /^([^:=]+):([^=]+)=(.*)$/.exec(v);
+  if (m === null) throw new LabError('up', `--node-label wants NODE:KEY=VALUE (e.g. node1:topology.kubernetes.io/zone=a), got "${v}"`);
+  out.nodeLabels ??= {};
+  out.nodeLabels[m[1]] = { ...out.nodeLabels[m[1]], [m[2]]: m[3] };
+}
+
+function parseUp(argv: string[]): UpArgs {
+  const out: UpArgs = { nodes: 3, secondSubnet: false, agentArgs: [], startAgents: true, waitAgents: true, memoryMiB: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -31,6 +50,7 @@ function parseUp(argv: string[]): { nodes: number; secondSubnet: boolean; agentA
       if (!Number.isInteger(out.nodes) || out.nodes < 1) throw new LabError('up', `--nodes must be a positive integer`);
     } else if (flag === '--second-subnet') out.secondSubnet = inline === undefined ? true : inline !== 'false';
     else if (flag === '--agent-arg') out.agentArgs.push(value());
+    else if (flag === '--node-label') addNodeLabel(out, value());
     else if (flag === '--no-agents') out.startAgents = false;
     else if (flag === '--no-wait') out.waitAgents = false;
     else if (flag === '--memory') out.memoryMiB = Number.parseInt(value(), 10);
@@ -78,20 +98,9 @@ async function down(): Promise<number> {
   return 0;
 }
 
-/**
- * INTEGRATION POINT (scenario runner): `kube-router-lab run FILE.yaml...`
- * belongs to src/lab/scenario/. It should export `runScenarioCommand(argv)`
- * from src/lab/scenario/cli.ts; it boots with bootLab() (or reuses attachLab())
- * and talks to the guest through GuestClient / its own guest routes.
- */
-async function runScenarios(argv: string[]): Promise<number> {
-  const spec = '../scenario/cli.js';
-  const mod = (await import(spec).catch(() => undefined)) as { runScenarioCommand?: (a: string[]) => Promise<number> } | undefined;
-  if (mod?.runScenarioCommand === undefined) {
-    say('kube-router-lab run: the scenario runner (src/lab/scenario/cli.ts) is not built yet');
-    return 1;
-  }
-  return mod.runScenarioCommand(argv);
+/** `kube-router-lab run FILE.yaml...`: the scenario runner (src/lab/scenario/cli.ts) boots or reuses the lab. */
+function runScenarios(argv: string[]): Promise<number> {
+  return runScenarioCommand(argv);
 }
 
 export async function runVmCommand(cmd: string, argv: string[]): Promise<number> {

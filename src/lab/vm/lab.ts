@@ -8,7 +8,9 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { writeApiCerts } from '../guest/api-certs.js';
 import type { GuestConfig } from '../guest/config.js';
+import { ensureNativeTools } from '../native/build.js';
 import { GuestClient, type GuestStatus } from './client.js';
 import { buildInitramfs } from './initramfs.js';
 import { GUEST_API_PORT, GUEST_CONTROL_PORT } from './init-script.js';
@@ -26,6 +28,8 @@ export interface BootOptions {
   secondSubnet?: boolean;
   agentArgs?: string[];
   startAgents?: boolean;
+  /** Extra labels per node name (e.g. {node1: {'topology.kubernetes.io/zone': 'a'}}). */
+  nodeLabels?: Record<string, Record<string, string>>;
   memoryMiB?: number;
   cpus?: number;
   cache9p?: 'loose' | 'mmap' | 'none';
@@ -109,6 +113,13 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
   const initrd = await buildInitramfs(kernel, cacheDir());
   if (!initrd.built) say(`lab: initramfs cached (${initrd.path})`);
 
+  // Made here, where the CPU is fast, so the emulated guest neither compiles
+  // the native tools (responder, prober, holder) nor makes TLS keys.
+  const tPrep = performance.now();
+  const tools = await ensureNativeTools();
+  writeApiCerts(paths.shared);
+  say(`lab: native tools (${tools.dir}) and API server certificates ready in ${Math.round(performance.now() - tPrep)} ms`);
+
   const token = randomBytes(24).toString('hex');
   const ports = { api: await freePort(), control: await freePort() };
   const nodes = opts.nodes ?? 3;
@@ -124,6 +135,7 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
     controlPort: GUEST_CONTROL_PORT,
     apiPort: GUEST_API_PORT,
     hostApiPort: ports.api,
+    ...(opts.nodeLabels !== undefined ? { nodeLabels: opts.nodeLabels } : {}),
   };
   writeFileSync(paths.config, JSON.stringify(config, null, 2), { mode: 0o600 });
   const supervisor = join(checkoutRoot(), 'dist', 'src', 'lab', 'guest', 'supervisor.js');
