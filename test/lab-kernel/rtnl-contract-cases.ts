@@ -98,6 +98,22 @@ export const rtnlContractCases: RtnlCase[] = [
     },
   },
   {
+    name: 'syncAddresses of 2,000 VIPs in one pass, then back to none',
+    async run({ rtnl, link }) {
+      const desired = Array.from({ length: 2000 }, (_, i) => ({ address: `10.96.${i >> 8}.${i & 255}`, prefixLen: 32, scope: RT_SCOPE.link }));
+      const t0 = performance.now();
+      const r = await rtnl.syncAddresses(link, desired);
+      const ms = performance.now() - t0;
+      assert.equal(r.added.length, 2000);
+      assert.equal((await ours(rtnl, link)).length, 2000);
+      assert.deepEqual(await rtnl.syncAddresses(link, desired), { added: [], removed: [] });
+      assert.equal((await rtnl.syncAddresses(link, desired.slice(1000))).removed.length, 1000);
+      assert.equal((await rtnl.syncAddresses(link, [])).removed.length, 1000);
+      assert.deepEqual(await ours(rtnl, link), []);
+      if (process.env.KR_VERBOSE) console.log(`# 2,000 addresses synced in ${ms.toFixed(0)} ms`);
+    },
+  },
+  {
     name: 'routes of protocol 0x11: add, EEXIST, replace, delete, ESRCH; other routes untouched',
     async run({ rtnl, link }) {
       await rtnl.addAddress(link, { address: '192.168.77.1', prefixLen: 24, scope: 0 });

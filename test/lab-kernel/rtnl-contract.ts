@@ -26,7 +26,7 @@ function outer(): number {
   const ns = `kr-rtnl-${process.pid}`;
   sh(['ip', 'netns', 'add', ns]);
   try {
-    return spawnSync('ip', ['netns', 'exec', ns, process.execPath, self, INNER], { stdio: 'inherit' }).status ?? 1;
+    return spawnSync('ip', ['netns', 'exec', ns, process.execPath, self, INNER], { stdio: 'inherit', env: { ...process.env, KR_VERBOSE: '1' } }).status ?? 1;
   } finally {
     sh(['ip', 'netns', 'del', ns], true);
   }

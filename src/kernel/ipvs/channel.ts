@@ -5,7 +5,7 @@
 // own check throws `Request rejected: EEXIST` strings), and pipelining of
 // non-dump requests (each has its own sequence number and ACK).
 
-import { sendBatch } from './batch.js';
+import { sendBatch } from '../rtnl/batch.js';
 import {
   CTRL_VERSION,
   FlagsGet,
@@ -107,7 +107,11 @@ export class GenlChannel {
   pipeline(family: number, payloads: readonly Buffer[], window = 256): Promise<Array<ChannelError | undefined>> {
     return this.mutex.run(async () => {
       const sock = this.socket();
-      const results = await sendBatch(sock, family, payloads, { window, timeoutMs: this.timeoutMs });
+      const results = await sendBatch(
+        sock,
+        payloads.map((payload) => ({ type: family, payload })),
+        { window, timeoutMs: this.timeoutMs },
+      );
       let lost = false;
       const out = results.map((r) => {
         if (r.errno === 0) return undefined;

@@ -3,7 +3,8 @@
 // package keeps one multipart buffer per socket), a timeout on every request,
 // errors typed with the call and the object.
 
-import { FlagsNew, createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { AttrStream, FlagsNew, createRtNetlink, rt, type RtNetlinkSocket } from 'netlink';
+import { sendBatch, type BatchRequest } from './batch.js';
 import { RtErrno, RtnlError, errnoOf, toRtnlError } from './errors.js';
 import { type AddressFamily } from './inet.js';
 import {
@@ -187,16 +188,34 @@ export class LinuxRtnl implements Rtnl {
     await this.run('RTM_DELADDR', `address ${addrKey(addr)} on ${ref}`, (s, o) => s.delAddress(data, attrs, o));
   }
 
+  /**
+   * One pass: every add and delete packed into a few datagrams (batch.ts),
+   * not one round trip per address. An add that finds the address already
+   * there, or a delete that finds it gone, is what we wanted anyway.
+   */
   async syncAddresses(ref: LinkRef, desired: readonly IfAddr[]): Promise<AddressSyncResult> {
+    const index = await this.index(ref);
     const plan = planAddressSync(await this.listAddresses(ref), desired);
-    for (const a of plan.add) await this.addAddress(ref, a);
-    for (const a of plan.remove) {
-      try {
-        await this.deleteAddress(ref, a);
-      } catch (e) {
-        // Gone already (removed with another address, e.g. IPv4 secondaries): that is the goal.
-        if (!(e instanceof RtnlError && e.errno === RtErrno.EADDRNOTAVAIL)) throw e;
-      }
+    const body = (a: IfAddr): Buffer => {
+      const { data, attrs } = addrRequest(index, a);
+      const s = new AttrStream();
+      rt.formatAddressMessage({ kind: 'address', data, attrs }, s);
+      return Buffer.concat(s.bufs);
+    };
+    const requests: BatchRequest[] = [
+      ...plan.add.map((a) => ({ type: rt.MessageType.NEWADDR, flags: CREATE_EXCL, payload: body(a) })),
+      ...plan.remove.map((a) => ({ type: rt.MessageType.DELADDR, payload: body(a) })),
+    ];
+    if (requests.length) {
+      const results = await this.run('RTM_NEWADDR/RTM_DELADDR', `addresses of ${linkText(ref)}`, (s, o) => sendBatch(s.socket, requests, { timeoutMs: o.timeout }));
+      const all = [...plan.add.map((a) => ['RTM_NEWADDR', a] as const), ...plan.remove.map((a) => ['RTM_DELADDR', a] as const)];
+      results.forEach((r, i) => {
+        const [call, a] = all[i];
+        const benign = call === 'RTM_NEWADDR' ? RtErrno.EEXIST : RtErrno.EADDRNOTAVAIL;
+        if (r.errno !== 0 && r.errno !== benign) {
+          throw new RtnlError(call, `address ${addrKey(a)} on ${ref}`, Math.max(r.errno, 0), r.errno < 0 ? r.detail : undefined);
+        }
+      });
     }
     return { added: plan.add.map(addrKey), removed: plan.remove.map(addrKey) };
   }
