@@ -1,0 +1,32 @@
+// The firewall controller's metric families (kube-router's netpol names,
+// prefix kube_router_): sync time, policy chains, policy ipsets, plus rule
+// count and policy errors. Created once per registry.
+
+import { Counter, Gauge, Registry, Summary } from 'prom-client';
+
+export interface FirewallMetrics {
+  syncTime: Summary<string>;
+  chains: Gauge<string>;
+  ipsets: Gauge<string>;
+  rules: Gauge<string>;
+  policyErrors: Gauge<string>;
+  applyErrors: Counter<string>;
+}
+
+const byRegistry = new WeakMap<Registry, FirewallMetrics>();
+
+export function firewallMetrics(registry: Registry): FirewallMetrics {
+  const existing = byRegistry.get(registry);
+  if (existing) return existing;
+  const registers = [registry];
+  const m: FirewallMetrics = {
+    syncTime: new Summary({ name: 'kube_router_controller_iptables_sync_time', help: 'Time it took for the firewall controller to sync iptables and ipsets, in seconds', registers }),
+    chains: new Gauge({ name: 'kube_router_controller_policy_chains', help: 'Active policy chains (all families)', registers }),
+    ipsets: new Gauge({ name: 'kube_router_controller_policy_ipsets', help: 'Active policy ipsets (all families)', registers }),
+    rules: new Gauge({ name: 'kube_router_controller_policy_rules', help: 'Rules in the firewall chains (all families)', registers }),
+    policyErrors: new Gauge({ name: 'kube_router_controller_policy_errors', help: 'NetworkPolicies that could not be compiled (enforced fail-closed)', registers }),
+    applyErrors: new Counter({ name: 'kube_router_controller_firewall_apply_errors_total', help: 'Firewall kernel applies that failed (previous rules kept)', registers }),
+  };
+  byRegistry.set(registry, m);
+  return m;
+}

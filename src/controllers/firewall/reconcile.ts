@@ -1,0 +1,88 @@
+// Applies a FirewallDesired to the kernel in the order netfilter needs:
+//   1. ipset creates/updates of every policy set, and of kube-router-local-pods
+//      with REMOVALS ONLY (its new members must wait for the pods' chains);
+//   2. one iptables-restore --noflush transaction per family (our chains and
+//      jumps only);
+//   3. kube-router-local-pods additions (the pods' chains now exist);
+//   4. destroy of our stale sets (iptables no longer references them).
+// A failure stops the sequence: the iptables transaction is all or nothing,
+// so the kernel keeps the previous rules, and the next sync retries.
+
+import type { Ipset, IpsetApplyResult, IpsetSet } from '../../kernel/ipset/types.js';
+import type { Iptables, IptablesApplyResult } from '../../kernel/iptables/types.js';
+import { isOwnedChain, isOwnedSet, type Family, type FirewallDesired } from './model.js';
+
+export interface FirewallKernel {
+  ipset: Ipset;
+  /** One Iptables per enabled family. */
+  iptables: Partial<Record<Family, Iptables>>;
+}
+
+export interface ReconcileOptions {
+  /** Rewrite every chain even when its hashes match (periodic drift repair). */
+  forceRewrite?: boolean;
+}
+
+export interface ReconcileResult {
+  /** Restore lines written (ipset + iptables): 0 for a no-op. */
+  lines: number;
+  ipsets: IpsetApplyResult;
+  iptables: Partial<Record<Family, IptablesApplyResult>>;
+  localPods: IpsetApplyResult;
+  destroyedSets: string[];
+  /** Stale sets or chains the kernel refused to remove (retried next sync). */
+  kept: string[];
+}
+
+/** kube-router's own jumps (`--comment "kube-router netpol - <uuid>"`), adopted so a takeover removes them. */
+export function adoptKubeRouterJump(savedRule: string): boolean {
+  return /kube-router netpol/.test(savedRule) && /-j KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)\b/.test(savedRule);
+}
+
+/** The local-pods sets restricted to members the kernel already has (removals only). */
+export function removalsOnly(desired: readonly IpsetSet[], actual: ReadonlyMap<string, IpsetSet>): IpsetSet[] {
+  return desired.map((s) => {
+    const cur = actual.get(s.name);
+    const keep = new Set<string>();
+    if (cur && cur.type === s.type && cur.family === s.family) for (const e of s.entries) if (cur.entries.has(e)) keep.add(e);
+    return { ...s, entries: keep };
+  });
+}
+
+export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDesired, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+  const localNames = desired.localPods.map((s) => s.name);
+  const actualLocal = localNames.length > 0 ? await kernel.ipset.list({ names: localNames }) : new Map<string, IpsetSet>();
+  const phase1 = [...desired.ipsets, ...removalsOnly(desired.localPods, actualLocal)];
+  const ipsets = await kernel.ipset.applyCreatesAndUpdates(phase1);
+  let lines = ipsets.lines;
+  const iptables: ReconcileResult['iptables'] = {};
+  const kept: string[] = [];
+  for (const fam of Object.keys(desired.iptables) as Family[]) {
+    const ipt = kernel.iptables[fam];
+    const d = desired.iptables[fam];
+    if (!ipt || !d) continue;
+    const r = await ipt.apply(d, { owned: isOwnedChain, adoptJump: adoptKubeRouterJump, forceRewrite: opts.forceRewrite });
+    iptables[fam] = r;
+    lines += r.lines;
+    for (const k of r.keptStale) kept.push(`chain ${k.chain} (${fam}): ${k.reason}`);
+  }
+  const localPods = await kernel.ipset.applyCreatesAndUpdates(desired.localPods);
+  lines += localPods.lines;
+  const names = [...desired.ipsets, ...desired.localPods].map((s) => s.name);
+  const destroyed = await kernel.ipset.destroyStale(names, { owned: isOwnedSet });
+  lines += destroyed.lines;
+  for (const k of destroyed.kept) kept.push(`set ${k.name}: ${k.reason}`);
+  return { lines, ipsets, iptables, localPods, destroyedSets: destroyed.destroyed, kept };
+}
+
+/** --cleanup-config: our chains and jumps (every family) and our sets; nothing else. */
+export async function cleanupFirewall(kernel: FirewallKernel): Promise<{ chains: string[]; sets: string[] }> {
+  const chains: string[] = [];
+  for (const ipt of Object.values(kernel.iptables)) {
+    if (!ipt) continue;
+    const r = await ipt.apply({ table: 'filter', chains: new Map(), jumps: [] }, { owned: isOwnedChain, adoptJump: adoptKubeRouterJump });
+    chains.push(...r.deleted);
+  }
+  const sets = await kernel.ipset.destroyStale([], { owned: isOwnedSet });
+  return { chains, sets: sets.destroyed };
+}

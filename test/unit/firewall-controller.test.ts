@@ -1,0 +1,163 @@
+// The firewall controller on the linked fake kernels: a policy's chains and
+// sets appear, a relabel touches only what it affects, a no-op resync writes
+// nothing, a bad policy is reported by name and fails closed, cleanup leaves
+// other agents' state, a failed apply keeps the previous rules.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Iptables } from '../../src/kernel/iptables/types.js';
+import { IptablesRestoreError } from '../../src/kernel/iptables/errors.js';
+import { mkPolicy, mkPod, NODE2 } from './firewall-fixtures.js';
+import { changedChains, rig, snapshot } from './firewall-controller-helpers.js';
+
+const ours = (names: string[], prefix: string): string[] => names.filter((n) => n.startsWith(prefix));
+
+describe('FirewallController', () => {
+  it('a policy applied -> policy chain, pod chains, jumps and sets exist', async () => {
+    const r = await rig();
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'allow-from-a', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }] }] }));
+    await r.ctl.sync();
+    const chains = r.iptK.chains('filter');
+    assert.equal(ours(chains, 'KUBE-NWPLCY-').filter((c) => !/COMMON|DEFAULT|TAIL/.test(c)).length, 1);
+    // x/a and x/b are on node-1 and selected; x/c is not local.
+    assert.equal(ours(chains, 'KUBE-POD-FW-').length, 2);
+    for (const c of ['KUBE-ROUTER-INPUT', 'KUBE-ROUTER-FORWARD', 'KUBE-ROUTER-OUTPUT']) assert.ok(chains.includes(c), c);
+    for (const b of ['INPUT', 'FORWARD', 'OUTPUT']) assert.match((r.iptK.rules('filter', b) ?? [])[0] ?? '', /-j KUBE-ROUTER-/);
+    const sets = r.ipsetK.names().filter((n) => n.startsWith('KUBE-SRC-'));
+    assert.equal(sets.length, 1);
+    assert.deepEqual(r.ipsetK.members(sets[0]), ['10.244.1.10']);
+    const metrics = await r.registry.getMetricsAsJSON();
+    const val = (n: string): number | undefined => metrics.find((m) => m.name === n)?.values[0]?.value;
+    assert.ok((val('kube_router_controller_policy_chains') ?? 0) >= 7);
+    assert.ok((val('kube_router_controller_policy_ipsets') ?? 0) >= 1);
+    assert.ok((val('kube_router_controller_policy_rules') ?? 0) > 0);
+    assert.ok(metrics.some((m) => m.name === 'kube_router_controller_iptables_sync_time'));
+  });
+
+  it('a no-op resync writes 0 restore lines and starts no restore', async () => {
+    const r = await rig();
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }));
+    await r.ctl.sync();
+    const ipt = r.iptK.restores.length;
+    const ips = r.ipsetK.restores.length;
+    await r.ctl.sync();
+    assert.equal(r.ctl.lastReport?.result.lines, 0);
+    assert.equal(r.iptK.restores.length, ipt);
+    assert.equal(r.ipsetK.restores.length, ips);
+  });
+
+  it('a pod relabelled -> only its set membership changes, no chain is rewritten', async () => {
+    const r = await rig();
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'allow-from-a', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }] }] }));
+    await r.ctl.sync();
+    const before = snapshot(r.iptK);
+    const iptRestores = r.iptK.restores.length;
+    const ipsRestores = r.ipsetK.restores.length;
+    // x/c lives on node-2: relabelled to pod=a it joins the peer set only.
+    r.cache.update('Pod', mkPod('x', 'c', '10.244.2.12', NODE2, { pod: 'a' }));
+    await r.ctl.sync();
+    assert.deepEqual(changedChains(before, snapshot(r.iptK)), []);
+    assert.equal(r.iptK.restores.length, iptRestores);
+    assert.equal(r.ipsetK.restores.length, ipsRestores + 1);
+    const script = r.ipsetK.restores[r.ipsetK.restores.length - 1];
+    assert.match(script, /^add KUBE-SRC-\S+ 10\.244\.2\.12/m);
+    assert.equal(script.trim().split('\n').length, 1);
+    assert.equal(r.ctl.lastReport?.full, false);
+  });
+
+  it('a local pod relabelled out of a policy -> only its own chain and jumps change', async () => {
+    const r = await rig();
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'deny-b', { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'] }));
+    await r.ctl.sync();
+    const before = snapshot(r.iptK);
+    assert.equal(ours([...before.keys()], 'KUBE-POD-FW-').length, 1);
+    r.cache.update('Pod', mkPod('x', 'b', '10.244.1.11', 'node-1', { pod: 'other' }));
+    await r.ctl.sync();
+    const after = snapshot(r.iptK);
+    assert.equal(ours([...after.keys()], 'KUBE-POD-FW-').length, 0);
+    const changed = changedChains(before, after);
+    assert.ok(changed.every((c) => c.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(FORWARD|OUTPUT|INPUT)$/.test(c)), changed.join(','));
+    assert.ok(!changed.some((c) => c.startsWith('KUBE-NWPLCY-')));
+  });
+
+  it('a bad ipBlock -> an error naming the policy, logged once; that policy fails closed, others enforced', async () => {
+    const r = await rig();
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'bad-block', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ ipBlock: { cidr: 'not-a-cidr' } }] }] }));
+    r.cache.add('NetworkPolicy', mkPolicy('y', 'allow-from-a', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }] }] }));
+    await r.ctl.sync();
+    const errs = r.ctl.lastReport?.errors ?? [];
+    assert.equal(errs.length, 1);
+    assert.match(errs[0].message, /NetworkPolicy x\/bad-block/);
+    const logged = r.logs.filter((l) => l.level >= 50 && /bad-block/.test(`${l.object} ${l.msg}`));
+    assert.equal(logged.length, 1);
+    // Other policy enforced: its sets and chains are in the kernel.
+    assert.deepEqual(r.ipsetK.members(r.ipsetK.names().find((n) => n.startsWith('KUBE-SRC-')) as string), ['10.244.1.13']);
+    // The bad policy still selects x/a (fail closed): x/a has a pod chain.
+    assert.ok(ours(r.iptK.chains('filter'), 'KUBE-POD-FW-').length >= 3);
+    // Unchanged errors are not logged again.
+    r.cache.add('NetworkPolicy', mkPolicy('z', 'other', { podSelector: {} }));
+    await r.ctl.sync();
+    assert.equal(r.logs.filter((l) => l.level >= 50 && /bad-block/.test(`${l.object} ${l.msg}`)).length, 1);
+  });
+
+  it('a failed iptables apply keeps the previous rules and is retried', async () => {
+    let fail = false;
+    const r = await rig({}, (k) => {
+      const real = k.iptables.ipv4 as Iptables;
+      const flaky: Iptables = {
+        family: 'ipv4',
+        read: (t, o, a) => real.read(t, o, a),
+        apply: async (d, o) => {
+          if (fail) throw new IptablesRestoreError('iptables-restore', 'iptables-restore: line 3 failed\nError occurred at line: 3\n', ['x']);
+          return real.apply(d, o);
+        },
+      };
+      return { ipset: k.ipset, iptables: { ipv4: flaky } };
+    });
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'deny', { podSelector: {}, policyTypes: ['Ingress'] }));
+    await r.ctl.sync();
+    const before = snapshot(r.iptK);
+    fail = true;
+    r.cache.add('NetworkPolicy', mkPolicy('y', 'deny', { podSelector: {}, policyTypes: ['Ingress'] }));
+    await assert.rejects(r.ctl.sync());
+    assert.deepEqual(changedChains(before, snapshot(r.iptK)), []);
+    fail = false;
+    await r.ctl.sync();
+    assert.ok(changedChains(before, snapshot(r.iptK)).length > 0);
+  });
+
+  it('cleanup removes our chains, jumps and sets and leaves a user chain and rule', async () => {
+    const r = await rig();
+    await r.iptK.restore('*filter\n:USER-CHAIN - [0:0]\n-A USER-CHAIN -j ACCEPT\n-A FORWARD -j USER-CHAIN\nCOMMIT\n');
+    await r.ipsetK.restore('create user-set hash:ip family inet\n');
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'allow-from-a', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }] }] }));
+    await r.ctl.sync();
+    assert.ok(r.iptK.chains('filter').some((c) => c.startsWith('KUBE-')));
+    await r.ctl.cleanup();
+    assert.deepEqual(r.iptK.chains('filter').filter((c) => c.startsWith('KUBE-')), []);
+    assert.deepEqual(r.iptK.chains('filter').sort(), ['FORWARD', 'INPUT', 'OUTPUT', 'USER-CHAIN']);
+    assert.deepEqual(r.iptK.rules('filter', 'FORWARD'), ['-j USER-CHAIN']);
+    assert.deepEqual(r.ipsetK.names(), ['user-set']);
+  });
+
+  it('start(): events drive syncs through the runner; stop() touches nothing', async () => {
+    const r = await rig({ netpolDefaultDeny: true }, undefined, { realClock: true });
+    await r.ctl.start();
+    const until = async (cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !cond(); i++) await new Promise((res) => setTimeout(res, 5));
+      assert.ok(cond());
+    };
+    await until(() => r.ipsetK.names().includes('kube-router-local-pods'));
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'deny', { podSelector: {}, policyTypes: ['Ingress'] }));
+    await until(() => r.iptK.chains('filter').some((c) => c.startsWith('KUBE-POD-FW-')));
+    assert.deepEqual(r.ipsetK.members('kube-router-local-pods'), ['10.244.1.10', '10.244.1.11', '10.244.1.13', '10.244.1.14', '10.244.1.16', '10.244.1.17']);
+    const h = r.ctl.health();
+    assert.equal(h.name, 'firewall');
+    assert.ok(h.lastSyncAt !== undefined);
+    const before = snapshot(r.iptK);
+    await r.ctl.stop();
+    r.cache.delete('NetworkPolicy', 'x/deny');
+    await new Promise((res) => setTimeout(res, 30));
+    assert.deepEqual(changedChains(before, snapshot(r.iptK)), []);
+  });
+});
