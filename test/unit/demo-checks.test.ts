@@ -95,7 +95,7 @@ function todayRuns(): { deploy: ScenarioRun; policy: ScenarioRun } {
         probe('demo/client', 'demo/web-1', 'allow', 'allow', { body: 'demo/web-1' }),
         probe('demo/client', 'demo/web-2', 'allow', 'deny', { error: 'timeout', retried: true }),
         probe('demo/client', 'demo/web-3', 'allow', 'deny', { error: 'timeout', retried: true }),
-        probe('demo/client', 'service:demo/web', 'allow', 'deny', { error: 'connect ECONNREFUSED' }),
+        probe('demo/client', 'service:demo/web', 'allow', 'deny', { ip: '10.96.12.34', replies: {}, error: 'timeout', retried: true }),
         probe('node1', 'nodeport:demo/web-np@node2', 'allow', 'deny', { error: 'connect ECONNREFUSED' }),
       ],
     },
@@ -196,6 +196,7 @@ describe('demo checks', () => {
     assert.deepEqual(ipvs?.blocked, ['proxy']);
     assert.equal(ipvs?.seen, 'no virtual servers');
     assert.match(ipvs?.expected ?? '', new RegExp(`TCP ${CLUSTER_IP}:80, TCP ${NP_CLUSTER_IP}:80, TCP 192\\.168\\.56\\.12:${NODE_PORT}`));
+    assert.equal(checks.find((c) => c.title.startsWith('ClusterIP'))?.seen, 'got deny (10.96.12.34:80); timeout; after one retry');
     const gobgp = checks.find((c) => c.title === 'node1: gobgp neighbor');
     assert.equal(gobgp?.seen, 'gobgp exit 1: context deadline exceeded');
     const t = tally(checks);

@@ -117,7 +117,7 @@ function agentsCheck(c: Ctx): DemoCheck {
     return `${h.node}: ${h.healthy ? 'healthy' : `unhealthy (${h.reason ?? '?'})`}`;
   });
   const raw = c.health
-    .map((h) => `${h.node}: ${(['routing', 'proxy', 'firewall'] as const).map((n) => `${n} ${describeState(h, n)}`).join(', ')}`)
+    .map((h) => `${h.node} controllers: ${(['routing', 'proxy', 'firewall'] as const).map((n) => `${n} ${describeState(h, n)}`).join(', ')}`)
     .join('\n');
   const ok = c.health.length === DEMO_NODES.length && c.health.every((h) => h.answered && h.healthy === true);
   return check('agents', 'the agent answers /healthz on every node', ok, 'node1..node3 healthy (informer cache synced)', seen.join('; '), raw);
@@ -129,7 +129,7 @@ function describeState(h: NodeHealth, name: ControllerName): string {
     case 'running':
       return s.healthy ? 'running' : `running, unhealthy${s.note ? ` (${s.note})` : ''}`;
     case 'not-built':
-      return `NOT BUILT YET${s.note ? ` (${s.note})` : ''}`;
+      return 'NOT BUILT YET';
     case 'disabled':
       return 'disabled';
     case 'unknown':
@@ -286,7 +286,7 @@ function probeSeen(l: Record<string, unknown>): string {
   if (typeof l.ip === 'string') parts[0] += ` (${l.ip}:${String(l.port ?? '?')})`;
   if (typeof l.body === 'string') parts.push(`reply ${JSON.stringify(l.body)}`);
   const replies = l.replies;
-  if (typeof replies === 'object' && replies !== null) {
+  if (typeof replies === 'object' && replies !== null && Object.keys(replies).length > 0) {
     parts.push(`replies ${Object.entries(replies as Record<string, number>).map(([b, n]) => `${b || '(none)'} x${n}`).join(', ')}`);
   }
   if (typeof l.error === 'string') parts.push(l.error);

@@ -83,7 +83,7 @@ export async function runDemo(argv: string[], say: (l: string) => void): Promise
       'kube-router-ts demo: a 3-node Kubernetes cluster in a VM (a real Debian kernel under qemu),',
       'the agent on every node with its defaults (routing, service proxy, firewall),',
       `3 web pods (demo/web-1..3, one per node), a client pod, Services demo/web (ClusterIP) and demo/web-np (NodePort)`,
-      `kubectl --kubeconfig ${vm.kubeconfigPath} works while it runs`,
+      `(the tables below come from the host's kubectl, --kubeconfig ${vm.kubeconfigPath})`,
     ]);
     let t = performance.now();
     say('demo: deploying web pods, client and Services, then probing');
