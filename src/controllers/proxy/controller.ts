@@ -1,0 +1,283 @@
+// The service proxy controller (kube-router's NetworkServicesController,
+// IPVS mode): Services, EndpointSlices and this Node into IPVS virtual
+// services, kube-dummy-if addresses, three ipsets and a fixed set of
+// iptables rules.
+//
+// Event handlers only feed the ServiceChangeTracker and call runner.run().
+// A sync drains the dirty Service keys, recomputes those Services only
+// (DesiredProxyState.recompute; an unchanged result costs nothing) and
+// reconciles the IPVS services they touch. The first sync, the periodic one
+// (--ipvs-sync-period) and retries are FULL: local addresses re-read, every
+// kernel object re-read and drift repaired. A kernel already in the desired
+// state (a no-op resync, a restart) gets zero mutations.
+
+import type { Logger } from 'pino';
+import { errorMessage, KubeRouterError, type ObjectError } from '../../errors.js';
+import type { EndpointSlice, Node, ResourceKind, Service } from '../../informers/types.js';
+import type { IpsetSet } from '../../kernel/ipset/types.js';
+import { serviceConfig, serviceKey } from '../../kernel/ipvs/types.js';
+import { BoundedFrequencyRunner, type RunContext } from '../../runner/bounded-frequency-runner.js';
+import type { Clock } from '../../runner/clock.js';
+import { controllerHealth, type Controller, type ControllerDeps, type ControllerHealth } from '../controller.js';
+import { ServiceChangeTracker } from './change-tracker.js';
+import { createCompileContext, type CompileContext } from './compile-context.js';
+import { DesiredProxyState } from './compile-state.js';
+import { PROXY_SYSCTLS, type ProxyKernel } from './kernel.js';
+import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
+import { proxyFlagsFromOptions } from './model.js';
+import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, readLocalIPs } from './node-info.js';
+import { ProxyApplier } from './reconcile-apply.js';
+import { isManaged, managedRanges, type DesiredVirtualService, type ManagedRanges } from './reconcile-ipvs.js';
+import { desiredFilter, desiredIpsets, desiredNat, PROXY_SETS, ownsProxyChain } from './reconcile-tables.js';
+
+export interface ProxyControllerOptions {
+  clock?: Clock;
+  /** Minimum time between two syncs (default 100 ms). */
+  minSyncIntervalMs?: number;
+}
+
+export class ProxyController implements Controller {
+  readonly name = 'proxy' as const;
+  readonly kinds: readonly ResourceKind[] = ['Service', 'EndpointSlice', 'Node'];
+  private readonly runner: BoundedFrequencyRunner;
+  private readonly tracker = new ServiceChangeTracker();
+  private readonly state = new DesiredProxyState();
+  private readonly metrics: ProxyMetrics;
+  private readonly applier: ProxyApplier;
+  private readonly logger: Logger;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly warned = new Set<string>();
+  private ctx: CompileContext | undefined;
+  private ctxSignature = '';
+  private localIPs: string[] = [];
+  private needFull = true;
+  private nodeChanged = false;
+  /** Last mutation count of a sync (tests and logs). */
+  lastMutations = 0;
+
+  constructor(
+    private readonly deps: ControllerDeps,
+    private readonly kernel: ProxyKernel,
+    opts: ProxyControllerOptions = {},
+  ) {
+    this.logger = deps.logger.child({ controller: 'proxy' });
+    this.metrics = createProxyMetrics(deps.metrics);
+    this.applier = new ProxyApplier(kernel, this.metrics, this.logger);
+    this.runner = new BoundedFrequencyRunner({
+      name: 'proxy',
+      fn: (rc) => this.syncWith(rc),
+      minIntervalMs: opts.minSyncIntervalMs ?? 100,
+      maxIntervalMs: deps.options.ipvsSyncPeriod,
+      retryIntervalMs: 2_000,
+      clock: opts.clock,
+      metrics: deps.metrics,
+      logger: this.logger,
+      resourceVersion: () => deps.cache.resourceVersion(),
+    });
+  }
+
+  async start(): Promise<void> {
+    const { cache } = this.deps;
+    this.unsubscribe.push(
+      cache.on('Service', (ev) => {
+        this.tracker.onService(ev.type === 'add' ? undefined : ev.old, ev.type === 'delete' ? undefined : ev.obj);
+        this.runner.run();
+      }),
+      cache.on('EndpointSlice', (ev) => {
+        this.tracker.onEndpointSlice(ev.type === 'add' ? undefined : ev.old, ev.type === 'delete' ? undefined : ev.obj);
+        this.runner.run();
+      }),
+      cache.on('Node', (ev) => {
+        if (ev.obj.metadata.name !== this.deps.nodeName) return;
+        this.nodeChanged = true;
+        this.runner.run();
+      }),
+    );
+    this.runner.start();
+  }
+
+  sync(): Promise<void> {
+    this.needFull = true;
+    return this.syncWith(undefined);
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
+    await this.runner.stop();
+  }
+
+  health(): ControllerHealth {
+    return controllerHealth(this.name, this.runner.health());
+  }
+
+  // ------------------------------------------------------------------ sync
+
+  private node(): Node | undefined {
+    return this.deps.cache.store('Node').get(this.deps.nodeName);
+  }
+
+  /** Rebuilds the compile context; true when it differs from the previous one. */
+  private refreshContext(): boolean {
+    const node = this.node();
+    const o = this.deps.options;
+    const podCidrs = this.deps.cache.store('Node').list().map(nodePodCidrV4).filter((c) => c !== '');
+    const info = nodeInfoFrom(this.deps.nodeName, node, this.localIPs);
+    const flags = proxyFlagsFromOptions(o, podCidrs);
+    const sig = JSON.stringify([info, flags]);
+    if (sig === this.ctxSignature && this.ctx) return false;
+    this.ctx = createCompileContext(info, flags);
+    this.ctxSignature = sig;
+    return true;
+  }
+
+  private ranges(): ManagedRanges {
+    const o = this.deps.options;
+    const n = this.ctx?.node;
+    const addrs = [...this.localIPs, ...(n?.nodeIPs.IPv4 ?? []), ...(n?.nodeIPs.IPv6 ?? [])];
+    return managedRanges([...o.serviceClusterIpRange, ...o.serviceExternalIpRange, ...o.loadbalancerIpRange], addrs, o.excludedCidrs);
+  }
+
+  private warn(list: readonly ObjectError[]): void {
+    for (const w of list) {
+      const k = `${w.context.object ?? ''}|${w.context.field ?? ''}`;
+      if (this.warned.has(k)) continue;
+      this.warned.add(k);
+      this.logger.warn({ object: w.context.object, field: w.context.field, value: w.context.value }, w.message);
+    }
+  }
+
+  private recompute(key: string, scope: Set<string>): { addresses: boolean; sets: boolean; hairpin: boolean } {
+    const ctx = this.ctx as CompileContext;
+    const slash = key.indexOf('/');
+    const ns = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const svc: Service | undefined = this.deps.cache.store('Service').get(key);
+    const slices: EndpointSlice[] = svc ? this.deps.cache.endpointSlicesFor(ns, name) : [];
+    const ch = this.state.recompute(key, svc, slices, ctx);
+    if (ch.current) this.warn(ch.current.warnings);
+    const out = { addresses: false, sets: false, hairpin: false };
+    if (!ch.changed) return out;
+    for (const c of [ch.previous, ch.current]) for (const vs of c?.services ?? []) scope.add(serviceKey(vs.service));
+    const p = ch.previous;
+    const c = ch.current;
+    out.addresses = JSON.stringify(p?.addresses ?? []) !== JSON.stringify(c?.addresses ?? []);
+    out.sets = JSON.stringify(p?.ipsetEntries ?? null) !== JSON.stringify(c?.ipsetEntries ?? null);
+    out.hairpin = JSON.stringify(p?.hairpin ?? []) !== JSON.stringify(c?.hairpin ?? []);
+    return out;
+  }
+
+  /** The desired virtual services: all (scope undefined) or those in scope, each from its owning Service. */
+  private desiredIpvs(scope: ReadonlySet<string> | undefined): Map<string, DesiredVirtualService> {
+    const out = new Map<string, DesiredVirtualService>();
+    const keys = scope === undefined ? undefined : scope;
+    for (const c of this.state.values()) {
+      for (const vs of c.services) {
+        const k = serviceKey(vs.service);
+        if (keys && !keys.has(k)) continue;
+        if (out.has(k) || this.state.ownerOf(k) !== c.key) continue;
+        out.set(k, { service: vs.service, destinations: vs.destinations });
+      }
+    }
+    return out;
+  }
+
+  private async syncWith(rc: RunContext | undefined): Promise<void> {
+    const started = Date.now();
+    const full = this.needFull || rc === undefined || rc.reason !== 'requested';
+    this.needFull = false;
+    let ctxChanged = false;
+    if (full) {
+      for (const [k, v] of PROXY_SYSCTLS) {
+        try {
+          if (await this.kernel.sysctl.ensure(k, v)) this.metrics.mutations.inc({ kind: 'sysctl' });
+        } catch (e) {
+          this.logger.warn({ sysctl: k }, errorMessage(e));
+        }
+      }
+      this.localIPs = await readLocalIPs(this.kernel.rtnl);
+    }
+    if (full || this.nodeChanged) {
+      this.nodeChanged = false;
+      ctxChanged = this.refreshContext();
+    }
+    let keys = this.tracker.drain();
+    if (ctxChanged) {
+      const all = new Set([...this.state.keys(), ...this.deps.cache.store('Service').list().map((s) => `${s.metadata.namespace ?? ''}/${s.metadata.name}`)]);
+      keys = [...all];
+    }
+    const scope = new Set<string>();
+    let addresses = full;
+    let sets = full;
+    let hairpin = full;
+    for (const key of keys) {
+      const r = this.recompute(key, scope);
+      addresses ||= r.addresses;
+      sets ||= r.sets;
+      hairpin ||= r.hairpin;
+    }
+    rc?.progress();
+    const services = this.state.values();
+    const ctx = this.ctx as CompileContext;
+    const tablesInput = {
+      services,
+      localIPs: this.localIPs,
+      nodeIP: ctx.node.primaryIPs.IPv4 ?? '',
+      podCidr: ctx.flags.clusterCidrs.find((c) => !c.includes(':')) ?? nodePodCidrV4(this.node()),
+      masqueradeAll: ctx.flags.masqueradeAll,
+      permitAll: this.deps.options.ipvsPermitAll,
+    };
+    const addrList = addresses ? [...new Set(services.flatMap((s) => s.addresses))].filter((a) => !a.includes(':')) : undefined;
+    const result = await this.applier.apply({
+      scope: full ? undefined : scope,
+      ipvs: this.desiredIpvs(full ? undefined : scope),
+      ranges: this.ranges(),
+      addresses: addrList,
+      ipsets: sets ? desiredIpsets(tablesInput) : undefined,
+      tables: hairpin || full ? [desiredFilter(tablesInput), desiredNat(tablesInput)] : undefined,
+    });
+    this.lastMutations = result.mutations;
+    if (result.ipvsServices !== undefined) this.metrics.services.set(result.ipvsServices);
+    this.metrics.syncTime.observe((Date.now() - started) / 1000);
+    if (result.mutations > 0 || full) {
+      this.logger.info({ full, services: keys.length, mutations: result.mutations, ms: Date.now() - started }, 'proxy sync');
+    }
+    if (result.errors.length > 0) {
+      for (const e of result.errors) this.logger.error({ err: e }, errorMessage(e));
+      throw new KubeRouterError('KR_ERR_KERNEL', `proxy sync: ${result.errors.length} kernel operation(s) failed, first: ${errorMessage(result.errors[0])}`);
+    }
+  }
+
+  // --------------------------------------------------------------- cleanup
+
+  /** Removes our IPVS services (managed ranges only), kube-dummy-if, our chains, jumps and ipsets. */
+  async cleanup(): Promise<void> {
+    const { ipvs, rtnl, iptables, ipset } = this.kernel;
+    const errors: string[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(`${what}: ${errorMessage(e)}`);
+      }
+    };
+    this.localIPs = await readLocalIPs(rtnl).catch(() => []);
+    this.refreshContext();
+    const ranges = this.ranges();
+    await step('ipvs', async () => {
+      const ops = (await ipvs.listServices())
+        .filter((s) => isManaged(s, ranges))
+        .map((s) => ({ op: 'deleteService' as const, service: serviceConfig(s) }));
+      if (ops.length > 0) {
+        const r = await ipvs.apply(ops);
+        for (const f of r.errors) errors.push(errorMessage(f.error));
+      }
+    });
+    await step(DUMMY_LINK, () => rtnl.deleteLink(DUMMY_LINK));
+    for (const table of ['filter', 'nat'] as const) {
+      await step(`iptables ${table}`, () => iptables.apply({ table, chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
+    }
+    const keep: IpsetSet[] = [];
+    await step('ipset', () => ipset.destroyStale(keep.map((s) => s.name), { owned: (n) => PROXY_SETS.includes(n) }));
+    if (errors.length > 0) throw new KubeRouterError('KR_ERR_KERNEL', `proxy cleanup: ${errors.join('; ')}`);
+  }
+}

@@ -1,0 +1,20 @@
+// Builds the proxy controller over the Linux kernel interfaces (the factory
+// registered in factory.ts once proven in the lab).
+
+import type { Controller, ControllerDeps } from '../controller.js';
+import { createLinuxIpset } from '../../kernel/ipset/linux.js';
+import { createLinuxIptables } from '../../kernel/iptables/linux.js';
+import { LinuxIpvs } from '../../kernel/ipvs/linux.js';
+import { LinuxRtnl } from '../../kernel/rtnl/linux.js';
+import { ProcSysctl } from '../../kernel/sysctl.js';
+import { ProxyController } from './controller.js';
+
+export function createProxyController(deps: ControllerDeps): Controller {
+  return new ProxyController(deps, {
+    ipvs: new LinuxIpvs(),
+    rtnl: new LinuxRtnl(),
+    ipset: createLinuxIpset(),
+    iptables: createLinuxIptables({ family: 'ipv4' }),
+    sysctl: new ProcSysctl(),
+  });
+}

@@ -1,0 +1,27 @@
+// The kernel interfaces the proxy controller drives, bundled so tests hand in
+// the fakes and the factory the Linux implementations.
+
+import type { Ipset } from '../../kernel/ipset/types.js';
+import type { Iptables } from '../../kernel/iptables/types.js';
+import type { Ipvs } from '../../kernel/ipvs/types.js';
+import type { Rtnl } from '../../kernel/rtnl/types.js';
+import type { Sysctl } from '../../kernel/sysctl.js';
+
+export interface ProxyKernel {
+  ipvs: Ipvs;
+  rtnl: Rtnl;
+  ipset: Ipset;
+  /** IPv4 iptables. */
+  iptables: Iptables;
+  sysctl: Sysctl;
+}
+
+/** kube-router's IPVS sysctls (kube-router-reference 3.5). */
+export const PROXY_SYSCTLS: ReadonlyArray<readonly [string, string]> = [
+  ['net.ipv4.vs.conntrack', '1'],
+  ['net.ipv4.vs.expire_nodest_conn', '1'],
+  ['net.ipv4.vs.expire_quiescent_template', '1'],
+  ['net.ipv4.vs.conn_reuse_mode', '0'],
+  ['net.ipv4.conf.all.arp_ignore', '1'],
+  ['net.ipv4.conf.all.arp_announce', '2'],
+];

@@ -1,0 +1,144 @@
+// The proxy's kernel writes for one sync, in dependency order:
+//   addresses added on kube-dummy-if -> ipsets -> iptables -> IPVS (services,
+//   destinations, then deletions) -> addresses removed.
+// Each step reads only what it diffs against and writes only the difference,
+// so a sync over a kernel already in the desired state makes no mutation.
+
+import type { Logger } from 'pino';
+import { KubeRouterError, errorMessage } from '../../errors.js';
+import type { IpsetSet } from '../../kernel/ipset/types.js';
+import type { IptablesDesired } from '../../kernel/iptables/types.js';
+import { serviceKey, type IpvsOp, type IpvsServiceWithDestinations } from '../../kernel/ipvs/types.js';
+import { planAddressSync, type IfAddr } from '../../kernel/rtnl/types.js';
+import type { ProxyKernel } from './kernel.js';
+import type { ProxyMetrics } from './metrics.js';
+import { DUMMY_LINK } from './node-info.js';
+import { planIpvs, type DesiredVirtualService, type ManagedRanges } from './reconcile-ipvs.js';
+import { ownsProxyChain } from './reconcile-tables.js';
+
+export interface ApplyInput {
+  /** undefined: full sync (read and diff everything); else only these IPVS service keys. */
+  scope: ReadonlySet<string> | undefined;
+  ipvs: ReadonlyMap<string, DesiredVirtualService>;
+  ranges: ManagedRanges;
+  /** Desired kube-dummy-if addresses (`a.b.c.d/32`), or undefined when unchanged since the last sync. */
+  addresses: readonly string[] | undefined;
+  ipsets: readonly IpsetSet[] | undefined;
+  tables: readonly IptablesDesired[] | undefined;
+}
+
+export interface ApplyResult {
+  mutations: number;
+  /** IPVS services in the kernel after the sync (full syncs only). */
+  ipvsServices?: number;
+  errors: Error[];
+}
+
+function toIfAddr(text: string): IfAddr {
+  const [address, len] = text.split('/');
+  return { address, prefixLen: Number(len), scope: 253 };
+}
+
+export class ProxyApplier {
+  constructor(
+    private readonly kernel: ProxyKernel,
+    private readonly metrics: ProxyMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  private count(kind: string, n = 1): void {
+    if (n > 0) this.metrics.mutations.inc({ kind }, n);
+  }
+
+  async apply(input: ApplyInput): Promise<ApplyResult> {
+    const errors: Error[] = [];
+    let mutations = 0;
+    const { rtnl, ipvs } = this.kernel;
+
+    // 1. Addresses first, so IPVS services bind to local VIPs.
+    let removeAddrs: IfAddr[] = [];
+    if (input.addresses) {
+      const link = await rtnl.ensureDummyLink(DUMMY_LINK);
+      const current = await rtnl.listAddresses(link.index);
+      const plan = planAddressSync(current, input.addresses.map(toIfAddr));
+      for (const a of plan.add) {
+        try {
+          await rtnl.addAddress(link.index, a);
+          mutations++;
+          this.count('address_add');
+        } catch (e) {
+          errors.push(e as Error);
+        }
+      }
+      removeAddrs = plan.remove;
+    }
+
+    // 2. ipsets before the rules that refer to them.
+    if (input.ipsets) {
+      const r = await this.kernel.ipset.applyCreatesAndUpdates(input.ipsets);
+      if (r.lines > 0) {
+        mutations++;
+        this.count('ipset_restore');
+      }
+    }
+
+    // 3. iptables: one transaction per table.
+    for (const t of input.tables ?? []) {
+      const r = await this.kernel.iptables.apply(t, { owned: ownsProxyChain });
+      if (r.lines > 0) {
+        mutations++;
+        this.count('iptables_restore');
+      }
+    }
+
+    // 4. IPVS: read once (all on a full sync; the changed services only on a partial one).
+    let actual: IpvsServiceWithDestinations[];
+    if (input.scope === undefined) {
+      actual = await ipvs.listAll();
+    } else {
+      actual = [];
+      if (input.scope.size > 0) {
+        for (const s of await ipvs.listServices()) {
+          if (input.scope.has(serviceKey(s))) actual.push({ service: s, destinations: await ipvs.listDestinations(s) });
+        }
+      }
+    }
+    const plan = planIpvs(input.ipvs, actual, input.ranges, input.scope);
+    if (plan.ops.length > 0) {
+      const r = await ipvs.apply(plan.ops);
+      mutations += r.applied;
+      for (const [op, n] of Object.entries(plan.counts)) this.count(`ipvs_${op}`, n);
+      for (const f of r.errors) errors.push(this.opError(f.op, f.error));
+    }
+    let ipvsServices: number | undefined;
+    if (input.scope === undefined) {
+      const added = plan.counts.addService - plan.counts.deleteService;
+      ipvsServices = actual.length + added;
+    }
+
+    // 5. Addresses removed last (after the services on them are gone).
+    if (removeAddrs.length > 0) {
+      for (const a of removeAddrs) {
+        try {
+          await rtnl.deleteAddress(DUMMY_LINK, a);
+          mutations++;
+          this.count('address_delete');
+        } catch (e) {
+          errors.push(e as Error);
+        }
+      }
+    }
+    if (errors.length > 0) this.metrics.errors.inc(errors.length);
+    return { mutations, ipvsServices, errors };
+  }
+
+  private opError(op: IpvsOp, error: Error): Error {
+    if (error instanceof KubeRouterError) return error;
+    const dst = 'destination' in op ? ` -> ${op.destination.address}:${op.destination.port}` : '';
+    this.logger.debug({ op: op.op }, 'ipvs op failed');
+    return new KubeRouterError('KR_ERR_KERNEL', `ipvs ${op.op} ${serviceKey(op.service)}${dst}: ${errorMessage(error)}`, {
+      call: op.op,
+      object: serviceKey(op.service),
+    });
+  }
+}

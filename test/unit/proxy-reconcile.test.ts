@@ -1,0 +1,77 @@
+// planIpvs: minimum mutations in dependency order, managed ranges, partial scope.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isManaged, managedRanges, planIpvs, type DesiredVirtualService } from '../../src/controllers/proxy/reconcile-ipvs.js';
+import { desiredFilter, desiredIpsets, desiredNat } from '../../src/controllers/proxy/reconcile-tables.js';
+import {
+  ipvsDestination,
+  ipvsService,
+  serviceKey,
+  zeroStats,
+  type IpvsDestination,
+  type IpvsServiceWithDestinations,
+} from '../../src/kernel/ipvs/types.js';
+
+const ranges = managedRanges(['10.96.0.0/12'], ['192.168.1.10'], ['10.100.0.0/16']);
+
+function kernelEntry(address: string, port: number, dests: IpvsDestination[], scheduler = 'rr'): IpvsServiceWithDestinations {
+  return {
+    service: { ...ipvsService({ address, port, scheduler }), stats: zeroStats() },
+    destinations: dests.map((d) => ({ ...d, activeConns: 0, inactConns: 0, persistConns: 0, stats: zeroStats() })),
+  };
+}
+
+function want(address: string, port: number, dests: IpvsDestination[], scheduler = 'rr'): [string, DesiredVirtualService] {
+  const service = ipvsService({ address, port, scheduler });
+  return [serviceKey(service), { service, destinations: dests }];
+}
+
+const d = (a: string, p = 8080): IpvsDestination => ipvsDestination({ address: a, port: p });
+
+test('managed: cluster range and node IPs; not excluded, not foreign, not fwmark', () => {
+  assert.equal(isManaged({ address: '10.96.0.10', fwmark: 0 }, ranges), true);
+  assert.equal(isManaged({ address: '192.168.1.10', fwmark: 0 }, ranges), true);
+  assert.equal(isManaged({ address: '10.100.0.1', fwmark: 0 }, ranges), false);
+  assert.equal(isManaged({ address: '192.0.2.1', fwmark: 0 }, ranges), false);
+  assert.equal(isManaged({ address: '', fwmark: 7 }, ranges), false);
+});
+
+test('plan order: services, destination adds/updates, destination deletes, service deletes', () => {
+  const desired = new Map([want('10.96.0.10', 80, [d('10.244.1.5'), d('10.244.1.6')], 'lc'), want('10.96.0.11', 80, [d('10.244.1.7')])]);
+  const actual = [
+    kernelEntry('10.96.0.10', 80, [d('10.244.1.5'), d('10.244.1.9')]),
+    kernelEntry('10.96.0.12', 80, [d('10.244.1.8')]),
+    kernelEntry('192.0.2.1', 80, []),
+  ];
+  const plan = planIpvs(desired, actual, ranges);
+  assert.deepEqual(
+    plan.ops.map((o) => `${o.op} ${serviceKey(o.service)}${'destination' in o ? ` ${o.destination.address}` : ''}`),
+    [
+      'updateService TCP 10.96.0.10:80',
+      'addService TCP 10.96.0.11:80',
+      'addDestination TCP 10.96.0.10:80 10.244.1.6',
+      'addDestination TCP 10.96.0.11:80 10.244.1.7',
+      'deleteDestination TCP 10.96.0.10:80 10.244.1.9',
+      'deleteService TCP 10.96.0.12:80',
+    ],
+  );
+});
+
+test('equal state plans nothing; a partial scope ignores everything else', () => {
+  const desired = new Map([want('10.96.0.10', 80, [d('10.244.1.5')])]);
+  assert.equal(planIpvs(desired, [kernelEntry('10.96.0.10', 80, [d('10.244.1.5')])], ranges).ops.length, 0);
+  const stale = [kernelEntry('10.96.0.10', 80, [d('10.244.1.5')]), kernelEntry('10.96.0.12', 80, [])];
+  assert.equal(planIpvs(desired, stale, ranges, new Set(['TCP 10.96.0.10:80'])).ops.length, 0);
+  assert.equal(planIpvs(desired, stale, ranges).ops.length, 1);
+});
+
+test('tables: fixed rules whatever the number of services; masquerade-all drops the pod CIDR clause', () => {
+  const input = { services: [], localIPs: ['192.168.1.10', 'fd00::1'], nodeIP: '192.168.1.10', podCidr: '10.244.0.0/16', masqueradeAll: false, permitAll: true };
+  const nat = desiredNat(input);
+  assert.ok(nat.jumps.some((j) => j.rule === '-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ ! -s 10.244.0.0/16 ! -d 10.244.0.0/16 -j SNAT --to-source 192.168.1.10'));
+  assert.ok(desiredNat({ ...input, masqueradeAll: true }).jumps.some((j) => j.rule === '-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -j SNAT --to-source 192.168.1.10'));
+  assert.equal(desiredFilter({ permitAll: true }).chains.get('KUBE-ROUTER-SERVICES')?.at(-1), '-j ACCEPT');
+  assert.match(desiredFilter({ permitAll: false }).chains.get('KUBE-ROUTER-SERVICES')?.at(-1) ?? '', /! --match-set kube-router-local-ips dst -j REJECT/);
+  assert.deepEqual([...desiredIpsets(input)[2].entries], ['192.168.1.10']);
+});
