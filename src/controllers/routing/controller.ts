@@ -70,6 +70,7 @@ export class RoutingController implements Controller {
   private routeQueue: Promise<void> = Promise.resolve();
   private routePending = false;
   private started = false;
+  private asn: number | undefined;
   private readonly onRestarted = (): void => {
     this.deps.logger.warn('gobgpd was restarted: pushing the whole BGP configuration again');
     this.bestPaths.restart();
@@ -134,6 +135,7 @@ export class RoutingController implements Controller {
         .resync()
         .catch((err: unknown) => this.deps.logger.warn({ err }, `re-reading gobgpd's best paths failed: ${errorMessage(err)}`))
         .finally(() => this.scheduleRoutes(true));
+      void this.refreshPeerMetrics();
     }, options.injectedRoutesSyncPeriod);
     this.reassertTimer.unref();
   }
@@ -170,11 +172,22 @@ export class RoutingController implements Controller {
         }
         if (res.failed.length > 0) throw new KubeRouterError('KR_ERR_BGP', res.failed.map((f) => `${f.op.op}: ${f.error.message}`).join('; '));
       });
-      await step('BGP peers', async () => recordPeers(this.metrics, await this.gobgpd.client.listPeers(), bgp.global.asn));
+      this.asn = bgp.global.asn;
+      await step('BGP peers', () => this.refreshPeerMetrics());
     }
     this.scheduleRoutes(false);
     this.metrics.controllerRoutesSyncTime.observe((performance.now() - t0) / 1000);
     if (errors.length > 0) throw new KubeRouterError('KR_ERR_KERNEL', `routing sync on node ${nodeName}: ${errors.join('; ')}`, { object: `Node ${nodeName}` });
+  }
+
+  /** kube_router_bgp_peer_info from ListPeer (each sync and each re-assert period). */
+  private async refreshPeerMetrics(): Promise<void> {
+    if (this.asn === undefined) return;
+    try {
+      recordPeers(this.metrics, await this.gobgpd.client.listPeers(), this.asn);
+    } catch (err) {
+      this.warnings.warnKey('peers', `listing BGP peers on node ${this.deps.nodeName} failed: ${errorMessage(err)}`);
+    }
   }
 
   private async setupNode(desired: RoutingDesired): Promise<void> {
