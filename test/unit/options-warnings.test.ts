@@ -14,10 +14,22 @@ import { defaultText } from '../../src/cmd/options/values.js';
 const BUILT = ['kubeconfig', 'master', 'hostname-override', 'cache-sync-timeout', 'health-addr', 'health-port',
   'metrics-addr', 'metrics-port', 'metrics-path', 'v', 'help', 'version', 'run-router', 'run-service-proxy',
   'run-firewall', 'cleanup-config'];
+/** The routing controller's flags (issue 4); BFD, fou and source-dest-check stay unbuilt. */
+const ROUTING_BUILT = ['routes-sync-period', 'injected-routes-sync-period', 'cluster-asn', 'nodes-full-mesh', 'enable-ibgp',
+  'peer-router-ips', 'peer-router-asns', 'peer-router-passwords', 'peer-router-passwords-file', 'peer-router-ports',
+  'peer-router-multihop-ttl', 'advertise-cluster-ip', 'advertise-external-ip', 'advertise-loadbalancer-ip',
+  'advertise-pod-cidr', 'override-nexthop', 'bgp-port', 'bgp-holdtime', 'bgp-graceful-restart', 'bgp-graceful-restart-time',
+  'bgp-graceful-restart-deferral-time', 'router-id', 'gobgp-admin-address', 'gobgp-admin-port', 'enable-overlay',
+  'overlay-type', 'enable-pod-egress', 'enable-cni', 'auto-mtu'];
 
 describe('not built yet warnings', () => {
-  it('only the general/process flags are built', () => {
-    assert.deepEqual(FLAGS.filter((f) => f.built).map((f) => f.name).sort(), [...BUILT].sort());
+  it('only the general/process flags and the routing controller\'s are built', () => {
+    const built = FLAGS.filter((f) => f.built).map((f) => f.name);
+    for (const name of [...BUILT, ...ROUTING_BUILT]) assert.ok(built.includes(name), `--${name} is built`);
+    for (const name of built.filter((n) => !BUILT.includes(n) && !ROUTING_BUILT.includes(n))) {
+      // Flags of the other controllers, flipped by their own issues.
+      assert.notEqual(FLAGS.find((f) => f.name === name)?.group, 'routing', `--${name} is not a routing flag built by mistake`);
+    }
   });
 
   it('one warning per explicitly set unbuilt flag, naming it', () => {

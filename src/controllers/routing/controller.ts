@@ -8,6 +8,7 @@
 // stop() leaves the kernel as it is (and gobgpd running with graceful
 // restart); cleanup() removes our routes, tunnels, rules, ipsets and chains.
 
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GobgpdSupervisor } from '../../bgp/gobgpd.js';
@@ -143,7 +144,17 @@ export class RoutingController implements Controller {
   async sync(): Promise<void> {
     const t0 = performance.now();
     const { cache, options, nodeName } = this.deps;
+    const passwordsFile = options.peerRouterPasswordsFile;
+    let peerRouterPasswordsFromFile: string[] | undefined;
+    if (passwordsFile !== '' && options.peerRouterPasswords.length === 0) {
+      try {
+        peerRouterPasswordsFromFile = (await readFile(passwordsFile, 'utf8')).trim().split(',').map((x) => x.trim());
+      } catch (err) {
+        this.warnings.warnKey('passwords-file', `cannot read --peer-router-passwords-file ${passwordsFile}: ${errorMessage(err)}`);
+      }
+    }
     const desired: RoutingDesired = compileRouting({
+      ...(peerRouterPasswordsFromFile ? { peerRouterPasswordsFromFile } : {}),
       nodeName,
       nodes: cache.store('Node').list(),
       services: cache.store('Service').list(),
