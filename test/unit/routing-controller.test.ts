@@ -141,6 +141,15 @@ describe('routing controller (fakes)', () => {
     assert.deepEqual(t.egressCalls, [3]);
   });
 
+  it('a node missing from the Node list gets nothing set up (no bridge, rules, gobgpd)', async () => {
+    const t = setup({}, threeNodes().filter((n) => n.metadata.name !== 'n1'));
+    await t.c.sync();
+    assert.equal(await t.rtnl.getLink('kube-bridge'), undefined);
+    assert.deepEqual(t.calls, []);
+    assert.deepEqual(t.egressCalls, []);
+    assert.ok(t.warnings.some((w) => /n1/.test(w) && /Node list/.test(w)), t.warnings.join('\n'));
+  });
+
   it('health reports the runner; stop without start leaves the kernel alone', async () => {
     const t = setup();
     assert.equal(t.c.health().name, 'routing');

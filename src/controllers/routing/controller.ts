@@ -71,6 +71,7 @@ export class RoutingController implements Controller {
   private routeQueue: Promise<void> = Promise.resolve();
   private routePending = false;
   private started = false;
+  private gobgpdUp = false;
   private asn: number | undefined;
   private readonly onRestarted = (): void => {
     this.deps.logger.warn('gobgpd was restarted: pushing the whole BGP configuration again');
@@ -119,10 +120,7 @@ export class RoutingController implements Controller {
 
   async start(): Promise<void> {
     const { cache, options } = this.deps;
-    await this.gobgpd.start();
-    this.gobgpd.on('restarted', this.onRestarted);
     this.started = true;
-    this.bestPaths.start();
     this.unsubscribe.push(
       cache.on('Node', (e) => {
         if (e.type !== 'update' || !e.old || nodeChanged(e.old, e.obj)) this.runner.run();
@@ -171,11 +169,18 @@ export class RoutingController implements Controller {
         errors.push(`${what}: ${errorMessage(err)}`);
       }
     };
+    if (desired.self?.primaryIp === undefined) {
+      // Nothing is set up (no bridge, rules or gobgpd) on a node that is not
+      // (yet) in the Node list or has no IP: compileRouting's warning said so;
+      // its Node event brings the next sync.
+      return;
+    }
     await step('node setup', () => this.setupNode(desired));
     await step('pod egress', () => this.k.egress.apply(desired.nodes, this.families));
     if (desired.bgp) {
       const bgp = desired.bgp;
       await step('BGP', async () => {
+        await this.ensureGobgpd();
         const res = await reconcileBgp(this.gobgpd.client, bgp, this.families);
         for (const op of res.applied) {
           if (op.op === 'add-path') this.metrics.advertisementsSent.inc({ type: 'pod-route' });
@@ -189,6 +194,15 @@ export class RoutingController implements Controller {
     this.scheduleRoutes(false);
     this.metrics.controllerRoutesSyncTime.observe((performance.now() - t0) / 1000);
     if (errors.length > 0) throw new KubeRouterError('KR_ERR_KERNEL', `routing sync on node ${nodeName}: ${errors.join('; ')}`, { object: `Node ${nodeName}` });
+  }
+
+  /** Starts (or adopts) gobgpd and the best-path watch, once this node is known. */
+  private async ensureGobgpd(): Promise<void> {
+    if (this.gobgpdUp || !this.started) return;
+    await this.gobgpd.start();
+    this.gobgpdUp = true;
+    this.gobgpd.on('restarted', this.onRestarted);
+    this.bestPaths.start();
   }
 
   /** kube_router_bgp_peer_info from ListPeer (each sync and each re-assert period). */
@@ -290,7 +304,8 @@ export class RoutingController implements Controller {
     await this.runner.stop();
     await this.routeQueue;
     this.gobgpd.off('restarted', this.onRestarted);
-    await this.gobgpd.stop({ detach: this.deps.options.bgpGracefulRestart });
+    if (this.gobgpdUp) await this.gobgpd.stop({ detach: this.deps.options.bgpGracefulRestart });
+    this.gobgpdUp = false;
     this.k.rtnl.close();
   }
 
