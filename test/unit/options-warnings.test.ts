@@ -13,7 +13,9 @@ import { defaultText } from '../../src/cmd/options/values.js';
 
 const BUILT = ['kubeconfig', 'master', 'hostname-override', 'cache-sync-timeout', 'health-addr', 'health-port',
   'metrics-addr', 'metrics-port', 'metrics-path', 'v', 'help', 'version', 'run-router', 'run-service-proxy',
-  'run-firewall', 'cleanup-config'];
+  'run-firewall', 'cleanup-config',
+  // the firewall controller (issue 6)
+  'iptables-sync-period', 'netpol-default-deny'];
 /** The routing controller's flags (issue 4); BFD, fou and source-dest-check stay unbuilt. */
 const ROUTING_BUILT = ['routes-sync-period', 'injected-routes-sync-period', 'cluster-asn', 'nodes-full-mesh', 'enable-ibgp',
   'peer-router-ips', 'peer-router-asns', 'peer-router-passwords', 'peer-router-passwords-file', 'peer-router-ports',
@@ -33,9 +35,9 @@ describe('not built yet warnings', () => {
   });
 
   it('one warning per explicitly set unbuilt flag, naming it', () => {
-    const r = parseFlags(['--enable-bfd', '--enable-bfd=true', '--kubeconfig=/k', '--masquerade-all=false']);
+    const r = parseFlags(['--enable-bfd', '--enable-bfd=true', '--kubeconfig=/k', '--ipvs-graceful-termination=false']);
     assert.deepEqual(r.warnings, [
-      'flag --masquerade-all is accepted but its feature is not built yet; it has no effect',
+      'flag --ipvs-graceful-termination is accepted but its feature is not built yet; it has no effect',
       'flag --enable-bfd is accepted but its feature is not built yet; it has no effect',
     ]);
     assert.deepEqual(notBuiltWarnings(new Set(['enable-bfd'])), [

@@ -130,3 +130,17 @@ test('drift is repaired by a full sync; a bad annotation is a warning, the other
   await c.sync();
   assert.deepEqual(await ipvsDump(k.ipvs), want);
 });
+
+test('--hairpin-mode writes KUBE-ROUTER-HAIRPIN SNAT rules; --service-*-timeout sets IPVS timeouts once', async () => {
+  const { cache, k } = setup();
+  cache.add('Service', svc());
+  cache.add('EndpointSlice', slice({ endpoints: [ep('10.244.1.5')] }));
+  const c = newController(cache, k, { hairpinMode: true, serviceTcpTimeout: 600_000, serviceUdpTimeout: 30_000 });
+  await c.sync();
+  const hairpin = k.iptablesKernel.rules('nat', 'KUBE-ROUTER-HAIRPIN') ?? [];
+  assert.ok(hairpin.some((r) => r.includes('10.244.1.5/32') && r.includes('--vaddr 10.96.0.10/32') && r.includes('--to-source 10.96.0.10')), hairpin.join('\n'));
+  assert.deepEqual(await k.ipvs.getTimeouts(), { tcp: 600, tcpFin: 120, udp: 30 });
+  const before = mutationCount(k);
+  await c.sync();
+  assert.equal(mutationCount(k), before);
+});

@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { errorMessage, KubeRouterError, type ObjectError } from '../../errors.js';
 import type { EndpointSlice, Node, ResourceKind, Service } from '../../informers/types.js';
-import type { IpsetSet } from '../../kernel/ipset/types.js';
+import { IPVS_FAMILY_MISSING } from '../../kernel/ipvs/linux.js';
 import { serviceConfig, serviceKey } from '../../kernel/ipvs/types.js';
 import { BoundedFrequencyRunner, type RunContext } from '../../runner/bounded-frequency-runner.js';
 import type { Clock } from '../../runner/clock.js';
@@ -60,7 +60,7 @@ export class ProxyController implements Controller {
     private readonly kernel: ProxyKernel,
     opts: ProxyControllerOptions = {},
   ) {
-    this.logger = deps.logger.child({ controller: 'proxy' });
+    this.logger = deps.logger;
     this.metrics = createProxyMetrics(deps.metrics);
     this.applier = new ProxyApplier(kernel, this.metrics, this.logger);
     this.runner = new BoundedFrequencyRunner({
@@ -101,9 +101,12 @@ export class ProxyController implements Controller {
     return this.syncWith(undefined);
   }
 
+  /** Stops syncing and closes the netlink sockets (so the process can exit); kernel state is untouched. */
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     await this.runner.stop();
+    this.kernel.ipvs.close();
+    this.kernel.rtnl.close();
   }
 
   health(): ControllerHealth {
@@ -181,6 +184,22 @@ export class ProxyController implements Controller {
     return out;
   }
 
+  /** --service-tcp-timeout / -tcpfin- / -udp- (0 keeps the kernel's value), written only when they differ. */
+  private async ensureTimeouts(): Promise<void> {
+    const o = this.deps.options;
+    const want = { tcp: Math.round(o.serviceTcpTimeout / 1000), tcpFin: Math.round(o.serviceTcpfinTimeout / 1000), udp: Math.round(o.serviceUdpTimeout / 1000) };
+    if (want.tcp === 0 && want.tcpFin === 0 && want.udp === 0) return;
+    try {
+      const cur = await this.kernel.ipvs.getTimeouts();
+      if ((want.tcp && want.tcp !== cur.tcp) || (want.tcpFin && want.tcpFin !== cur.tcpFin) || (want.udp && want.udp !== cur.udp)) {
+        await this.kernel.ipvs.setTimeouts(want);
+        this.metrics.mutations.inc({ kind: 'ipvs_timeouts' });
+      }
+    } catch (e) {
+      this.logger.warn({ timeouts: want }, `ipvs timeouts: ${errorMessage(e)}`);
+    }
+  }
+
   private async syncWith(rc: RunContext | undefined): Promise<void> {
     const started = Date.now();
     const full = this.needFull || rc === undefined || rc.reason !== 'requested';
@@ -194,6 +213,7 @@ export class ProxyController implements Controller {
           this.logger.warn({ sysctl: k }, errorMessage(e));
         }
       }
+      await this.ensureTimeouts();
       this.localIPs = await readLocalIPs(this.kernel.rtnl);
     }
     if (full || this.nodeChanged) {
@@ -249,7 +269,12 @@ export class ProxyController implements Controller {
 
   // --------------------------------------------------------------- cleanup
 
-  /** Removes our IPVS services (managed ranges only), kube-dummy-if, our chains, jumps and ipsets. */
+  /**
+   * Removes our IPVS services (managed ranges only), kube-dummy-if, our chains,
+   * jumps and ipsets. Runs without the API server (--cleanup-config): the
+   * managed ranges come from the flags and the local addresses. A subsystem
+   * that is not there (no ip_vs module, no ipset binary) has nothing to clean.
+   */
   async cleanup(): Promise<void> {
     const { ipvs, rtnl, iptables, ipset } = this.kernel;
     const errors: string[] = [];
@@ -257,12 +282,13 @@ export class ProxyController implements Controller {
       try {
         await fn();
       } catch (e) {
-        errors.push(`${what}: ${errorMessage(e)}`);
+        if (isAbsent(e)) this.logger.info({ step: what }, `cleanup: ${what} not available, nothing to clean: ${errorMessage(e)}`);
+        else errors.push(`${what}: ${errorMessage(e)}`);
       }
     };
     this.localIPs = await readLocalIPs(rtnl).catch(() => []);
-    this.refreshContext();
-    const ranges = this.ranges();
+    const o = this.deps.options;
+    const ranges = managedRanges([...o.serviceClusterIpRange, ...o.serviceExternalIpRange, ...o.loadbalancerIpRange], this.localIPs, o.excludedCidrs);
     await step('ipvs', async () => {
       const ops = (await ipvs.listServices())
         .filter((s) => isManaged(s, ranges))
@@ -276,8 +302,16 @@ export class ProxyController implements Controller {
     for (const table of ['filter', 'nat'] as const) {
       await step(`iptables ${table}`, () => iptables.apply({ table, chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
     }
-    const keep: IpsetSet[] = [];
-    await step('ipset', () => ipset.destroyStale(keep.map((s) => s.name), { owned: (n) => PROXY_SETS.includes(n) }));
+    await step('ipset', () => ipset.destroyStale([], { owned: (n) => PROXY_SETS.includes(n) }));
+    ipvs.close();
+    rtnl.close();
     if (errors.length > 0) throw new KubeRouterError('KR_ERR_KERNEL', `proxy cleanup: ${errors.join('; ')}`);
   }
+}
+
+/** The kernel subsystem or its tool is missing (not a failure of cleanup). */
+function isAbsent(e: unknown): boolean {
+  const msg = errorMessage(e);
+  const code = (e as NodeJS.ErrnoException).code;
+  return msg === IPVS_FAMILY_MISSING || code === 'ENOENT' || /ENOENT|not found|command not found/i.test(msg);
 }
