@@ -44,7 +44,7 @@ export function fakeKernels(): FakeKernels {
     'net.ipv4.conf.all.arp_ignore': 0,
     'net.ipv4.conf.all.arp_announce': 0,
   });
-  return { kernel: { ipvs, rtnl, ipset, iptables, sysctl }, ipvs, rtnl, ipsetKernel, iptablesKernel, sysctl };
+  return { kernel: { ipvs, rtnl, ipset, iptables, iptablesDriver: iptablesKernel, sysctl }, ipvs, rtnl, ipsetKernel, iptablesKernel, sysctl };
 }
 
 /** Every kernel mutation the fakes saw so far. */

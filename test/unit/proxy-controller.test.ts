@@ -144,3 +144,22 @@ test('--hairpin-mode writes KUBE-ROUTER-HAIRPIN SNAT rules; --service-*-timeout 
   await c.sync();
   assert.equal(mutationCount(k), before);
 });
+
+test("the filter table is shared: the firewall's reconciler and the proxy keep each other's INPUT jumps", async () => {
+  const { cache, k } = setup();
+  cache.add('Service', svc());
+  const c = newController(cache, k);
+  await c.sync();
+  const fw = { table: 'filter' as const, chains: new Map([['KUBE-ROUTER-INPUT', ['-j RETURN']]]), jumps: [{ fromChain: 'INPUT', rule: '-j KUBE-ROUTER-INPUT', position: 'first' as const, comment: 'kube-router netpol' }] };
+  const owned = (n: string): boolean => n === 'KUBE-ROUTER-INPUT';
+  await k.kernel.iptables.apply(fw, { owned });
+  const before = mutationCount(k);
+  await c.sync();
+  assert.equal(mutationCount(k), before, 'the proxy leaves the firewall jump alone');
+  assert.equal((await k.kernel.iptables.apply(fw, { owned })).lines, 0, 'the firewall sees nothing to change');
+  const input = k.iptablesKernel.rules('filter', 'INPUT') ?? [];
+  assert.ok(input.some((r) => r.includes('-j KUBE-ROUTER-SERVICES')) && input.some((r) => r.includes('-j KUBE-ROUTER-INPUT')), input.join('\n'));
+  await c.cleanup();
+  assert.deepEqual((k.iptablesKernel.rules('filter', 'INPUT') ?? []).filter((r) => r.includes('KUBE-ROUTER-SERVICES')), []);
+  assert.ok((k.iptablesKernel.rules('filter', 'INPUT') ?? []).some((r) => r.includes('-j KUBE-ROUTER-INPUT')));
+});

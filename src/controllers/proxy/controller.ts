@@ -28,7 +28,8 @@ import { proxyFlagsFromOptions } from './model.js';
 import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, readLocalIPs } from './node-info.js';
 import { ProxyApplier } from './reconcile-apply.js';
 import { isManaged, managedRanges, type DesiredVirtualService, type ManagedRanges } from './reconcile-ipvs.js';
-import { desiredFilter, desiredIpsets, desiredNat, PROXY_SETS, ownsProxyChain } from './reconcile-tables.js';
+import { ServicesFilter } from './filter-services.js';
+import { CHAIN_SERVICES, desiredFilter, desiredIpsets, desiredNat, PROXY_SETS, ownsProxyChain } from './reconcile-tables.js';
 
 export interface ProxyControllerOptions {
   clock?: Clock;
@@ -205,6 +206,7 @@ export class ProxyController implements Controller {
     const full = this.needFull || rc === undefined || rc.reason !== 'requested';
     this.needFull = false;
     let ctxChanged = false;
+    const t0 = Date.now();
     if (full) {
       for (const [k, v] of PROXY_SYSCTLS) {
         try {
@@ -216,6 +218,7 @@ export class ProxyController implements Controller {
       await this.ensureTimeouts();
       this.localIPs = await readLocalIPs(this.kernel.rtnl);
     }
+    const prepMs = Date.now() - t0;
     if (full || this.nodeChanged) {
       this.nodeChanged = false;
       ctxChanged = this.refreshContext();
@@ -253,13 +256,14 @@ export class ProxyController implements Controller {
       ranges: this.ranges(),
       addresses: addrList,
       ipsets: sets ? desiredIpsets(tablesInput) : undefined,
-      tables: hairpin || full ? [desiredFilter(tablesInput), desiredNat(tablesInput)] : undefined,
+      tables: hairpin || full ? [desiredNat(tablesInput)] : undefined,
+      filter: full ? filterRules(tablesInput.permitAll) : undefined,
     });
     this.lastMutations = result.mutations;
     if (result.ipvsServices !== undefined) this.metrics.services.set(result.ipvsServices);
     this.metrics.syncTime.observe((Date.now() - started) / 1000);
     if (result.mutations > 0 || full) {
-      this.logger.info({ full, services: keys.length, mutations: result.mutations, ms: Date.now() - started }, 'proxy sync');
+      this.logger.info({ full, services: keys.length, mutations: result.mutations, ms: Date.now() - started, phasesMs: { prep: prepMs, ...result.phasesMs } }, 'proxy sync');
     }
     if (result.errors.length > 0) {
       for (const e of result.errors) this.logger.error({ err: e }, errorMessage(e));
@@ -299,9 +303,8 @@ export class ProxyController implements Controller {
       }
     });
     await step(DUMMY_LINK, () => rtnl.deleteLink(DUMMY_LINK));
-    for (const table of ['filter', 'nat'] as const) {
-      await step(`iptables ${table}`, () => iptables.apply({ table, chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
-    }
+    await step('iptables nat', () => iptables.apply({ table: 'nat', chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
+    await step('iptables filter', () => new ServicesFilter(this.kernel.iptablesDriver).cleanup());
     await step('ipset', () => ipset.destroyStale([], { owned: (n) => PROXY_SETS.includes(n) }));
     ipvs.close();
     rtnl.close();
@@ -314,4 +317,9 @@ function isAbsent(e: unknown): boolean {
   const msg = errorMessage(e);
   const code = (e as NodeJS.ErrnoException).code;
   return msg === IPVS_FAMILY_MISSING || code === 'ENOENT' || /ENOENT|not found|command not found/i.test(msg);
+}
+
+function filterRules(permitAll: boolean): { rules: readonly string[]; jump: string } {
+  const f = desiredFilter({ permitAll });
+  return { rules: f.chains.get(CHAIN_SERVICES) ?? [], jump: f.jumps[0].rule };
 }

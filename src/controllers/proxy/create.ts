@@ -3,18 +3,21 @@
 
 import type { Controller, ControllerDeps } from '../controller.js';
 import { createLinuxIpset } from '../../kernel/ipset/linux.js';
-import { createLinuxIptables } from '../../kernel/iptables/linux.js';
+import { IptablesReconciler } from '../../kernel/iptables/reconciler.js';
+import { LinuxIptablesDriver } from '../../kernel/iptables/linux.js';
 import { LinuxIpvs } from '../../kernel/ipvs/linux.js';
 import { LinuxRtnl } from '../../kernel/rtnl/linux.js';
 import { ProcSysctl } from '../../kernel/sysctl.js';
 import { ProxyController } from './controller.js';
 
 export function createProxyController(deps: ControllerDeps): Controller {
+  const iptablesDriver = new LinuxIptablesDriver({ family: 'ipv4' });
   return new ProxyController(deps, {
     ipvs: new LinuxIpvs(),
     rtnl: new LinuxRtnl(),
     ipset: createLinuxIpset(),
-    iptables: createLinuxIptables({ family: 'ipv4' }),
+    iptables: new IptablesReconciler(iptablesDriver),
+    iptablesDriver,
     sysctl: new ProcSysctl(),
   });
 }

@@ -2,7 +2,7 @@
 // the fakes and the factory the Linux implementations.
 
 import type { Ipset } from '../../kernel/ipset/types.js';
-import type { Iptables } from '../../kernel/iptables/types.js';
+import type { Iptables, IptablesDriver } from '../../kernel/iptables/types.js';
 import type { Ipvs } from '../../kernel/ipvs/types.js';
 import type { Rtnl } from '../../kernel/rtnl/types.js';
 import type { Sysctl } from '../../kernel/sysctl.js';
@@ -11,8 +11,10 @@ export interface ProxyKernel {
   ipvs: Ipvs;
   rtnl: Rtnl;
   ipset: Ipset;
-  /** IPv4 iptables. */
+  /** IPv4 iptables through the reconciler (the nat table: the proxy's only). */
   iptables: Iptables;
+  /** The IPv4 driver itself, for KUBE-ROUTER-SERVICES in the shared filter table (see filter-services.ts). */
+  iptablesDriver: IptablesDriver;
   sysctl: Sysctl;
 }
 

@@ -14,6 +14,7 @@ import type { ProxyKernel } from './kernel.js';
 import type { ProxyMetrics } from './metrics.js';
 import { DUMMY_LINK } from './node-info.js';
 import { planIpvs, type DesiredVirtualService, type ManagedRanges } from './reconcile-ipvs.js';
+import { ServicesFilter } from './filter-services.js';
 import { ownsProxyChain } from './reconcile-tables.js';
 
 export interface ApplyInput {
@@ -24,7 +25,10 @@ export interface ApplyInput {
   /** Desired kube-dummy-if addresses (`a.b.c.d/32`), or undefined when unchanged since the last sync. */
   addresses: readonly string[] | undefined;
   ipsets: readonly IpsetSet[] | undefined;
+  /** nat table (reconciler). */
   tables: readonly IptablesDesired[] | undefined;
+  /** KUBE-ROUTER-SERVICES rules and the INPUT jump (filter, written directly). */
+  filter: { rules: readonly string[]; jump: string } | undefined;
 }
 
 export interface ApplyResult {
@@ -32,6 +36,8 @@ export interface ApplyResult {
   /** IPVS services in the kernel after the sync (full syncs only). */
   ipvsServices?: number;
   errors: Error[];
+  /** Milliseconds per phase (addresses, ipsets, iptables, ipvsRead, ipvsApply). */
+  phasesMs: Record<string, number>;
 }
 
 function toIfAddr(text: string): IfAddr {
@@ -40,11 +46,15 @@ function toIfAddr(text: string): IfAddr {
 }
 
 export class ProxyApplier {
+  private readonly filter: ServicesFilter;
+
   constructor(
     private readonly kernel: ProxyKernel,
     private readonly metrics: ProxyMetrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.filter = new ServicesFilter(kernel.iptablesDriver);
+  }
 
   private count(kind: string, n = 1): void {
     if (n > 0) this.metrics.mutations.inc({ kind }, n);
@@ -54,6 +64,13 @@ export class ProxyApplier {
     const errors: Error[] = [];
     let mutations = 0;
     const { rtnl, ipvs } = this.kernel;
+    const phasesMs: Record<string, number> = {};
+    let t = Date.now();
+    const lap = (name: string): void => {
+      const now = Date.now();
+      phasesMs[name] = (phasesMs[name] ?? 0) + now - t;
+      t = now;
+    };
 
     // 1. Addresses first, so IPVS services bind to local VIPs.
     let removeAddrs: IfAddr[] = [];
@@ -71,6 +88,7 @@ export class ProxyApplier {
         }
       }
       removeAddrs = plan.remove;
+      lap('addresses');
     }
 
     // 2. ipsets before the rules that refer to them.
@@ -80,15 +98,24 @@ export class ProxyApplier {
         mutations++;
         this.count('ipset_restore');
       }
+      lap('ipsets');
     }
 
     // 3. iptables: one transaction per table.
+    if (input.filter) {
+      const r = await this.filter.ensure(input.filter.rules, input.filter.jump);
+      if (r.lines > 0) {
+        mutations++;
+        this.count('iptables_restore');
+      }
+    }
     for (const t of input.tables ?? []) {
       const r = await this.kernel.iptables.apply(t, { owned: ownsProxyChain });
       if (r.lines > 0) {
         mutations++;
         this.count('iptables_restore');
       }
+      lap('iptables');
     }
 
     // 4. IPVS: read once (all on a full sync; the changed services only on a partial one).
@@ -103,6 +130,7 @@ export class ProxyApplier {
         }
       }
     }
+    lap('ipvsRead');
     const plan = planIpvs(input.ipvs, actual, input.ranges, input.scope);
     if (plan.ops.length > 0) {
       const r = await ipvs.apply(plan.ops);
@@ -110,6 +138,7 @@ export class ProxyApplier {
       for (const [op, n] of Object.entries(plan.counts)) this.count(`ipvs_${op}`, n);
       for (const f of r.errors) errors.push(this.opError(f.op, f.error));
     }
+    lap('ipvsApply');
     let ipvsServices: number | undefined;
     if (input.scope === undefined) {
       const added = plan.counts.addService - plan.counts.deleteService;
@@ -127,9 +156,10 @@ export class ProxyApplier {
           errors.push(e as Error);
         }
       }
+      lap('addresses');
     }
     if (errors.length > 0) this.metrics.errors.inc(errors.length);
-    return { mutations, ipvsServices, errors };
+    return { mutations, ipvsServices, errors, phasesMs };
   }
 
   private opError(op: IpvsOp, error: Error): Error {
