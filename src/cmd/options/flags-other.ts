@@ -4,10 +4,10 @@ import type { FlagSpec } from './flag-spec.js';
 
 export const FIREWALL_FLAGS: readonly FlagSpec[] = [
   { name: 'iptables-sync-period', key: 'iptablesSyncPeriod', kind: 'duration', default: 300_000, positive: true,
-    group: 'firewall', built: false,
+    group: 'firewall', built: true,
     usage: "The delay between iptables rule synchronizations (e.g. '5s', '1m'). Must be greater than 0." },
   { name: 'netpol-default-deny', key: 'netpolDefaultDeny', kind: 'bool', default: false, group: 'firewall',
-    built: false,
+    built: true,
     usage: "Reject traffic to and from local pods until their network policy chains are programmed (needs the node's pod CIDR)." },
   { name: 'use-nftables-for-netpol', key: 'useNftablesForNetpol', kind: 'bool', default: false, group: 'firewall',
     built: false, usage: '[Experimental] Use nftables instead of iptables for the network policy controller.' },
