@@ -1,6 +1,7 @@
 // The routing controller's entry in the registry (src/controllers/registry.ts).
-// It stays undefined until the controller works end to end in the lab; the
-// agent then reports --run-* for it as "enabled but not built yet".
+// Registered: routing-3nodes.yaml and pods-same-node.yaml pass in the lab with
+// it (issue 4).
 import type { ControllerFactory } from '../controller.js';
+import { createRoutingController } from './controller.js';
 
-export const routingFactory: ControllerFactory | undefined = undefined;
+export const routingFactory: ControllerFactory | undefined = createRoutingController;
