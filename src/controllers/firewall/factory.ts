@@ -1,6 +1,7 @@
 // The firewall controller's entry in the registry (src/controllers/registry.ts).
-// It stays undefined until the controller works end to end in the lab; the
-// agent then reports --run-* for it as "enabled but not built yet".
+// Registered: NetworkPolicy enforcement works end to end in the lab
+// (test/lab/netpol-same-node.yaml, test/lab/pods-same-node.yaml).
 import type { ControllerFactory } from '../controller.js';
+import { createFirewallController } from './controller.js';
 
-export const firewallFactory: ControllerFactory | undefined = undefined;
+export const firewallFactory: ControllerFactory | undefined = createFirewallController;
