@@ -1,6 +1,7 @@
 // The proxy controller's entry in the registry (src/controllers/registry.ts).
-// It stays undefined until the controller works end to end in the lab; the
-// agent then reports --run-* for it as "enabled but not built yet".
+// Set once the controller passed test/lab/proxy-services.yaml and
+// test/lab/pods-same-node.yaml in the lab.
 import type { ControllerFactory } from '../controller.js';
+import { createProxyController } from './create.js';
 
-export const proxyFactory: ControllerFactory | undefined = undefined;
+export const proxyFactory: ControllerFactory | undefined = createProxyController;
