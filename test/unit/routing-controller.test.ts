@@ -12,7 +12,7 @@ import { GobgpdSupervisor } from '../../src/bgp/gobgpd.js';
 import type { BgpPath } from '../../src/bgp/types.js';
 import { defaultOptions } from '../../src/cmd/options/index.js';
 import type { AgentOptions } from '../../src/cmd/options/types.js';
-import { RoutingController } from '../../src/controllers/routing/controller.js';
+import { RoutingController, type BgpDaemon } from '../../src/controllers/routing/controller.js';
 import type { PodEgress } from '../../src/controllers/routing/pod-egress.js';
 import { egressRules, egressSets } from '../../src/controllers/routing/pod-egress.js';
 import { tunnelName } from '../../src/controllers/routing/tunnel-name.js';
@@ -26,6 +26,18 @@ import { FakeRtnl } from '../../src/kernel/rtnl/fake.js';
 import { FakeSysctl } from '../../src/kernel/sysctl.js';
 import { ObjectError } from '../../src/errors.js';
 import { node, threeNodes } from './routing-fixtures.test.js';
+
+/** A gobgpd that never starts (the fake tests run no BGP). */
+function deadGobgpd(dir: string): BgpDaemon {
+  const real = new GobgpdSupervisor({ apiPort: 1, logFile: join(dir, 'gobgpd.log') });
+  // Only start/stop are replaced; the EventEmitter methods stay the real ones.
+  return Object.assign(real, {
+    start: async (): Promise<void> => {
+      throw new Error('no gobgpd in this test');
+    },
+    stop: async (): Promise<void> => undefined,
+  });
+}
 
 function setup(over: Partial<AgentOptions> = {}, nodes = threeNodes()) {
   const rtnl = new FakeRtnl();
@@ -49,7 +61,7 @@ function setup(over: Partial<AgentOptions> = {}, nodes = threeNodes()) {
   const options: AgentOptions = { ...defaultOptions(), ...over };
   const warnings: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(String(JSON.parse(line).msg)) });
-  const gobgpd = new GobgpdSupervisor({ apiPort: 1, logFile: join(dir, 'gobgpd.log') });
+  const gobgpd = deadGobgpd(dir);
   const c = new RoutingController({
     cache,
     options,
@@ -117,6 +129,21 @@ describe('routing controller (fakes)', () => {
     assert.deepEqual((await t.rtnl.listRoutes({ family: AF_INET, table: 77 })).map((r) => r.dst), []);
     await t.c.cleanup();
     assert.deepEqual((await t.rtnl.listRules(AF_INET)).filter((r) => r.table === 77), []);
+  });
+
+  it('after a start, routes of the previous run are kept until BGP has converged', async () => {
+    const t = setup();
+    await t.rtnl.replaceRoute({ dst: '10.244.3.0/24', gateway: '10.0.0.3', protocol: 0x11 });
+    await t.c.start();
+    try {
+      await t.c.sync().catch(() => undefined); // node setup (addresses); BGP fails: no gobgpd
+      t.c.learned().apply([learned('10.244.2.0/24', '10.0.0.2')]);
+      await t.c.syncRoutes();
+      const routes = await t.rtnl.listRoutes({ family: AF_INET, protocol: 0x11 });
+      assert.deepEqual(routes.map((r) => r.dst), ['10.244.2.0/24', '10.244.3.0/24']);
+    } finally {
+      await t.c.stop();
+    }
   });
 
   it('without the overlay a next hop in another subnet gets no route', async () => {

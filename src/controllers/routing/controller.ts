@@ -53,6 +53,9 @@ export interface RoutingControllerDeps extends ControllerDeps {
   retryIntervalMs?: number;
 }
 
+/** Longest wait after a start before stale routes are removed even if some peer is not up. */
+export const ROUTE_GRACE_MS = 90_000;
+
 export class RoutingController implements Controller {
   readonly name = 'routing' as const;
   readonly kinds = ['Node', 'Service', 'EndpointSlice'] as const;
@@ -71,6 +74,13 @@ export class RoutingController implements Controller {
   private routeQueue: Promise<void> = Promise.resolve();
   private routePending = false;
   private started = false;
+  private startedAt = 0;
+  /** Stale routes are removed only once BGP has converged after start (see routesConverged). */
+  private converged = false;
+  private allEstablishedAt: number | undefined;
+  /** Peers of the last successful BGP reconcile. */
+  private desiredPeers: number | undefined;
+  private convergeTimer: NodeJS.Timeout | undefined;
   private gobgpdUp = false;
   private asn: number | undefined;
   private readonly onRestarted = (): void => {
@@ -121,6 +131,15 @@ export class RoutingController implements Controller {
   async start(): Promise<void> {
     const { cache, options } = this.deps;
     this.started = true;
+    this.startedAt = Date.now();
+    this.convergeTimer = setInterval(() => {
+      void this.routesConverged().then((ok) => {
+        if (!ok) return;
+        clearInterval(this.convergeTimer);
+        this.scheduleRoutes(false);
+      });
+    }, 1000);
+    this.convergeTimer.unref();
     this.unsubscribe.push(
       cache.on('Node', (e) => {
         if (e.type !== 'update' || !e.old || nodeChanged(e.old, e.obj)) this.runner.run();
@@ -186,6 +205,7 @@ export class RoutingController implements Controller {
           if (op.op === 'add-path') this.metrics.advertisementsSent.inc({ type: 'pod-route' });
           else if (op.op === 'delete-path') this.metrics.advertisementsSent.inc({ type: 'withdraw' });
         }
+        if (res.failed.length === 0) this.desiredPeers = bgp.peers.length;
         if (res.failed.length > 0) throw new KubeRouterError('KR_ERR_BGP', res.failed.map((f) => `${f.op.op}: ${f.error.message}`).join('; '));
       });
       this.asn = bgp.global.asn;
@@ -194,6 +214,34 @@ export class RoutingController implements Controller {
     this.scheduleRoutes(false);
     this.metrics.controllerRoutesSyncTime.observe((performance.now() - t0) / 1000);
     if (errors.length > 0) throw new KubeRouterError('KR_ERR_KERNEL', `routing sync on node ${nodeName}: ${errors.join('; ')}`, { object: `Node ${nodeName}` });
+  }
+
+  /**
+   * Whether routes and tunnels the plan no longer has may be removed: not
+   * right after a start, when gobgpd has not re-learned the paths yet (the
+   * kernel still routes pod traffic with what the previous run installed).
+   * Converged once every peer has been Established for 2 s, or after
+   * ROUTE_GRACE_MS whatever the peers say (a node that is gone never comes up).
+   */
+  private async routesConverged(): Promise<boolean> {
+    if (this.converged) return true;
+    const now = Date.now();
+    if (now - this.startedAt >= ROUTE_GRACE_MS) return (this.converged = true);
+    if (!this.gobgpdUp) return false;
+    try {
+      if (this.desiredPeers === undefined) return false; // not reconciled yet
+      const peers = await this.gobgpd.client.listPeers();
+      if (peers.length < this.desiredPeers || peers.some((p) => p.sessionState !== 'established')) {
+        this.allEstablishedAt = undefined;
+        return false;
+      }
+    } catch {
+      return false;
+    }
+    this.allEstablishedAt ??= now;
+    if (now - this.allEstablishedAt < 2000) return false;
+    this.deps.logger.info({ afterMs: now - this.startedAt }, 'BGP converged: stale routes and tunnels are removed from now on');
+    return (this.converged = true);
   }
 
   /** Starts (or adopts) gobgpd and the best-path watch, once this node is known. */
@@ -270,7 +318,7 @@ export class RoutingController implements Controller {
       enableOverlay: o.enableOverlay,
       overlayType: o.overlayType,
     });
-    const res = await applyRoutePlan(this.k.rtnl, plan, force);
+    const res = await applyRoutePlan(this.k.rtnl, plan, force, this.converged || !this.started);
     this.metrics.routesAdded.inc(res.added);
     this.metrics.routesRemoved.inc(res.removed);
     this.metrics.routesSynced.set(res.synced);
@@ -300,6 +348,7 @@ export class RoutingController implements Controller {
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
     clearInterval(this.reassertTimer);
+    clearInterval(this.convergeTimer);
     this.bestPaths.stop();
     await this.runner.stop();
     await this.routeQueue;

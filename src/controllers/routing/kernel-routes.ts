@@ -51,8 +51,10 @@ async function ownedRoutes(rtnl: Rtnl): Promise<RouteEntry[]> {
  * Brings tunnels, routes and rules to the plan. Tunnels first (routes refer
  * to them), stale routes removed before stale tunnels. `force` replaces every
  * desired route even when it looks right (the periodic re-assert).
+ * `removeStale` false keeps routes and tunnels that are not in the plan
+ * (after a restart, until BGP has re-learned what the kernel still holds).
  */
-export async function applyRoutePlan(rtnl: Rtnl, plan: RoutePlan, force = false): Promise<RouteApplyResult> {
+export async function applyRoutePlan(rtnl: Rtnl, plan: RoutePlan, force = false, removeStale = true): Promise<RouteApplyResult> {
   const res: RouteApplyResult = { added: 0, removed: 0, synced: 0, tunnelsAdded: 0, tunnelsRemoved: 0, errors: [] };
   const links = await rtnl.listLinks();
   const existingTunnels = links.filter((l) => isTunnelName(l.name) && TUNNEL_KINDS.has(l.kind));
@@ -76,6 +78,7 @@ export async function applyRoutePlan(rtnl: Rtnl, plan: RoutePlan, force = false)
     const w = wantKey.get(`${r.table} ${r.dst}`);
     if (w && sameRoute(r, w, linkIndex)) continue;
     if (w) continue; // replaced below
+    if (!removeStale) continue;
     try {
       await rtnl.deleteRoute({ dst: r.dst, table: r.table, protocol: r.protocol, priority: r.priority });
       res.removed++;
@@ -106,7 +109,7 @@ export async function applyRoutePlan(rtnl: Rtnl, plan: RoutePlan, force = false)
 
   const wantTunnels = new Set(plan.tunnels.map((t) => t.name));
   for (const l of existingTunnels) {
-    if (wantTunnels.has(l.name)) continue;
+    if (wantTunnels.has(l.name) || !removeStale) continue;
     try {
       await rtnl.deleteLink(l.name);
       res.tunnelsRemoved++;
