@@ -208,6 +208,8 @@ export class ProxyController implements Controller {
     let ctxChanged = false;
     const t0 = Date.now();
     if (full) {
+      // Without IPVS (no ip_vs module) nothing else is worth writing: fail before any mutation.
+      await this.kernel.ipvs.getInfo();
       for (const [k, v] of PROXY_SYSCTLS) {
         try {
           if (await this.kernel.sysctl.ensure(k, v)) this.metrics.mutations.inc({ kind: 'sysctl' });
