@@ -225,7 +225,9 @@ describe('lab kubelet on a host netns node', { skip }, () => {
     await kubelet.idle();
     assert.equal(kubelet.podNetns('x', 'a'), netnsBefore);
     for (const n of ['a', 'b', 'c', 'h']) assert.equal(statusOf(store, 'x', n).podIP, before[n]);
-    const names = (await netnsList()).split('\n').filter((l) => l.startsWith('pod-x-a-'));
+    // Other test files run pods named x/a concurrently: count this node's sandbox only.
+    const ours = podNetnsName(NODE, 'x', 'a');
+    const names = (await netnsList()).split('\n').filter((l) => l.split(' ')[0] === ours);
     assert.equal(names.length, 1, names.join(','));
     const res = await kubelet.probeFrom('x/b', [{ protocol: 'TCP', ip: before.a ?? '', port: 80 }]);
     assert.equal(res[0].status, 'ok');
