@@ -64,6 +64,8 @@ if (!isRoot) {
       });
       let out = '';
       loop.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      // Listen for the end now: the loop may already be gone when we stop it.
+      const closed = new Promise((r) => loop.on('close', r));
       const swaps: number[] = [];
       for (let k = 2; k < 7; k++) {
         t = performance.now();
@@ -72,7 +74,7 @@ if (!isRoot) {
         assert.deepEqual(r.swapped, ['kube-router-svip']);
       }
       await sh(['touch', `/tmp/krt-stop-${ns}`]);
-      await new Promise((r) => loop.on('close', r));
+      await closed;
       await execLocal(['rm', '-f', `/tmp/krt-stop-${ns}`]);
       const [iterations, failures] = out.trim().split(' ').map(Number);
       assert.ok(iterations > 0, 'the test loop ran');

@@ -90,7 +90,9 @@ done
 [ -n "$RUN" ] && [ -n "$SUP" ] || fail "lab.run= and lab.sup= missing from the kernel command line"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run || fail "mount /run"
 mkdir -p /run/lock
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp || fail "mount /tmp"
+# /tmp stays the overlay's (its writes land in the tmpfs upper layer, never on
+# the host): a tmpfs over it would hide a checkout or lab directory under the
+# host's /tmp, such as a CI clone in /tmp.
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
