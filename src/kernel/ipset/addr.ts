@@ -2,51 +2,14 @@
 // IPv4 dotted quads, IPv6 RFC 5952 (lower case, longest zero run as `::`),
 // networks masked to their prefix, full-length prefixes printed as addresses.
 
-import { isIPv4, isIPv6 } from 'node:net';
-
-function v6Groups(text: string): number[] | undefined {
-  if (!isIPv6(text)) return undefined;
-  let s = text.toLowerCase();
-  // Embedded IPv4 tail (::ffff:1.2.3.4).
-  const lastColon = s.lastIndexOf(':');
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const o = tail.split('.').map(Number);
-    s = s.slice(0, lastColon + 1) + ((o[0] << 8) | o[1]).toString(16) + ':' + ((o[2] << 8) | o[3]).toString(16);
-  }
-  const [head, rest] = s.includes('::') ? s.split('::') : [s, undefined];
-  const h = head === '' ? [] : head.split(':').map((x) => parseInt(x, 16));
-  if (rest === undefined) return h;
-  const r = rest === '' ? [] : rest.split(':').map((x) => parseInt(x, 16));
-  return [...h, ...new Array<number>(8 - h.length - r.length).fill(0), ...r];
-}
-
-function formatV6(g: number[]): string {
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLen).join(':');
-}
+import { isIPv4 } from 'node:net';
+import { formatIpv6, ipv6Groups } from '../ipv6-text.js';
 
 /** Canonical text of an IPv4 or IPv6 address, or undefined if it is not one. */
 export function canonicalAddr(text: string): { addr: string; v6: boolean } | undefined {
   if (isIPv4(text)) return { addr: text.split('.').map(Number).join('.'), v6: false };
-  const g = v6Groups(text);
-  return g ? { addr: formatV6(g), v6: true } : undefined;
+  const g = ipv6Groups(text);
+  return g ? { addr: formatIpv6(g), v6: true } : undefined;
 }
 
 function maskV4(addr: string, bits: number): string {
@@ -84,6 +47,6 @@ export function canonicalNet(text: string): { net: string; v6: boolean } | undef
     if (bits > max) return undefined;
   }
   if (bits === max) return { net: a.addr, v6: a.v6 };
-  const masked = a.v6 ? formatV6(maskV6(v6Groups(a.addr) as number[], bits)) : maskV4(a.addr, bits);
+  const masked = a.v6 ? formatIpv6(maskV6(ipv6Groups(a.addr) as number[], bits)) : maskV4(a.addr, bits);
   return { net: `${masked}/${bits}`, v6: a.v6 };
 }

@@ -3,6 +3,7 @@
 // longest run of zero groups as `::`), as `ip` and `ipvsadm` print them.
 
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIpv6, ipv6Groups } from '../ipv6-text.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -15,48 +16,12 @@ export function familyOf(text: string): AddressFamily | undefined {
   return undefined;
 }
 
-function v6Groups(text: string): number[] {
-  let s = text.toLowerCase();
-  const lastColon = s.lastIndexOf(':');
-  const tail = s.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const o = tail.split('.').map(Number);
-    s = `${s.slice(0, lastColon + 1)}${((o[0] << 8) | o[1]).toString(16)}:${((o[2] << 8) | o[3]).toString(16)}`;
-  }
-  const parts = s.split('::');
-  const head = parts[0] === '' ? [] : parts[0].split(':').map((x) => parseInt(x, 16));
-  if (parts.length === 1) return head;
-  const rest = parts[1] === '' ? [] : parts[1].split(':').map((x) => parseInt(x, 16));
-  return [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
-}
-
-function formatV6(g: number[]): string {
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
 /** 4 bytes for IPv4, 16 for IPv6. Throws on anything that is not an address. */
 export function addrToBytes(text: string): Buffer {
   if (isIPv4(text)) return Buffer.from(text.split('.').map(Number));
   if (!isIPv6(text)) throw new TypeError(`not an IP address: ${JSON.stringify(text)}`);
   const out = Buffer.alloc(16);
-  v6Groups(text).forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  (ipv6Groups(text) ?? []).forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;
 }
 
@@ -81,7 +46,7 @@ export function bytesToAddr(buf: Buffer, family: AddressFamily): string {
   if (buf.length < 16) throw new RangeError(`IPv6 address needs 16 bytes, got ${buf.length}`);
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push(buf.readUInt16BE(i * 2));
-  return formatV6(g);
+  return formatIpv6(g);
 }
 
 /** Canonical text of an address (`10.0.0.01` is rejected by node:net, `FD00::0:1` → `fd00::1`). */
