@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { KubeRouterError, errorMessage } from '../../errors.js';
 import { createLogger } from '../../log/logger.js';
 import type { RunAgentParams } from '../agent.js';
+import { TOOL_NAMES, toolsUsage, type ToolName } from '../tools/args.js';
 import { resolveNodeName } from './node-name.js';
 import { parseFlags } from './parse.js';
 import { usageText } from './usage.js';
@@ -25,9 +26,15 @@ export const EXIT_USAGE = 2;
 
 /** Runs the command for `argv` (without node and script) and returns the exit status. */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  // Operator tools: `kube-router dump|plan|explain ...` (src/cmd/tools/), loaded only when asked for.
+  const tool = argv[0] as ToolName;
+  if (TOOL_NAMES.includes(tool) && !argv.some((a) => a === '-h' || a === '--help')) {
+    return (await import('../tools/index.js')).runTool(tool, argv.slice(1), deps);
+  }
+  const flagArgv = TOOL_NAMES.includes(tool) ? argv.slice(1) : argv;
   let parsed;
   try {
-    parsed = parseFlags(argv);
+    parsed = parseFlags(flagArgv);
   } catch (err) {
     if (err instanceof KubeRouterError && err.code === 'KR_ERR_FLAG') {
       deps.stderr.write(`kube-router: ${oneLine(err.message)} (see kube-router --help)\n`);
@@ -38,7 +45,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   }
   const { options, warnings } = parsed;
   if (options.help) {
-    deps.stdout.write(usageText());
+    deps.stdout.write(usageText() + toolsUsage());
     return 0;
   }
   if (options.version) {
