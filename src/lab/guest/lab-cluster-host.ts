@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { LabKind, ObjectStore } from '../apiserver/types.js';
 import type { Kubelet } from '../cluster/kubelet/index.js';
-import type { ExecTarget, LabNode, LabRouter } from '../topology/types.js';
+import type { ExecTarget, LabNode, LabPeer, LabRouter } from '../topology/types.js';
 import type { AgentStatus } from './agents.js';
 import { KubeRouterError } from '../../errors.js';
 
@@ -20,7 +20,12 @@ export interface HostApi {
 export interface HostTopology {
   readonly nodes: readonly Pick<LabNode, 'name' | 'ip'>[];
   readonly router?: Pick<LabRouter, 'name' | 'ips'>;
+  /** The external BGP peer namespace while one is up. */
+  readonly peer?: Pick<LabPeer, 'name' | 'ip' | 'asn'>;
   argvFor(target: ExecTarget, argv: readonly string[]): string[];
+  /** Adds / removes the peer namespace (a topology without them has no external peer). */
+  addPeer?(): Promise<Pick<LabPeer, 'name' | 'ip' | 'asn'>>;
+  removePeer?(): Promise<void>;
 }
 
 export interface HostAgents {

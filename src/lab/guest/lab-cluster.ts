@@ -33,6 +33,7 @@ import { defaultNetnsExists, labError, needAgents, needApi, needTopology, sleep,
 import { holdFromPlace, probeBatch, probeFromPlace, type ProbeRunner } from './lab-cluster-probe.js';
 import { executeReset, planReset } from './lab-cluster-reset.js';
 import { ChangeTracker, agentPending, fetchHealth, podsPending } from './lab-cluster-settle.js';
+import { configurePeer } from './lab-cluster-peer.js';
 
 /** An agent's start to its first /healthz answer took 110 s under TCG emulation (3 agents at once). */
 const AGENT_UP_TIMEOUT_MS = 300_000;
@@ -108,7 +109,7 @@ export class GuestLabCluster implements LabCluster {
       nodes: host.topology?.nodes.length ?? host.config.nodes,
       secondSubnet: host.topology !== undefined ? host.topology.router !== undefined : host.config.secondSubnet,
       agentArgs: [...host.config.agentArgs],
-      externalPeer: false,
+      externalPeer: host.topology?.peer !== undefined,
     };
     for (const n of host.topology?.nodes ?? []) if (host.agents?.statusOf(n.name).running) this.expected.add(n.name);
     if (host.api !== undefined) this.tracker = new ChangeTracker(host.api.store);
@@ -133,7 +134,7 @@ export class GuestLabCluster implements LabCluster {
         { field: 'cluster.nodes', value: String(spec.nodes) },
       );
     }
-    if (spec.externalPeer) throw labError('cluster: externalPeer is not available in this lab yet (no FRR/BIRD peer namespace)', { field: 'cluster.externalPeer' });
+    await configurePeer(this.host, topo, spec.externalPeer, () => this.store);
     const agents = this.host.agents;
     if (agents === undefined || !agents.available()) {
       this.host.log?.('lab-cluster: configure: agents are not available (not built or no API server); running without agents');
@@ -317,6 +318,7 @@ export class GuestLabCluster implements LabCluster {
     const topo = needTopology(this.host, 'nodes');
     const out: NodeInfo[] = topo.nodes.map((n) => ({ name: n.name, ips: [n.ip], role: 'node' }));
     if (topo.router !== undefined) out.push({ name: topo.router.name, ips: [...topo.router.ips], role: 'router' });
+    if (topo.peer !== undefined) out.push({ name: topo.peer.name, ips: [topo.peer.ip], role: 'peer' });
     return out;
   }
 }

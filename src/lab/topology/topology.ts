@@ -15,6 +15,7 @@ import {
   UNDERLAY,
   type ExecTarget,
   type LabNode,
+  type LabPeer,
   type LabRouter,
   type PodResolver,
   type TopologyOptions,
@@ -25,9 +26,22 @@ async function ipBatch(netns: string | undefined, lines: string[], what: string)
   await run(argv, { phase: `topology (${what})`, input: `${lines.join('\n')}\n` });
 }
 
+/** SIGKILLs every process in a network namespace. */
+async function killNetnsProcesses(name: string): Promise<void> {
+  const pids = await run(['ip', 'netns', 'pids', name], { allowFail: true });
+  for (const p of pids.stdout.split(/\s+/).filter(Boolean)) {
+    try {
+      process.kill(Number(p), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export class Topology {
   readonly nodes: LabNode[] = [];
   readonly router: LabRouter | undefined;
+  private peerNs: LabPeer | undefined;
   private podResolver: PodResolver | undefined;
 
   private constructor(readonly options: Required<TopologyOptions>) {
@@ -66,6 +80,40 @@ export class Topology {
     return n;
   }
 
+  /** The external BGP peer namespace, while one is up (addPeer). */
+  get peer(): LabPeer | undefined {
+    return this.peerNs;
+  }
+
+  /**
+   * Adds the `peer` namespace on the underlay (eth0 192.168.56.254/24, default
+   * route via the bridge), for an external BGP router. Idempotent; not with a
+   * second subnet, whose router holds that address.
+   */
+  async addPeer(): Promise<LabPeer> {
+    if (this.peerNs !== undefined) return this.peerNs;
+    if (this.router !== undefined) {
+      throw new LabError('topology', `an external peer cannot join a topology with a second subnet: the router holds ${UNDERLAY.peer.ip}`, { field: 'cluster.externalPeer' });
+    }
+    const { name, ip, asn } = UNDERLAY.peer;
+    const netnsPath = `/run/netns/${name}`;
+    // Left over from a supervisor that died: start clean.
+    await run(['ip', 'netns', 'del', name], { allowFail: true });
+    await run(['ip', 'link', 'del', `veth-${name}`], { allowFail: true });
+    await ipBatch(undefined, [`netns add ${name}`, `link add veth-${name} type veth peer name eth0 netns ${name}`, `link set veth-${name} master ${UNDERLAY.bridge} up`], 'peer link');
+    await ipBatch(name, ['link set lo up', `addr add ${ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${UNDERLAY.bridgeIp}`], 'peer');
+    this.peerNs = { name, ip, asn, netnsPath };
+    return this.peerNs;
+  }
+
+  /** Kills what runs in the peer namespace and removes it (nothing when there is none). */
+  async removePeer(): Promise<void> {
+    const name = UNDERLAY.peer.name;
+    await killNetnsProcesses(name);
+    await run(['ip', '-force', '-batch', '-'], { input: `netns del ${name}\nlink del veth-${name}\n`, allowFail: true });
+    this.peerNs = undefined;
+  }
+
   /** The kubelet registers where pods live. */
   setPodResolver(resolver: PodResolver): void {
     this.podResolver = resolver;
@@ -80,6 +128,9 @@ export class Topology {
       case 'node': {
         if (this.router !== undefined && target.name === this.router.name) {
           return ['nsenter', `--net=${this.router.netnsPath}`, '--', ...argv];
+        }
+        if (this.peerNs !== undefined && target.name === this.peerNs.name) {
+          return ['nsenter', `--net=${this.peerNs.netnsPath}`, '--', ...argv];
         }
         const n = this.node(target.name);
         return ['nsenter', `--net=${n.netnsPath}`, `--mount=${n.mntPin}`, `--uts=${n.utsPin}`, '--', ...argv];
@@ -151,17 +202,9 @@ export class Topology {
 
   /** Kills what runs in the namespaces and removes them, the pins and the bridges. */
   async destroy(): Promise<void> {
+    if (this.peerNs !== undefined) await this.removePeer();
     const names = [...this.nodes.map((n) => n.name), ...(this.router ? [this.router.name] : [])];
-    for (const name of names) {
-      const pids = await run(['ip', 'netns', 'pids', name], { allowFail: true });
-      for (const p of pids.stdout.split(/\s+/).filter(Boolean)) {
-        try {
-          process.kill(Number(p), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
+    for (const name of names) await killNetnsProcesses(name);
     for (const n of this.nodes) {
       await run(['umount', n.mntPin], { allowFail: true });
       await run(['umount', n.utsPin], { allowFail: true });

@@ -1,5 +1,6 @@
 // The lab's node topology inside the guest: N node namespaces on an underlay
-// bridge, optionally the last one in a second subnet behind a router.
+// bridge, optionally the last one in a second subnet behind a router, and
+// optionally an external BGP peer namespace on the underlay.
 
 export interface TopologyOptions {
   /** node1..nodeN (default 3). */
@@ -31,6 +32,14 @@ export interface LabRouter {
   netnsPath: string;
 }
 
+/** The external BGP peer (BIRD) on the underlay, added while a scenario asks for it. */
+export interface LabPeer {
+  name: string;
+  ip: string;
+  asn: number;
+  netnsPath: string;
+}
+
 /** Where a command runs: the guest root, a node (its net, mount and UTS namespaces), the router, or a pod. */
 export type ExecTarget =
   | { kind: 'root' }
@@ -55,6 +64,8 @@ export const UNDERLAY = {
   subnet: '192.168.56.0/24',
   prefix: '192.168.56',
   second: { bridge: 'lab-br1', subnet: '192.168.57.0/24', prefix: '192.168.57', routerIp1: '192.168.56.254', routerIp2: '192.168.57.1' },
+  /** The external peer's address (the router's on the first subnet: the two never coexist) and AS. */
+  peer: { name: 'peer', ip: '192.168.56.254', asn: 64513 },
   /** Where the node mount/UTS namespace pins live (a private bind mount). */
   pinDir: '/run/lab/ns',
 } as const;
@@ -63,7 +74,7 @@ export function nodeName(i: number): string {
   return `node${i}`;
 }
 
-/** Parses `root`, `guest`, `nodeN`, `router` or `ns/pod`. */
+/** Parses `root`, `guest`, `nodeN`, `router`, `peer` or `ns/pod`. */
 export function parseTarget(text: string): ExecTarget {
   if (text === 'root' || text === 'guest' || text === '') return { kind: 'root' };
   const slash = text.indexOf('/');
