@@ -47,12 +47,14 @@ COPY cni ./cni
 COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/kube-router-entrypoint
 #!/bin/sh
 set -eu
-count() { ("$1-save" 2>/dev/null; "$2-save" 2>/dev/null) | grep -c '^-' || true; }
-hint() { ("$1-save" -t mangle 2>/dev/null; "$2-save" -t mangle 2>/dev/null) | grep -c 'KUBE-IPTABLES-HINT\|KUBE-KUBELET-CANARY' || true; }
+# Rules and kubelet canary chains of one backend, both families.
+rules() { "$@" 2>/dev/null | grep -c '^-' || true; }
+hints() { "$@" -t mangle 2>/dev/null | grep -c 'KUBE-IPTABLES-HINT\|KUBE-KUBELET-CANARY' || true; }
 mode=nft
-if [ "$(hint iptables-legacy ip6tables-legacy)" -gt 0 ]; then mode=legacy
-elif [ "$(hint iptables-nft ip6tables-nft)" -gt 0 ]; then mode=nft
-elif [ "$(count iptables-legacy ip6tables-legacy)" -gt "$(count iptables-nft ip6tables-nft)" ]; then mode=legacy
+if [ $(( $(hints iptables-legacy-save) + $(hints ip6tables-legacy-save) )) -gt 0 ]; then mode=legacy
+elif [ $(( $(hints iptables-nft-save) + $(hints ip6tables-nft-save) )) -gt 0 ]; then mode=nft
+elif [ $(( $(rules iptables-legacy-save) + $(rules ip6tables-legacy-save) )) -gt \
+       $(( $(rules iptables-nft-save) + $(rules ip6tables-nft-save) )) ]; then mode=legacy
 fi
 update-alternatives --set iptables "/usr/sbin/iptables-$mode" >/dev/null
 update-alternatives --set ip6tables "/usr/sbin/ip6tables-$mode" >/dev/null
