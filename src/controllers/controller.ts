@@ -12,7 +12,7 @@ import type { SharedCache } from '../informers/cache.js';
 import type { ResourceKind } from '../informers/types.js';
 import type { AgentOptions } from '../cmd/options/types.js';
 
-export type ControllerName = 'proxy' | 'routing' | 'firewall';
+export type ControllerName = 'proxy' | 'routing' | 'firewall' | 'lballoc';
 
 export interface ControllerDeps {
   cache: SharedCache;
@@ -73,10 +73,11 @@ export const CONTROLLER_FLAGS: Readonly<Record<ControllerName, string>> = {
   routing: '--run-router',
   proxy: '--run-service-proxy',
   firewall: '--run-firewall',
+  lballoc: '--run-loadbalancer',
 };
 
-/** Start order, as kube-router's: routing, then proxy, then firewall. */
-export const CONTROLLER_ORDER: readonly ControllerName[] = ['routing', 'proxy', 'firewall'];
+/** Start order, as kube-router's: routing, then proxy, then firewall, then the LoadBalancer allocator. */
+export const CONTROLLER_ORDER: readonly ControllerName[] = ['routing', 'proxy', 'firewall', 'lballoc'];
 
 /**
  * A controller's health() built from its runner's (see

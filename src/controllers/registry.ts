@@ -6,6 +6,7 @@
 import type { AgentOptions } from '../cmd/options/types.js';
 import { CONTROLLER_FLAGS, CONTROLLER_ORDER, type ControllerFactory, type ControllerName } from './controller.js';
 import { firewallFactory } from './firewall/factory.js';
+import { lballocFactory } from './lballoc/factory.js';
 import { proxyFactory } from './proxy/factory.js';
 import { routingFactory } from './routing/factory.js';
 
@@ -18,16 +19,20 @@ export const BUILT_IN_FACTORIES: ControllerFactories = Object.fromEntries(
       ['routing', routingFactory],
       ['proxy', proxyFactory],
       ['firewall', firewallFactory],
+      ['lballoc', lballocFactory],
     ] as const
   ).filter((entry): entry is readonly [ControllerName, ControllerFactory] => entry[1] !== undefined),
 );
 
-/** Enabled controllers in start order (routing, proxy, firewall). */
-export function enabledControllers(options: Pick<AgentOptions, 'runRouter' | 'runServiceProxy' | 'runFirewall'>): ControllerName[] {
+type RunFlags = Pick<AgentOptions, 'runRouter' | 'runServiceProxy' | 'runFirewall'> & Partial<Pick<AgentOptions, 'runLoadbalancer'>>;
+
+/** Enabled controllers in start order (routing, proxy, firewall, lballoc). */
+export function enabledControllers(options: RunFlags): ControllerName[] {
   const enabled: Record<ControllerName, boolean> = {
     routing: options.runRouter,
     proxy: options.runServiceProxy,
     firewall: options.runFirewall,
+    lballoc: options.runLoadbalancer === true,
   };
   return CONTROLLER_ORDER.filter((name) => enabled[name]);
 }
@@ -40,7 +45,7 @@ export interface ControllerPlan {
 }
 
 export function planControllers(
-  options: Pick<AgentOptions, 'runRouter' | 'runServiceProxy' | 'runFirewall'>,
+  options: RunFlags,
   factories: ControllerFactories = BUILT_IN_FACTORIES,
 ): ControllerPlan {
   const plan: ControllerPlan = { build: [], missing: [] };

@@ -15,9 +15,9 @@ export const FIREWALL_FLAGS: readonly FlagSpec[] = [
 
 export const LBALLOC_FLAGS: readonly FlagSpec[] = [
   { name: 'loadbalancer-default-class', key: 'loadbalancerDefaultClass', kind: 'bool', default: true,
-    group: 'lballoc', built: false, usage: 'Handle loadbalancer services without a class' },
+    group: 'lballoc', built: true, usage: 'Handle loadbalancer services without a class' },
   { name: 'loadbalancer-sync-period', key: 'loadbalancerSyncPeriod', kind: 'duration', default: 60_000,
-    positive: true, group: 'lballoc', built: false,
+    positive: true, group: 'lballoc', built: true,
     usage: "The delay between checking for missed services (e.g. '5s', '1m'). Must be greater than 0." },
 ];
 
