@@ -12,18 +12,20 @@
 // state (a no-op resync, a restart) gets zero mutations.
 
 import type { Logger } from 'pino';
-import { errorMessage, KubeRouterError, type ObjectError } from '../../errors.js';
+import { errorMessage, KubeRouterError, ObjectError } from '../../errors.js';
 import type { EndpointSlice, Node, ResourceKind, Service } from '../../informers/types.js';
 import { IPVS_FAMILY_MISSING } from '../../kernel/ipvs/linux.js';
 import { serviceConfig, serviceKey } from '../../kernel/ipvs/types.js';
 import { BoundedFrequencyRunner, type RunContext } from '../../runner/bounded-frequency-runner.js';
 import type { Clock } from '../../runner/clock.js';
 import { controllerHealth, type Controller, type ControllerDeps, type ControllerHealth } from '../controller.js';
+import { LABEL_SERVICE_NAME } from './annotations.js';
 import { ServiceChangeTracker } from './change-tracker.js';
 import { createCompileContext, type CompileContext } from './compile-context.js';
 import { DesiredProxyState } from './compile-state.js';
 import { PROXY_SYSCTLS, type ProxyKernel } from './kernel.js';
-import { createProxyMetrics, type ProxyMetrics } from './metrics.js';
+import { HealthCheckServers } from './healthcheck.js';
+import { createProxyMetrics, registerServiceStats, type ProxyMetrics, type ServiceStatsSample } from './metrics.js';
 import { proxyFlagsFromOptions } from './model.js';
 import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, readLocalIPs } from './node-info.js';
 import { ProxyApplier } from './reconcile-apply.js';
@@ -48,10 +50,15 @@ export class ProxyController implements Controller {
   private readonly logger: Logger;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly warned = new Set<string>();
+  private readonly healthChecks: HealthCheckServers;
+  /** healthCheckNodePort changes found by recompute, applied after it. */
+  private healthCheckWork: Promise<void>[] = [];
   private ctx: CompileContext | undefined;
   private ctxSignature = '';
   private localIPs: string[] = [];
   private needFull = true;
+  /** A sync completed without error since the start (kube-proxy's serviceProxyHealthy for health checks). */
+  private synced = false;
   private nodeChanged = false;
   /** Last mutation count of a sync (tests and logs). */
   lastMutations = 0;
@@ -63,7 +70,9 @@ export class ProxyController implements Controller {
   ) {
     this.logger = deps.logger;
     this.metrics = createProxyMetrics(deps.metrics);
+    registerServiceStats(deps.metrics, () => this.serviceStats());
     this.applier = new ProxyApplier(kernel, this.metrics, this.logger);
+    this.healthChecks = new HealthCheckServers({ logger: this.logger, healthy: () => this.synced });
     this.runner = new BoundedFrequencyRunner({
       name: 'proxy',
       fn: (rc) => this.syncWith(rc),
@@ -106,12 +115,25 @@ export class ProxyController implements Controller {
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     await this.runner.stop();
+    await this.healthChecks.close();
     this.kernel.ipvs.close();
     this.kernel.rtnl.close();
   }
 
   health(): ControllerHealth {
     return controllerHealth(this.name, this.runner.health());
+  }
+
+  /** IPVS stats of every virtual service a Service owns (read at scrape time). */
+  private async serviceStats(): Promise<ServiceStatsSample[]> {
+    const out: ServiceStatsSample[] = [];
+    for (const s of await this.kernel.ipvs.listServices()) {
+      const owner = this.state.ownerOf(serviceKey(s));
+      if (owner === undefined) continue;
+      const slash = owner.indexOf('/');
+      out.push({ namespace: owner.slice(0, slash), name: owner.slice(slash + 1), vip: s.address, protocol: s.protocol.toLowerCase(), port: s.port, stats: s.stats });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ sync
@@ -150,6 +172,22 @@ export class ProxyController implements Controller {
     }
   }
 
+  /** EndpointSlices naming a Service that does not exist (and never did for us): one warning per slice. */
+  private warnOrphanSlices(ns: string, name: string): void {
+    const slices = this.deps.cache.endpointSlicesFor(ns, name);
+    this.warn(
+      slices.map(
+        (s) =>
+          new ObjectError(
+            `EndpointSlice ${ns}/${s.metadata.name}`,
+            `metadata.labels[${LABEL_SERVICE_NAME}]`,
+            `Service ${ns}/${name} does not exist; slice ignored`,
+            name,
+          ),
+      ),
+    );
+  }
+
   private recompute(key: string, scope: Set<string>): { addresses: boolean; sets: boolean; hairpin: boolean } {
     const ctx = this.ctx as CompileContext;
     const slash = key.indexOf('/');
@@ -159,6 +197,8 @@ export class ProxyController implements Controller {
     const slices: EndpointSlice[] = svc ? this.deps.cache.endpointSlicesFor(ns, name) : [];
     const ch = this.state.recompute(key, svc, slices, ctx);
     if (ch.current) this.warn(ch.current.warnings);
+    if (!svc && !ch.previous) this.warnOrphanSlices(ns, name);
+    if (ch.previous?.healthCheck || ch.current?.healthCheck) this.healthCheckWork.push(this.healthChecks.set(key, ch.current?.healthCheck ?? null));
     const out = { addresses: false, sets: false, hairpin: false };
     if (!ch.changed) return out;
     for (const c of [ch.previous, ch.current]) for (const vs of c?.services ?? []) scope.add(serviceKey(vs.service));
@@ -173,11 +213,19 @@ export class ProxyController implements Controller {
   /** The desired virtual services: all (scope undefined) or those in scope, each from its owning Service. */
   private desiredIpvs(scope: ReadonlySet<string> | undefined): Map<string, DesiredVirtualService> {
     const out = new Map<string, DesiredVirtualService>();
-    const keys = scope === undefined ? undefined : scope;
+    if (scope !== undefined) {
+      // A partial sync looks up the scope's keys through their owners: its
+      // cost follows the change, not the number of Services.
+      for (const k of scope) {
+        const owner = this.state.ownerOf(k);
+        const vs = owner === undefined ? undefined : this.state.get(owner)?.services.find((v) => serviceKey(v.service) === k);
+        if (vs) out.set(k, { service: vs.service, destinations: vs.destinations });
+      }
+      return out;
+    }
     for (const c of this.state.values()) {
       for (const vs of c.services) {
         const k = serviceKey(vs.service);
-        if (keys && !keys.has(k)) continue;
         if (out.has(k) || this.state.ownerOf(k) !== c.key) continue;
         out.set(k, { service: vs.service, destinations: vs.destinations });
       }
@@ -240,14 +288,21 @@ export class ProxyController implements Controller {
       sets ||= r.sets;
       hairpin ||= r.hairpin;
     }
+    const hcWork = this.healthCheckWork.splice(0);
+    if (hcWork.length > 0) await Promise.all(hcWork);
     rc?.progress();
-    const services = this.state.values();
+    // Every compiled Service (sorted): only for addresses, ipsets and nat
+    // rules, which an endpoint change leaves alone.
+    const services = addresses || sets || hairpin || full || ctxChanged ? this.state.values() : [];
     const ctx = this.ctx as CompileContext;
     const tablesInput = {
       services,
       localIPs: this.localIPs,
       nodeIP: ctx.node.primaryIPs.IPv4 ?? '',
-      podCidr: ctx.flags.clusterCidrs.find((c) => !c.includes(':')) ?? nodePodCidrV4(this.node()),
+      // This node's podCIDR, as kube-router: traffic to a local endpoint keeps
+      // its source (externalTrafficPolicy Local), traffic sent to an endpoint
+      // on another node is SNATed so the reply comes back through this node.
+      podCidr: nodePodCidrV4(this.node()),
       masqueradeAll: ctx.flags.masqueradeAll,
       permitAll: this.deps.options.ipvsPermitAll,
     };
@@ -258,7 +313,7 @@ export class ProxyController implements Controller {
       ranges: this.ranges(),
       addresses: addrList,
       ipsets: sets ? desiredIpsets(tablesInput) : undefined,
-      tables: hairpin || full ? [desiredNat(tablesInput)] : undefined,
+      tables: hairpin || full || ctxChanged ? [desiredNat(tablesInput)] : undefined,
       filter: full ? filterRules(tablesInput.permitAll) : undefined,
     });
     this.lastMutations = result.mutations;
@@ -267,6 +322,7 @@ export class ProxyController implements Controller {
     if (result.mutations > 0 || full) {
       this.logger.info({ full, services: keys.length, mutations: result.mutations, ms: Date.now() - started, phasesMs: { prep: prepMs, ...result.phasesMs } }, 'proxy sync');
     }
+    this.synced = result.errors.length === 0 || this.synced;
     if (result.errors.length > 0) {
       for (const e of result.errors) this.logger.error({ err: e }, errorMessage(e));
       throw new KubeRouterError('KR_ERR_KERNEL', `proxy sync: ${result.errors.length} kernel operation(s) failed, first: ${errorMessage(result.errors[0])}`);

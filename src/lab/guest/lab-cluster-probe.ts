@@ -33,8 +33,10 @@ export function responderBody(line: string): string {
 export function toProbeResult(r: ProberResult): ProbeResult {
   const ms = r.latencyMs;
   switch (r.status) {
-    case 'ok':
-      return { connected: true, body: responderBody(r.body), ms };
+    case 'ok': {
+      const client = /^\S+ client=(\S+)/.exec(r.body)?.[1];
+      return client === undefined ? { connected: true, body: responderBody(r.body), ms } : { connected: true, body: responderBody(r.body), client, ms };
+    }
     case 'refused':
       return { connected: false, error: 'ECONNREFUSED', ms };
     case 'timeout':

@@ -67,6 +67,8 @@ export interface ProbeResult {
   connected: boolean;
   /** What the responder sent back (`<namespace>/<name>` for lab pods), if anything. */
   body?: string;
+  /** The client address the responder saw (`ip:port`), when it said. Body patterns may match `<body> client=<ip>:<port>`. */
+  client?: string;
   /** Why it did not connect, for the report (e.g. `timeout`, `ECONNREFUSED`). */
   error?: string;
   /** Time the probe took. */

@@ -120,12 +120,16 @@ export function judge(o: ProbeOutcome, rs: ProbeResult[]): string | undefined {
   if (p.expect === 'deny') return rs.some((r) => r.connected) ? 'wrong' : undefined;
   if (!rs.every((r) => r.connected)) return 'wrong';
   const bodies = rs.map((r) => r.body ?? '');
+  // A pattern matches the body, or the body with the client the responder saw
+  // (`x/a client=10.244.1.5:40312`: source-IP checks).
+  const withClient = rs.map((r) => (r.client === undefined ? r.body ?? '' : `${r.body ?? ''} client=${r.client}`));
+  const matches = (want: string, i: number): boolean => bodyMatches(want, bodies[i]) || bodyMatches(want, withClient[i]);
   if (o.wantBody !== undefined) {
-    const bad = bodies.find((b) => !bodyMatches(o.wantBody as string, b));
-    if (bad !== undefined) return `reply '${bad}' does not match '${o.wantBody}'`;
+    const i = bodies.findIndex((_, j) => !matches(o.wantBody as string, j));
+    if (i >= 0) return `reply '${withClient[i]}' does not match '${o.wantBody}'`;
   }
   for (const want of o.wantBodies ?? []) {
-    if (!bodies.some((b) => bodyMatches(want, b))) return `no reply matched '${want}'`;
+    if (!bodies.some((_, j) => matches(want, j))) return `no reply matched '${want}'`;
   }
   if (p.sameBody === true && new Set(bodies).size > 1) return `replies differ: ${[...new Set(bodies)].join(', ')}`;
   return undefined;
@@ -157,6 +161,7 @@ export function probeLine(o: ProbeOutcome): Record<string, unknown> {
     expect: p.expect,
     got: o.got ?? 'error',
     body: rs.length === 1 && showBody ? rs[0].body : undefined,
+    client: rs.length === 1 && showBody ? rs[0].client : undefined,
     wantBody: o.wantBody ?? p.body,
     wantBodies: o.wantBodies ?? p.bodies,
     replies: rs.length > 1 ? replies : undefined,
