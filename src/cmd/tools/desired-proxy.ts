@@ -56,7 +56,8 @@ export function compileProxyDesired(cache: SharedCache, options: AgentOptions, n
     services,
     localIPs,
     nodeIP: ctx.node.primaryIPs.IPv4 ?? '',
-    podCidr: ctx.flags.clusterCidrs.find((c) => !c.includes(':')) ?? nodePodCidrV4(node),
+    // As the controller's sync: this node's podCIDR (local endpoints keep the client's source).
+    podCidr: nodePodCidrV4(node),
     masqueradeAll: ctx.flags.masqueradeAll,
     permitAll: options.ipvsPermitAll,
   };
