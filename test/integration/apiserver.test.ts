@@ -66,7 +66,7 @@ describe('lab API server REST protocol', () => {
     assert.equal(core.body.resources.find((r) => r.name === 'nodes')?.namespaced, false);
     const groups = await api.request<{ kind: string; groups: { name: string }[] }>('GET', '/apis');
     assert.equal(groups.body.kind, 'APIGroupList');
-    assert.deepEqual(groups.body.groups.map((g) => g.name).sort(), ['coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io']);
+    assert.deepEqual(groups.body.groups.map((g) => g.name).sort(), ['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
     const np = await api.request<{ resources: { name: string; shortNames?: string[] }[] }>('GET', '/apis/networking.k8s.io/v1');
     assert.deepEqual(np.body.resources.find((r) => r.name === 'networkpolicies')?.shortNames, ['netpol']);
     const agg = await api.request('GET', '/apis', undefined, 'application/json', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });

@@ -15,6 +15,7 @@ import {
 } from './defaults.js';
 import {
   type KindValidator,
+  validateDaemonSet,
   validateEndpointSlice,
   validateNetworkPolicy,
   validateNode,
@@ -141,6 +142,32 @@ export const KINDS: Record<LabKind, KindInfo> = {
   Lease: entry({
     kind: 'Lease', group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', namespaced: true,
     shortNames: [], statusSubresource: false, allowCreateOnUpdate: true, nameRule: 'dns1123subdomain',
+    defaults: noDefaults, validate: validateNothing,
+  }),
+  // The kinds of daemonset/*.yaml: stored as given (no controller acts on them).
+  ServiceAccount: entry({
+    kind: 'ServiceAccount', group: '', version: 'v1', plural: 'serviceaccounts', singular: 'serviceaccount', namespaced: true,
+    shortNames: ['sa'], statusSubresource: false, nameRule: 'dns1123subdomain',
+    defaults: noDefaults, validate: validateNothing,
+  }),
+  ConfigMap: entry({
+    kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps', singular: 'configmap', namespaced: true,
+    shortNames: ['cm'], statusSubresource: false, nameRule: 'dns1123subdomain',
+    defaults: noDefaults, validate: validateNothing,
+  }),
+  DaemonSet: entry({
+    kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', singular: 'daemonset', namespaced: true,
+    shortNames: ['ds'], categories: ['all'], statusSubresource: true, nameRule: 'dns1123subdomain',
+    defaults: noDefaults, validate: validateDaemonSet,
+  }),
+  ClusterRole: entry({
+    kind: 'ClusterRole', group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', singular: 'clusterrole',
+    namespaced: false, shortNames: [], statusSubresource: false, nameRule: 'dns1123subdomain',
+    defaults: noDefaults, validate: validateNothing,
+  }),
+  ClusterRoleBinding: entry({
+    kind: 'ClusterRoleBinding', group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings',
+    singular: 'clusterrolebinding', namespaced: false, shortNames: [], statusSubresource: false, nameRule: 'dns1123subdomain',
     defaults: noDefaults, validate: validateNothing,
   }),
 };

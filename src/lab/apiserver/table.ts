@@ -157,6 +157,16 @@ const COLUMNS: Record<LabKind, Column[]> = {
     { name: 'Message', type: 'string', description: 'A human-readable description of the status of this operation.', cell: str('message', '') },
   ],
   Lease: [NAME, { name: 'Holder', type: 'string', description: 'The holder of the lease.', cell: str('spec.holderIdentity', '') }, AGE],
+  ServiceAccount: [NAME, AGE],
+  ConfigMap: [NAME, { name: 'Data', type: 'integer', description: 'Number of data entries.', cell: (o) => String(Object.keys(isObject(o.data) ? o.data : {}).length) }, AGE],
+  DaemonSet: [
+    NAME,
+    { name: 'Desired', type: 'integer', description: 'The number of nodes that should be running the daemon pod.', cell: str('status.desiredNumberScheduled', '0') },
+    { name: 'Ready', type: 'integer', description: 'The number of nodes that should be running the daemon pod and have it running and ready.', cell: str('status.numberReady', '0') },
+    AGE,
+  ],
+  ClusterRole: [NAME, { name: 'Created At', type: 'date', description: 'When the object was created.', cell: (o) => o.metadata.creationTimestamp ?? '' }],
+  ClusterRoleBinding: [NAME, { name: 'Role', type: 'string', description: 'The role bound.', cell: (o) => `ClusterRole/${String(getPath(o, 'roleRef.name') ?? '')}` }, AGE],
 };
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';

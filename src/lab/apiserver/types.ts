@@ -23,7 +23,12 @@ export interface StoredObject {
   [k: string]: unknown;
 }
 
-/** Kinds served: the six the agent watches plus Event and Lease. */
+/**
+ * Kinds served: the six the agent watches plus Event and Lease, and the kinds
+ * of the agent's own manifests (daemonset/*.yaml, checked with `kubectl create
+ * --dry-run=server`): ServiceAccount, ConfigMap, DaemonSet, ClusterRole and
+ * ClusterRoleBinding, stored only (nothing acts on them).
+ */
 export type LabKind =
   | 'Service'
   | 'EndpointSlice'
@@ -32,7 +37,12 @@ export type LabKind =
   | 'Namespace'
   | 'NetworkPolicy'
   | 'Event'
-  | 'Lease';
+  | 'Lease'
+  | 'ServiceAccount'
+  | 'ConfigMap'
+  | 'DaemonSet'
+  | 'ClusterRole'
+  | 'ClusterRoleBinding';
 
 export interface ListOptions {
   namespace?: string;

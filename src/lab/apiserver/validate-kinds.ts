@@ -213,4 +213,34 @@ export const validateEndpointSlice: KindValidator = (obj, _old, errs) => {
   });
 };
 
+/**
+ * DaemonSet: a selector that matches the pod template's labels, and at least
+ * one container with a name and an image (kube-apiserver's checks of the
+ * fields an agent manifest gets wrong most).
+ */
+export const validateDaemonSet: KindValidator = (obj, _old, errs) => {
+  const s = spec(obj);
+  const selector = isObject(s.selector) ? s.selector : undefined;
+  const template = isObject(s.template) ? s.template : {};
+  const meta = isObject(template.metadata) ? template.metadata : {};
+  const labels = isObject(meta.labels) ? meta.labels : {};
+  if (!selector) {
+    errs.push({ type: 'FieldValueRequired', field: 'spec.selector', detail: '' });
+  } else {
+    validateLabelSelector(selector, 'spec.selector', errs);
+    const match = isObject(selector.matchLabels) ? selector.matchLabels : {};
+    if (!Object.entries(match).every(([k, v]) => labels[k] === v)) {
+      errs.push({ type: 'FieldValueInvalid', field: 'spec.template.metadata.labels', value: labels, detail: '`selector` does not match template `labels`' });
+    }
+  }
+  const podSpec = isObject(template.spec) ? template.spec : {};
+  const containers = asArray(podSpec.containers) ?? [];
+  if (containers.length === 0) errs.push({ type: 'FieldValueRequired', field: 'spec.template.spec.containers', detail: '' });
+  containers.forEach((c: unknown, i) => {
+    const f = `spec.template.spec.containers[${i}]`;
+    if (!isObject(c) || typeof c.name !== 'string' || c.name === '') errs.push({ type: 'FieldValueRequired', field: `${f}.name`, detail: '' });
+    if (!isObject(c) || typeof c.image !== 'string' || c.image === '') errs.push({ type: 'FieldValueRequired', field: `${f}.image`, detail: '' });
+  });
+};
+
 export const validateNothing: KindValidator = () => {};

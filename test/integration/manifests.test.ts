@@ -1,0 +1,417 @@
+// Every manifest in daemonset/ is checked three ways:
+//  1. each object against the Kubernetes API types: the models
+//     @kubernetes/client-node generates from the Kubernetes OpenAPI spec give
+//     every field's JSON name and type (attributeTypeMap) and which fields
+//     are required (non-optional properties in the .d.ts): unknown fields,
+//     wrong types and missing required fields fail;
+//  2. the real kubectl: `kubectl create --dry-run=server -f FILE` against the
+//     lab API server (REST mapping of every kind, server-side validation);
+//  3. structure: container args go through the agent's own flag parser (a
+//     misspelt flag fails), and the mounts, capabilities, probes, RBAC rules
+//     and CNI conf the enabled controllers need are there, and no more RBAC
+//     or privilege than they need.
+// A deliberately broken copy of a manifest must fail each check.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { parseFlags, type AgentOptions } from '../../src/cmd/options/index.js';
+import { RESOURCES } from '../../src/informers/types.js';
+import type { ResourceKind } from '../../src/informers/types.js';
+import { startLabApiServer, type RunningLabApiServer } from '../../src/lab/apiserver/index.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DAEMONSET_DIR = path.join(ROOT, 'daemonset');
+const MANIFESTS = fs.readdirSync(DAEMONSET_DIR).filter((f) => f.endsWith('.yaml')).sort();
+const MODELS_DIR = path.join(ROOT, 'node_modules/@kubernetes/client-node/dist/gen/models');
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The YAML documents of a manifest text (parse errors throw). */
+function parseManifest(text: string, name: string): Json[] {
+  const out: Json[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new Error(`${name}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const v: unknown = doc.toJS();
+    if (v === null || v === undefined) continue;
+    if (!isObj(v)) throw new Error(`${name}: a document is not an object`);
+    out.push(v);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- 1. schema
+
+interface Attr {
+  name: string;
+  baseName: string;
+  type: string;
+  format: string;
+}
+interface ModelClass {
+  getAttributeTypeMap(): Attr[];
+}
+
+let models: Record<string, unknown> | undefined;
+const requiredCache = new Map<string, Set<string>>();
+
+async function loadModels(): Promise<Record<string, unknown>> {
+  // client-node is imported only here (it is slow to load); its generated models are the schema.
+  models ??= (await import('@kubernetes/client-node')) as unknown as Record<string, unknown>;
+  return models;
+}
+
+function model(name: string): ModelClass | undefined {
+  const m = models?.[name] as Partial<ModelClass> | undefined;
+  return m && typeof m.getAttributeTypeMap === 'function' ? (m as ModelClass) : undefined;
+}
+
+/** Required properties of a model: the non-optional ones of its generated .d.ts. */
+function requiredOf(name: string): Set<string> {
+  let r = requiredCache.get(name);
+  if (!r) {
+    const dts = fs.readFileSync(path.join(MODELS_DIR, `${name}.d.ts`), 'utf8');
+    r = new Set([...dts.matchAll(/^\s+'(\w+)': /gm)].map((m) => m[1]));
+    requiredCache.set(name, r);
+  }
+  return r;
+}
+
+/** The model of a top-level object: `V1` + kind for every group's v1. */
+function topModel(o: Json): string | undefined {
+  const av = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+  const version = av.split('/').pop() ?? '';
+  const kind = typeof o.kind === 'string' ? o.kind : '';
+  const name = `${version.charAt(0).toUpperCase()}${version.slice(1)}${kind}`;
+  return model(name) ? name : undefined;
+}
+
+function checkValue(v: unknown, type: string, format: string, at: string, errs: string[]): void {
+  const arr = /^Array<(.+)>$/.exec(type);
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (arr) {
+    if (!Array.isArray(v)) errs.push(`${at}: expected an array (${type}), got ${JSON.stringify(v)}`);
+    else v.forEach((x, i) => checkValue(x, arr[1], '', `${at}[${i}]`, errs));
+  } else if (map) {
+    if (!isObj(v)) errs.push(`${at}: expected a map (${type}), got ${JSON.stringify(v)}`);
+    else for (const [k, x] of Object.entries(v)) checkValue(x, map[1], '', `${at}.${k}`, errs);
+  } else if (type === 'string' || type === 'Date') {
+    if (typeof v !== 'string') errs.push(`${at}: expected a string, got ${JSON.stringify(v)}`);
+  } else if (type === 'number') {
+    if (typeof v !== 'number' || ((format === 'int32' || format === 'int64') && !Number.isInteger(v))) {
+      errs.push(`${at}: expected ${format || 'a number'}, got ${JSON.stringify(v)}`);
+    }
+  } else if (type === 'boolean') {
+    if (typeof v !== 'boolean') errs.push(`${at}: expected a boolean, got ${JSON.stringify(v)}`);
+  } else if (type === 'IntOrString') {
+    if (typeof v !== 'string' && !(typeof v === 'number' && Number.isInteger(v))) errs.push(`${at}: expected an int or a string, got ${JSON.stringify(v)}`);
+  } else if (type === 'any' || type === 'object') {
+    // free-form (e.g. RawExtension)
+  } else {
+    checkObject(v, type, at, errs);
+  }
+}
+
+function checkObject(v: unknown, modelName: string, at: string, errs: string[]): void {
+  const m = model(modelName);
+  if (!m) {
+    errs.push(`${at}: no model ${modelName}`);
+    return;
+  }
+  if (!isObj(v)) {
+    errs.push(`${at}: expected an object (${modelName}), got ${JSON.stringify(v)}`);
+    return;
+  }
+  const attrs = new Map(m.getAttributeTypeMap().map((a) => [a.baseName, a]));
+  for (const [k, x] of Object.entries(v)) {
+    const a = attrs.get(k);
+    if (!a) errs.push(`${at}.${k}: unknown field in ${modelName}`);
+    else checkValue(x, a.type, a.format, `${at}.${k}`, errs);
+  }
+  const byName = new Map(m.getAttributeTypeMap().map((a) => [a.name, a.baseName]));
+  for (const req of requiredOf(modelName)) {
+    const key = byName.get(req) ?? req;
+    if (!(key in v)) errs.push(`${at}.${key}: required by ${modelName}`);
+  }
+}
+
+/** Schema errors of every object of a manifest (empty: valid). */
+async function schemaErrors(docs: readonly Json[]): Promise<string[]> {
+  await loadModels();
+  const errs: string[] = [];
+  docs.forEach((o, i) => {
+    const at = `${String(o.kind)}/${String(isObj(o.metadata) ? o.metadata.name : i)}`;
+    const name = topModel(o);
+    if (!name) errs.push(`${at}: unknown apiVersion/kind ${String(o.apiVersion)}/${String(o.kind)}`);
+    else checkObject(o, name, at, errs);
+  });
+  return errs;
+}
+
+// ---------------------------------------------------------------- 3. structure
+
+/** Kinds each controller watches, read from its source (`kinds` / `KINDS` array literal). */
+function controllerKinds(dir: 'proxy' | 'routing' | 'firewall'): ResourceKind[] {
+  const src = fs.readFileSync(path.join(ROOT, 'src/controllers', dir, 'controller.ts'), 'utf8');
+  const m = /(?:const KINDS: readonly ResourceKind\[\] =|readonly kinds(?:: readonly ResourceKind\[\])? =)\s*\[([^\]]*)\]/.exec(src);
+  if (!m) throw new Error(`src/controllers/${dir}/controller.ts: no kinds array found`);
+  const kinds = [...m[1].matchAll(/'(\w+)'/g)].map((x) => x[1]);
+  for (const k of kinds) if (!(k in RESOURCES)) throw new Error(`${dir}: unknown kind ${k}`);
+  return kinds as ResourceKind[];
+}
+
+function get(o: unknown, ...keys: (string | number)[]): unknown {
+  let cur: unknown = o;
+  for (const k of keys) {
+    if (typeof k === 'number') cur = Array.isArray(cur) ? cur[k] : undefined;
+    else cur = isObj(cur) ? cur[k] : undefined;
+  }
+  return cur;
+}
+const arr = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObj) : []);
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+const HEALTH_PORT = 20244;
+
+/** Structural problems of a manifest (empty: fine). Throws the flag parser's error on a bad flag. */
+function structureErrors(docs: readonly Json[]): string[] {
+  const errs: string[] = [];
+  const find = (kind: string): Json[] => docs.filter((d) => d.kind === kind);
+  const [ds] = find('DaemonSet');
+  const [sa] = find('ServiceAccount');
+  const [role] = find('ClusterRole');
+  const [binding] = find('ClusterRoleBinding');
+  if (!ds || !sa || !role || !binding) return ['needs a DaemonSet, a ServiceAccount, a ClusterRole and a ClusterRoleBinding'];
+  const saName = get(sa, 'metadata', 'name');
+  const saNs = get(sa, 'metadata', 'namespace');
+  if (get(ds, 'metadata', 'namespace') !== saNs) errs.push('the DaemonSet and its ServiceAccount are in different namespaces');
+  if (get(binding, 'roleRef', 'name') !== get(role, 'metadata', 'name') || get(binding, 'roleRef', 'kind') !== 'ClusterRole') errs.push('the binding does not name the ClusterRole');
+  if (!arr(get(binding, 'subjects')).some((s) => s.kind === 'ServiceAccount' && s.name === saName && s.namespace === saNs)) errs.push('the binding does not name the ServiceAccount');
+
+  const pod = get(ds, 'spec', 'template', 'spec');
+  if (get(pod, 'serviceAccountName') !== saName) errs.push('the pod does not run as the ServiceAccount');
+  if (get(pod, 'hostNetwork') !== true) errs.push('hostNetwork must be true');
+  if (!arr(get(pod, 'tolerations')).some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined)) errs.push('needs a toleration of every taint (operator: Exists)');
+  const sel = get(ds, 'spec', 'selector', 'matchLabels');
+  const labels = get(ds, 'spec', 'template', 'metadata', 'labels');
+  if (!isObj(sel) || !isObj(labels) || !Object.entries(sel).every(([k, v]) => labels[k] === v)) errs.push('the selector does not match the template labels');
+
+  const containers = arr(get(pod, 'containers'));
+  const agent = containers.find((c) => c.name === 'kube-router');
+  if (!agent) return [...errs, 'no kube-router container'];
+  const { options: o } = parseFlags(strs(agent.args)); // throws on an unknown flag or a bad value
+  const volumes = new Map(arr(get(pod, 'volumes')).map((v) => [String(v.name), v]));
+  const mounts = arr(agent.volumeMounts);
+  const mountAt = (p: string): Json | undefined => mounts.find((m) => m.mountPath === p);
+  const hostPathOf = (m: Json | undefined): string | undefined => (m ? (get(volumes.get(String(m.name)), 'hostPath', 'path') as string | undefined) : undefined);
+  const sc = isObj(agent.securityContext) ? agent.securityContext : {};
+  const privileged = sc.privileged === true;
+  const caps = strs(get(sc, 'capabilities', 'add'));
+
+  // Health, readiness, metrics.
+  if (o.healthPort !== HEALTH_PORT) errs.push(`--health-port must be ${HEALTH_PORT}`);
+  if (get(agent, 'livenessProbe', 'httpGet', 'path') !== '/healthz' || get(agent, 'livenessProbe', 'httpGet', 'port') !== o.healthPort) errs.push('livenessProbe must GET /healthz on the health port');
+  if (!['/healthz', '/readyz'].includes(String(get(agent, 'readinessProbe', 'httpGet', 'path'))) || get(agent, 'readinessProbe', 'httpGet', 'port') !== o.healthPort) errs.push('readinessProbe must GET /readyz or /healthz on the health port');
+  if (o.metricsPort === 0) errs.push('--metrics-port must be set');
+  else if (!arr(agent.ports).some((p) => p.containerPort === o.metricsPort)) errs.push('the metrics port is not declared in ports');
+  if (typeof get(agent, 'resources', 'requests', 'cpu') !== 'string' || typeof get(agent, 'resources', 'requests', 'memory') !== 'string') errs.push('needs cpu and memory requests');
+
+  // Mounts every mode needs, and those the enabled controllers need.
+  const lock = mountAt('/run/xtables.lock');
+  if (hostPathOf(lock) !== '/run/xtables.lock' || get(volumes.get(String(lock?.name)), 'hostPath', 'type') !== 'FileOrCreate') errs.push('needs the host /run/xtables.lock (FileOrCreate) at /run/xtables.lock');
+  const modules = mountAt('/lib/modules');
+  if (caps.includes('SYS_MODULE') || privileged) {
+    if (hostPathOf(modules) !== '/lib/modules' || modules?.readOnly !== true) errs.push('modprobe needs the host /lib/modules read-only at /lib/modules');
+  }
+  const cni = o.runRouter && o.enableCni;
+  if (cni) {
+    const conf = mountAt('/etc/cni/net.d');
+    if (hostPathOf(conf) !== '/etc/cni/net.d') errs.push('the CNI conf needs the host /etc/cni/net.d');
+    const env = arr(agent.env).find((e) => e.name === 'KUBE_ROUTER_CNI_CONF_FILE');
+    if (env && !String(env.value).startsWith('/etc/cni/net.d/')) errs.push('KUBE_ROUTER_CNI_CONF_FILE is not under /etc/cni/net.d');
+    const init = arr(get(pod, 'initContainers')).find((c) => strs(c.command).join(' ').includes('10-kuberouter.conflist'));
+    if (!init) errs.push('needs an init container installing 10-kuberouter.conflist');
+    else if (!arr(init.volumeMounts).some((m) => m.mountPath === '/etc/cni/net.d' && hostPathOf(m) === '/etc/cni/net.d')) errs.push('the init container needs the host /etc/cni/net.d');
+    const cfg = find('ConfigMap').find((c) => isObj(c.data) && typeof c.data['cni-conf.json'] === 'string');
+    const template: unknown = JSON.parse(fs.readFileSync(path.join(ROOT, 'cni/10-kuberouter.conflist'), 'utf8'));
+    if (!cfg) errs.push('needs the kube-router-cfg ConfigMap with cni-conf.json');
+    else assert.deepEqual(JSON.parse(String(get(cfg, 'data', 'cni-conf.json'))), template, 'cni-conf.json must be cni/10-kuberouter.conflist');
+  } else if (mountAt('/etc/cni/net.d')) errs.push('mounts /etc/cni/net.d without the CNI enabled');
+  if (o.kubeconfig !== '') {
+    const m = mounts.find((x) => o.kubeconfig.startsWith(`${String(x.mountPath)}/`));
+    if (!m) errs.push(`--kubeconfig ${o.kubeconfig} is not on a mounted volume`);
+    const cm = m ? get(volumes.get(String(m.name)), 'configMap', 'name') : undefined;
+    if (typeof cm === 'string' && cm !== 'kube-proxy' && !find('ConfigMap').some((c) => get(c, 'metadata', 'name') === cm)) errs.push(`the kubeconfig ConfigMap ${cm} is neither kubeadm's kube-proxy nor in the file`);
+  }
+  // The service proxy cannot reach the API through the `kubernetes` Service: it IS the proxy.
+  if (o.runServiceProxy && o.kubeconfig === '' && o.master === '') errs.push('with the service proxy on, the API server address must come from --kubeconfig or --master');
+
+  // Privilege: exactly when a sysctl the enabled controllers need must be written.
+  const needsSysctl = o.runServiceProxy || (o.runRouter && (o.enableCni || o.runFirewall));
+  if (needsSysctl && !privileged) errs.push('privileged is needed: /proc/sys is read-only otherwise');
+  if (!needsSysctl && privileged) errs.push('privileged is not needed by the enabled controllers');
+  if (!privileged) {
+    for (const c of ['NET_ADMIN', 'NET_RAW']) if (!caps.includes(c)) errs.push(`needs capability ${c}`);
+    if (o.runRouter && o.bgpPort < 1024 && !caps.includes('NET_BIND_SERVICE')) errs.push('gobgpd on a port < 1024 needs NET_BIND_SERVICE');
+    if (!strs(get(sc, 'capabilities', 'drop')).includes('ALL')) errs.push('an unprivileged agent should drop ALL other capabilities');
+  } else if (!caps.includes('NET_ADMIN')) errs.push('list the capabilities the agent needs (NET_ADMIN ...) even when privileged');
+
+  // RBAC: list+watch of exactly the kinds the enabled controllers watch.
+  errs.push(...rbacErrors(role, o));
+  return errs;
+}
+
+function rbacErrors(role: Json, o: AgentOptions): string[] {
+  const errs: string[] = [];
+  const want = new Set<string>();
+  const enabled = [o.runServiceProxy && 'proxy', o.runRouter && 'routing', o.runFirewall && 'firewall'].filter((x): x is 'proxy' | 'routing' | 'firewall' => x !== false);
+  for (const c of enabled) for (const k of controllerKinds(c)) want.add(`${RESOURCES[k].group}/${RESOURCES[k].plural}`);
+  const have = new Set<string>();
+  for (const rule of arr(role.rules)) {
+    const verbs = strs(rule.verbs).sort();
+    if (verbs.join(',') !== 'list,watch') errs.push(`rule verbs must be exactly list and watch (the agent only lists and watches), got ${verbs.join(',')}`);
+    for (const g of strs(rule.apiGroups)) for (const r of strs(rule.resources)) have.add(`${g}/${r}`);
+  }
+  for (const w of want) if (!have.has(w)) errs.push(`the ClusterRole lacks ${w} (watched by an enabled controller)`);
+  for (const h of have) if (!want.has(h)) errs.push(`the ClusterRole grants ${h}, which no enabled controller watches`);
+  return errs;
+}
+
+// ---------------------------------------------------------------- 2. kubectl
+
+function findKubectl(): string | undefined {
+  const candidates = [process.env.KUBECTL, '/usr/bin/kubectl', ...(process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'kubectl'))];
+  return candidates.find((c): c is string => c !== undefined && c !== '' && fs.existsSync(c));
+}
+const KUBECTL = findKubectl();
+
+function kubectl(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL ?? 'kubectl', args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- broken copies
+
+const BASE = 'kubeadm-kuberouter-all-features.yaml';
+const baseText = (): string => fs.readFileSync(path.join(DAEMONSET_DIR, BASE), 'utf8');
+function broken(from: string, to: string): string {
+  const t = baseText();
+  assert.ok(t.includes(from), `${BASE} contains ${from}`);
+  return t.replace(from, to);
+}
+
+describe('daemonset/ manifests', () => {
+  it('are the five variants, each parsing as YAML', () => {
+    assert.deepEqual(MANIFESTS, [
+      'generic-kuberouter-all-features.yaml',
+      'generic-kuberouter-only-advertise-routes.yaml',
+      'kubeadm-kuberouter-all-features.yaml',
+      'kubeadm-kuberouter-service-proxy-only.yaml',
+      'kubeadm-kuberouter.yaml',
+    ]);
+    for (const f of MANIFESTS) assert.ok(parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, f), 'utf8'), f).length >= 4, f);
+  });
+
+  for (const f of MANIFESTS) {
+    it(`${f}: every object matches the Kubernetes API types`, async () => {
+      const docs = parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, f), 'utf8'), f);
+      assert.deepEqual(await schemaErrors(docs), []);
+    });
+    it(`${f}: args parse with the agent's flag parser; mounts, privileges, probes and RBAC fit the enabled controllers`, () => {
+      const docs = parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, f), 'utf8'), f);
+      assert.deepEqual(structureErrors(docs), []);
+    });
+  }
+
+  it('the variants enable what their names say', () => {
+    const opts = (f: string): AgentOptions => {
+      const docs = parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, f), 'utf8'), f);
+      const ds = docs.find((d) => d.kind === 'DaemonSet');
+      const c = arr(get(ds, 'spec', 'template', 'spec', 'containers')).find((x) => x.name === 'kube-router');
+      return parseFlags(strs(c?.args)).options;
+    };
+    const on = (o: AgentOptions): string => [o.runServiceProxy && 'proxy', o.runRouter && 'router', o.runFirewall && 'firewall'].filter(Boolean).join('+');
+    assert.equal(on(opts('kubeadm-kuberouter-all-features.yaml')), 'proxy+router+firewall');
+    assert.equal(on(opts('generic-kuberouter-all-features.yaml')), 'proxy+router+firewall');
+    assert.equal(on(opts('kubeadm-kuberouter.yaml')), 'router+firewall');
+    assert.equal(on(opts('kubeadm-kuberouter-service-proxy-only.yaml')), 'proxy');
+    const adv = opts('generic-kuberouter-only-advertise-routes.yaml');
+    assert.equal(on(adv), 'router');
+    assert.deepEqual([adv.enableCni, adv.enableIbgp, adv.enableOverlay, adv.advertiseClusterIp], [false, false, false, true]);
+    assert.equal(adv.peerRouterIps.length, adv.peerRouterAsns.length);
+  });
+
+  it('a broken copy fails: a misspelt flag, a wrong field type, an unknown field, excess RBAC, a missing mount', async () => {
+    const typo = parseManifest(broken('--run-firewall=true', '--run-firewal=true'), 'typo');
+    assert.throws(() => structureErrors(typo), /unknown flag: --run-firewal/);
+    const badValue = parseManifest(broken('--metrics-port=20245', '--metrics-port=metrics'), 'badvalue');
+    assert.throws(() => structureErrors(badValue), /--metrics-port/);
+
+    const wrongType = parseManifest(broken('hostNetwork: true', 'hostNetwork: "yes"'), 'type');
+    assert.deepEqual(await schemaErrors(wrongType), ['DaemonSet/kube-router.spec.template.spec.hostNetwork: expected a boolean, got "yes"']);
+    const portString = parseManifest(broken('containerPort: 20245', 'containerPort: "20245"'), 'port');
+    assert.match((await schemaErrors(portString)).join('\n'), /containers\[0\]\.ports\[1\]\.containerPort: expected int32, got "20245"/);
+    const unknownField = parseManifest(broken('      tolerations:', '      toleration:'), 'field');
+    assert.match((await schemaErrors(unknownField)).join('\n'), /spec\.template\.spec\.toleration: unknown field in V1PodSpec/);
+    const noApiGroup = parseManifest(broken('roleRef:\n  apiGroup: rbac.authorization.k8s.io\n', 'roleRef:\n'), 'required');
+    assert.match((await schemaErrors(noApiGroup)).join('\n'), /ClusterRoleBinding\/kube-router\.roleRef\.apiGroup: required by V1RoleRef/);
+
+    const greedy = parseManifest(broken('verbs: [list, watch]', 'verbs: [get, list, watch, update]'), 'rbac');
+    assert.match(structureErrors(greedy).join('\n'), /rule verbs must be exactly list and watch/);
+    const secrets = parseManifest(broken('resources: [nodes, services, pods, namespaces]', 'resources: [nodes, services, pods, namespaces, secrets]'), 'rbac2');
+    assert.match(structureErrors(secrets).join('\n'), /grants \/secrets, which no enabled controller watches/);
+    const noLock = parseManifest(broken('            path: /run/xtables.lock\n', '            path: /var/run/other.lock\n'), 'lock');
+    assert.match(structureErrors(noLock).join('\n'), /needs the host \/run\/xtables\.lock/);
+    const unprivileged = parseManifest(broken('            privileged: true', '            privileged: false'), 'priv');
+    assert.match(structureErrors(unprivileged).join('\n'), /privileged is needed/);
+  });
+
+  describe('kubectl create --dry-run=server against the lab API server', { skip: KUBECTL ? false : 'kubectl not found' }, () => {
+    let server: RunningLabApiServer;
+    let tmp: string;
+    let env: NodeJS.ProcessEnv;
+    before(async () => {
+      server = await startLabApiServer({ port: 0 });
+      tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-manifests-'));
+      const kc = path.join(tmp, 'kubeconfig');
+      fs.writeFileSync(kc, server.kubeconfig());
+      env = { ...process.env, KUBECONFIG: kc, HOME: tmp };
+    });
+    after(async () => {
+      await server.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    for (const f of MANIFESTS) {
+      it(`${f} is accepted`, async () => {
+        const r = await kubectl(['create', '--dry-run=server', '--validate=strict', '-f', path.join(DAEMONSET_DIR, f)], env);
+        assert.equal(r.code, 0, r.out);
+        const kinds = parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, f), 'utf8'), f).map((d) => String(d.kind).toLowerCase());
+        for (const k of kinds) assert.match(r.out, new RegExp(`^${k}[^ ]*/kube-router[^ ]* created \\(server dry run\\)$`, 'm'), r.out);
+      });
+    }
+
+    it('a broken copy is refused: an unserved apiVersion, a selector that does not match the template', async () => {
+      const bad = path.join(tmp, 'bad.yaml');
+      fs.writeFileSync(bad, broken('apiVersion: apps/v1\nkind: DaemonSet', 'apiVersion: apps/v1beta2\nkind: DaemonSet'));
+      const r1 = await kubectl(['create', '--dry-run=server', '-f', bad], env);
+      assert.notEqual(r1.code, 0);
+      // kubectl's schema lookup (or its REST mapping, with --validate=false) finds no apps/v1beta2.
+      assert.match(r1.out, /could not find the requested resource|no matches for kind "DaemonSet" in version "apps\/v1beta2"/);
+      assert.doesNotMatch(r1.out, /daemonset\.apps\/kube-router created/);
+      fs.writeFileSync(bad, broken('  selector:\n    matchLabels:\n      k8s-app: kube-router', '  selector:\n    matchLabels:\n      k8s-app: kube-routr'));
+      const r2 = await kubectl(['create', '--dry-run=server', '-f', bad], env);
+      assert.notEqual(r2.code, 0);
+      assert.match(r2.out, /`selector` does not match template `labels`/);
+    });
+  });
+});
