@@ -249,6 +249,22 @@ export const ipvsContractCases: ContractCase[] = [
     },
   },
   {
+    name: 'getService finds one service by identity (address and fwmark), undefined when absent',
+    async run(ipvs) {
+      assert.equal(await ipvs.getService(web), undefined);
+      await ipvs.addService(web);
+      await ipvs.addService(dns);
+      await ipvs.addService(fwm6);
+      const got = await ipvs.getService(ipvsService({ protocol: 'TCP', address: '10.96.0.20', port: 80 }));
+      assert.ok(got);
+      assert.deepEqual(serviceConfig(got), web);
+      assert.equal(got.stats.conns, 0);
+      assert.deepEqual(serviceConfig((await ipvs.getService(fwm6)) ?? dns), fwm6);
+      assert.equal(await ipvs.getService(fwm4), undefined);
+      assert.equal(await ipvs.getService(ipvsService({ protocol: 'UDP', address: '10.96.0.20', port: 80 })), undefined);
+    },
+  },
+  {
     name: 'timeouts: set some, keep the others',
     async run(ipvs) {
       const before = await ipvs.getTimeouts();

@@ -87,6 +87,7 @@ export function dryRunIpvs(inner: Ipvs, log: ChangeLog): Ipvs {
   return {
     listServices: () => inner.listServices(),
     listDestinations: (s) => inner.listDestinations(s),
+    getService: (s) => inner.getService(s),
     listAll: () => inner.listAll(),
     addService: (service) => record({ op: 'addService', service }),
     updateService: (service) => record({ op: 'updateService', service }),

@@ -7,14 +7,14 @@
 import { Cmd, cmdName } from './attrs.js';
 import { Errno, IpvsError } from './errors.js';
 import {
-  compareDestinations,
-  compareServices,
   destinationConfig,
   destinationKey,
   renderDestination,
   renderService,
   serviceConfig,
   serviceKey,
+  sortDestinations,
+  sortServices,
   zeroStats,
   type Ipvs,
   type IpvsBatchResult,
@@ -94,24 +94,28 @@ export class FakeIpvs implements Ipvs {
 
   async listServices(): Promise<IpvsServiceEntry[]> {
     this.record(Cmd.GET_SERVICE);
-    return [...this.services.values()]
-      .map((s) => ({ ...serviceConfig(s.config), stats: { ...s.stats } }))
-      .sort(compareServices);
+    return sortServices([...this.services.values()].map((s) => ({ ...serviceConfig(s.config), stats: { ...s.stats } })));
   }
 
   async listDestinations(service: IpvsService): Promise<IpvsDestinationEntry[]> {
     this.record(Cmd.GET_DEST, service);
     const s = this.services.get(serviceKey(service));
     if (!s) return []; // the kernel's dump is empty for a missing service
-    return [...s.dests.values()]
-      .map((d) => ({
+    return sortDestinations(
+      [...s.dests.values()].map((d) => ({
         ...destinationConfig(d.config),
         activeConns: d.activeConns,
         inactConns: d.inactConns,
         persistConns: d.persistConns,
         stats: { ...d.stats },
-      }))
-      .sort(compareDestinations);
+      })),
+    );
+  }
+
+  async getService(service: IpvsService): Promise<IpvsServiceEntry | undefined> {
+    this.record(Cmd.GET_SERVICE, service);
+    const s = this.services.get(serviceKey(service));
+    return s ? { ...serviceConfig(s.config), stats: { ...s.stats } } : undefined;
   }
 
   async listAll(): Promise<IpvsServiceWithDestinations[]> {

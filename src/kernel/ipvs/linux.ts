@@ -18,12 +18,12 @@ import {
   encodeServiceIdentity,
   encodeSetConfig,
 } from './codec.js';
-import { IpvsError } from './errors.js';
+import { Errno, IpvsError } from './errors.js';
 import {
-  compareDestinations,
-  compareServices,
   renderDestination,
   renderService,
+  sortDestinations,
+  sortServices,
   type Ipvs,
   type IpvsBatchResult,
   type IpvsDestination,
@@ -122,16 +122,27 @@ export class LinuxIpvs implements Ipvs {
 
   async listServices(): Promise<IpvsServiceEntry[]> {
     const msgs = await this.call(Cmd.GET_SERVICE, encodeBare(Cmd.GET_SERVICE), true);
-    return this.decode(Cmd.GET_SERVICE, () => msgs.map(decodeServiceMessage).sort(compareServices));
+    return this.decode(Cmd.GET_SERVICE, () => sortServices(msgs.map(decodeServiceMessage)));
   }
 
   private async dests(service: IpvsService, ch: GenlChannel): Promise<IpvsDestinationEntry[]> {
     const msgs = await this.call(Cmd.GET_DEST, encodeServiceIdentity(Cmd.GET_DEST, service), true, renderService(service), undefined, ch);
-    return this.decode(Cmd.GET_DEST, () => msgs.map((m) => decodeDestMessage(m, service.af)).sort(compareDestinations));
+    return this.decode(Cmd.GET_DEST, () => sortDestinations(msgs.map((m) => decodeDestMessage(m, service.af))));
   }
 
   listDestinations(service: IpvsService): Promise<IpvsDestinationEntry[]> {
     return this.dests(service, this.main);
+  }
+
+  async getService(service: IpvsService): Promise<IpvsServiceEntry | undefined> {
+    let msgs: Buffer[];
+    try {
+      msgs = await this.call(Cmd.GET_SERVICE, encodeServiceIdentity(Cmd.GET_SERVICE, service), false, renderService(service));
+    } catch (e) {
+      if (e instanceof IpvsError && e.errno === Errno.ESRCH) return undefined;
+      throw e;
+    }
+    return msgs.length === 0 ? undefined : this.decode(Cmd.GET_SERVICE, () => decodeServiceMessage(msgs[0]));
   }
 
   async listAll(): Promise<IpvsServiceWithDestinations[]> {
