@@ -9,6 +9,7 @@
 // batch is one prober per source, settle polls the agents' /healthz over
 // HTTP from this process, reset and apply work on the store directly.
 
+import { cleanupArgsForTurnedOff } from './controllers-turned-off.js';
 import type { StoredObject } from '../apiserver/types.js';
 import type { HoldHandle } from '../cluster/kubelet/index.js';
 import {
@@ -143,8 +144,13 @@ export class GuestLabCluster implements LabCluster {
     }
     const nodes = topo.nodes.map((n) => n.name);
     if (!sameArgs(spec.agentArgs, this.spec.agentArgs)) {
+      const cleanup = cleanupArgsForTurnedOff(this.spec.agentArgs, spec.agentArgs);
       agents.setBaseArgs(spec.agentArgs);
       await Promise.all(nodes.map((n) => agents.stop(n, 'TERM')));
+      if (cleanup !== undefined) {
+        this.host.log?.(`lab-cluster: configure: controllers turned off, cleaning their state: ${cleanup.join(' ')}`);
+        await Promise.all(nodes.map((n) => agents.start(n, cleanup, 'exit')));
+      }
     }
     this.spec = { ...spec, agentArgs: [...spec.agentArgs] };
     const toStart = nodes.filter((n) => !agents.statusOf(n).running);
