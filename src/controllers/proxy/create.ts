@@ -8,6 +8,7 @@ import { LinuxIptablesDriver } from '../../kernel/iptables/linux.js';
 import { LinuxIpvs } from '../../kernel/ipvs/linux.js';
 import { LinuxRtnl } from '../../kernel/rtnl/linux.js';
 import { ProcSysctl } from '../../kernel/sysctl.js';
+import { LinuxConntrack } from './conntrack.js';
 import { ProxyController } from './controller.js';
 
 export function createProxyController(deps: ControllerDeps): Controller {
@@ -19,5 +20,6 @@ export function createProxyController(deps: ControllerDeps): Controller {
     iptables: new IptablesReconciler(iptablesDriver),
     iptablesDriver,
     sysctl: new ProcSysctl(),
+    conntrack: new LinuxConntrack(),
   });
 }

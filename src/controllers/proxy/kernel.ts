@@ -6,6 +6,7 @@ import type { Iptables, IptablesDriver } from '../../kernel/iptables/types.js';
 import type { Ipvs } from '../../kernel/ipvs/types.js';
 import type { Rtnl } from '../../kernel/rtnl/types.js';
 import type { Sysctl } from '../../kernel/sysctl.js';
+import type { Conntrack } from './conntrack.js';
 
 export interface ProxyKernel {
   ipvs: Ipvs;
@@ -16,6 +17,8 @@ export interface ProxyKernel {
   /** The IPv4 driver itself, for KUBE-ROUTER-SERVICES in the shared filter table (see filter-services.ts). */
   iptablesDriver: IptablesDriver;
   sysctl: Sysctl;
+  /** Stale UDP flows to removed destinations are deleted through it (none: not flushed). */
+  conntrack?: Conntrack;
 }
 
 /** kube-router's IPVS sysctls (kube-router-reference 3.5). */

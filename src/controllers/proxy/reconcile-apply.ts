@@ -142,6 +142,7 @@ export class ProxyApplier {
       mutations += r.applied;
       for (const [op, n] of Object.entries(plan.counts)) this.count(`ipvs_${op}`, n);
       for (const f of r.errors) errors.push(this.opError(f.op, f.error));
+      await this.flushUdp(plan.ops);
     }
     lap('ipvsApply');
     let ipvsServices: number | undefined;
@@ -165,6 +166,23 @@ export class ProxyApplier {
     }
     if (errors.length > 0) this.metrics.errors.inc(errors.length);
     return { mutations, ipvsServices, errors, phasesMs };
+  }
+
+  /** Deletes the conntrack flows of every UDP destination (or UDP service) removed; a failure is logged, not fatal. */
+  private async flushUdp(ops: readonly IpvsOp[]): Promise<void> {
+    const ct = this.kernel.conntrack;
+    if (!ct) return;
+    for (const op of ops) {
+      if (op.service.protocol !== 'UDP' || op.service.fwmark) continue;
+      if (op.op !== 'deleteDestination' && op.op !== 'deleteService') continue;
+      const flow = { vip: op.service.address, port: op.service.port, endpoint: op.op === 'deleteDestination' ? op.destination.address : undefined };
+      try {
+        const n = await ct.deleteUdpFlows(flow);
+        if (n > 0) this.count('conntrack_delete', n);
+      } catch (e) {
+        this.logger.warn({ flow }, errorMessage(e));
+      }
+    }
   }
 
   private opError(op: IpvsOp, error: Error): Error {
