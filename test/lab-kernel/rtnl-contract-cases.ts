@@ -147,6 +147,34 @@ export const rtnlContractCases: RtnlCase[] = [
     },
   },
   {
+    name: 'writeRoutes: 3,000 replaces and deletes in one batch, a failed write named and the rest done',
+    async run({ rtnl, link }) {
+      if (rtnl.writeRoutes === undefined) return;
+      await rtnl.addAddress(link, { address: '192.168.78.1', prefixLen: 24, scope: 0 });
+      const dsts = Array.from({ length: 3000 }, (_, i) => `10.${128 + (i >> 8)}.${i & 255}.0/24`);
+      const add = dsts.map((dst) => ({ op: 'replace' as const, route: { dst, gateway: '192.168.78.2' } }));
+      const t0 = performance.now();
+      assert.deepEqual(new Set(await rtnl.writeRoutes(add)), new Set([undefined]));
+      const ms = performance.now() - t0;
+      assert.equal((await rtnl.listRoutes({ family: AF_INET, protocol: RTPROT_KUBE_ROUTER })).length, 3000);
+      // Replacing again is a no-op success; a delete of a missing route fails alone (ESRCH, named).
+      const mixed = [
+        { op: 'replace' as const, route: { dst: dsts[0], gateway: '192.168.78.3' } },
+        { op: 'delete' as const, route: { dst: '10.127.0.0/24' } },
+        ...dsts.slice(1).map((dst) => ({ op: 'delete' as const, route: { dst } })),
+      ];
+      const res = await rtnl.writeRoutes(mixed);
+      assert.equal(res[0], undefined);
+      assert.ok(res[1] instanceof RtnlError && res[1].errno === RtErrno.ESRCH && /RTM_DELROUTE route 10\.127\.0\.0\/24/.test(res[1].message), String(res[1]));
+      assert.equal(res.slice(2).filter((e) => e !== undefined).length, 0);
+      const left = await rtnl.listRoutes({ family: AF_INET, protocol: RTPROT_KUBE_ROUTER });
+      assert.deepEqual(left.map((r) => [r.dst, r.gateway]), [[dsts[0], '192.168.78.3']]);
+      assert.deepEqual(await rtnl.writeRoutes([{ op: 'delete', route: { dst: dsts[0] } }]), [undefined]);
+      await rtnl.deleteAddress(link, { address: '192.168.78.1', prefixLen: 24 });
+      if (process.env.KR_VERBOSE) console.log(`# 3,000 routes written in one batch in ${ms.toFixed(0)} ms`);
+    },
+  },
+  {
     name: 'routes in tables 77/78/79, with src, and IPv6',
     async run({ rtnl, link }) {
       await rtnl.addAddress(link, { address: '192.168.77.1', prefixLen: 24, scope: 0 });

@@ -6,7 +6,7 @@
 
 import { errorMessage, KubeRouterError } from '../../errors.js';
 import { AF_INET, AF_INET6, type AddressFamily } from '../../kernel/rtnl/inet.js';
-import { ruleEntry, ruleKey, type RouteEntry, type RouteSpec, type Rtnl } from '../../kernel/rtnl/types.js';
+import { ruleEntry, ruleKey, type RouteEntry, type RouteSpec, type RouteWrite, type Rtnl } from '../../kernel/rtnl/types.js';
 import { MAIN_TABLE, PBR_RULE_PRIORITY, PBR_TABLE, ROUTE_PROTOCOL, type PlannedRoute, type RoutePlan } from './routes-plan.js';
 import { isTunnelName } from './tunnel-name.js';
 
@@ -74,17 +74,19 @@ export async function applyRoutePlan(rtnl: Rtnl, plan: RoutePlan, force = false,
   const wantKey = new Map(want.map((r) => [`${r.table} ${r.dst}`, r]));
   const have = await ownedRoutes(rtnl);
   const haveKey = new Map(have.map((r) => [`${r.table} ${r.dst}`, r]));
+  // Stale routes first, then the desired ones, all in one rtnetlink batch
+  // where the implementation has one (one round trip per chunk of routes).
+  const writes: { write: RouteWrite; onDone: () => void; onError: (err: unknown) => void }[] = [];
   for (const r of have) {
     const w = wantKey.get(`${r.table} ${r.dst}`);
     if (w && sameRoute(r, w, linkIndex)) continue;
     if (w) continue; // replaced below
     if (!removeStale) continue;
-    try {
-      await rtnl.deleteRoute({ dst: r.dst, table: r.table, protocol: r.protocol, priority: r.priority });
-      res.removed++;
-    } catch (err) {
-      res.errors.push(routeError('delete', r, err));
-    }
+    writes.push({
+      write: { op: 'delete', route: { dst: r.dst, table: r.table, protocol: r.protocol, priority: r.priority } },
+      onDone: () => res.removed++,
+      onError: (err) => res.errors.push(routeError('delete', r, err)),
+    });
   }
   for (const w of want) {
     const h = haveKey.get(`${w.table} ${w.dst}`);
@@ -98,14 +100,16 @@ export async function applyRoutePlan(rtnl: Rtnl, plan: RoutePlan, force = false,
     if (w.oif !== undefined) spec.oif = w.oif;
     if (w.src !== undefined) spec.src = w.src;
     if (w.scope !== undefined) spec.scope = w.scope;
-    try {
-      await rtnl.replaceRoute(spec);
-      if (!h) res.added++;
-      if (w.table === MAIN_TABLE) res.synced++;
-    } catch (err) {
-      res.errors.push(routeError('replace', w, err, w.oif));
-    }
+    writes.push({
+      write: { op: 'replace', route: spec },
+      onDone: () => {
+        if (!h) res.added++;
+        if (w.table === MAIN_TABLE) res.synced++;
+      },
+      onError: (err) => res.errors.push(routeError('replace', w, err, w.oif)),
+    });
   }
+  await writeAll(rtnl, writes);
 
   const wantTunnels = new Set(plan.tunnels.map((t) => t.name));
   for (const l of existingTunnels) {
@@ -119,6 +123,25 @@ export async function applyRoutePlan(rtnl: Rtnl, plan: RoutePlan, force = false,
   }
   res.errors.push(...(await syncRules(rtnl, plan)));
   return res;
+}
+
+/** The writes through rtnl.writeRoutes when it has it, else one call per route. */
+async function writeAll(rtnl: Rtnl, writes: readonly { write: RouteWrite; onDone: () => void; onError: (err: unknown) => void }[]): Promise<void> {
+  if (writes.length === 0) return;
+  if (rtnl.writeRoutes !== undefined) {
+    const results = await rtnl.writeRoutes(writes.map((w) => w.write));
+    writes.forEach((w, i) => (results[i] === undefined ? w.onDone() : w.onError(results[i])));
+    return;
+  }
+  for (const w of writes) {
+    try {
+      if (w.write.op === 'delete') await rtnl.deleteRoute(w.write.route);
+      else await rtnl.replaceRoute(w.write.route);
+      w.onDone();
+    } catch (err) {
+      w.onError(err);
+    }
+  }
 }
 
 /** Our table-77 rules (priority 32765, lookup 77) made exactly the plan's. */

@@ -27,6 +27,7 @@ import {
   type LinkRef,
   type RouteEntry,
   type RouteSpec,
+  type RouteWrite,
   type Rtnl,
   type RuleEntry,
   type RuleSpec,
@@ -172,6 +173,21 @@ export class FakeRtnl implements Rtnl {
     if (this.routes.has(`${e.family} ${routeKey(e)}`)) throw new RtnlError('RTM_NEWROUTE', `route ${e.dst}`, RtErrno.EEXIST);
     this.routes.set(`${e.family} ${routeKey(e)}`, e);
     this.mutations++;
+  }
+
+  /** As LinuxRtnl: each write in order, a failure does not stop the rest. */
+  async writeRoutes(writes: readonly RouteWrite[]): Promise<(Error | undefined)[]> {
+    const out: (Error | undefined)[] = [];
+    for (const w of writes) {
+      try {
+        if (w.op === 'delete') await this.deleteRoute(w.route);
+        else await this.replaceRoute(w.route);
+        out.push(undefined);
+      } catch (e) {
+        out.push(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    return out;
   }
 
   async replaceRoute(r: RouteSpec): Promise<void> {

@@ -32,6 +32,7 @@ import {
   type LinkRef,
   type RouteEntry,
   type RouteSpec,
+  type RouteWrite,
   type Rtnl,
   type RuleEntry,
   type RuleSpec,
@@ -247,6 +248,42 @@ export class LinuxRtnl implements Rtnl {
 
   deleteRoute(r: RouteSpec): Promise<void> {
     return this.routeCall('RTM_DELROUTE', r, 0, true);
+  }
+
+  /** Every write in few datagrams (batch.ts); a failed write does not stop the others. */
+  async writeRoutes(writes: readonly RouteWrite[]): Promise<(Error | undefined)[]> {
+    const results: (Error | undefined)[] = new Array<Error | undefined>(writes.length).fill(undefined);
+    const requests: BatchRequest[] = [];
+    const sent: number[] = [];
+    const oifs = new Map<string | number, number>();
+    for (let i = 0; i < writes.length; i++) {
+      const { op, route } = writes[i];
+      const del = op === 'delete';
+      const call = del ? 'RTM_DELROUTE' : 'RTM_NEWROUTE';
+      try {
+        let oif = 0;
+        if (route.oif !== undefined) {
+          oif = oifs.get(route.oif) ?? (await this.index(route.oif));
+          oifs.set(route.oif, oif);
+        }
+        const { data, attrs } = routeRequest(route, oif, del);
+        const s = new AttrStream();
+        rt.formatRouteMessage({ kind: 'route', data, attrs }, s);
+        requests.push({ type: del ? rt.MessageType.DELROUTE : rt.MessageType.NEWROUTE, flags: del ? 0 : CREATE_REPLACE, payload: Buffer.concat(s.bufs) });
+        sent.push(i);
+      } catch (e) {
+        results[i] = toRtnlError(e, call, routeText(route));
+      }
+    }
+    if (requests.length === 0) return results;
+    const answers = await this.run('RTM_NEWROUTE/RTM_DELROUTE', `${requests.length} routes`, (s, o) => sendBatch(s.socket, requests, { timeoutMs: o.timeout }));
+    answers.forEach((a, j) => {
+      if (a.errno === 0) return;
+      const i = sent[j];
+      const { op, route } = writes[i];
+      results[i] = new RtnlError(op === 'delete' ? 'RTM_DELROUTE' : 'RTM_NEWROUTE', routeText(route), Math.max(a.errno, 0), a.errno < 0 ? a.detail : undefined);
+    });
+    return results;
   }
 
   // ---------------------------------------------------------------- rules

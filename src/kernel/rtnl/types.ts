@@ -117,6 +117,12 @@ export interface AddressSyncResult {
   removed: string[];
 }
 
+/** One route write of a batch (Rtnl.writeRoutes). */
+export interface RouteWrite {
+  op: 'replace' | 'delete';
+  route: RouteSpec;
+}
+
 export interface Rtnl {
   listLinks(): Promise<Link[]>;
   /** undefined when there is no such link. */
@@ -150,6 +156,13 @@ export interface Rtnl {
   replaceRoute(route: RouteSpec): Promise<void>;
   /** ESRCH if absent. Matches on dst, table, protocol and the other given fields. */
   deleteRoute(route: RouteSpec): Promise<void>;
+  /**
+   * Route replaces and deletes packed into few datagrams (one round trip per
+   * chunk, not per route), in order; one result per write: undefined when
+   * done, the error (as replaceRoute / deleteRoute would throw it) otherwise.
+   * Optional: callers without it write route by route.
+   */
+  writeRoutes?(writes: readonly RouteWrite[]): Promise<(Error | undefined)[]>;
 
   /** Policy rules of a family, sorted by priority. */
   listRules(family: AddressFamily): Promise<RuleEntry[]>;
