@@ -27,7 +27,11 @@ test('a ClusterIP Service with two endpoints gives exactly its IPVS service, add
   assert.deepEqual([...(k.ipsetKernel.members('kube-router-svip') ?? [])], ['10.96.0.10']);
   assert.deepEqual([...(k.ipsetKernel.members('kube-router-svip-prt') ?? [])], ['10.96.0.10,tcp:80']);
   assert.ok(k.iptablesKernel.rules('filter', 'KUBE-ROUTER-SERVICES')?.some((r) => r.includes('kube-router-svip-prt')));
-  assert.ok(k.iptablesKernel.rules('nat', 'POSTROUTING')?.some((r) => r.includes('--vmethod MASQ') && r.includes(`--to-source ${NODE_IP}`)));
+  // Masquerade spares this node's podCIDR (not --cluster-cidr): a local endpoint sees the client, a remote one replies through us.
+  assert.ok(
+    k.iptablesKernel.rules('nat', 'POSTROUTING')?.some((r) => r.includes('--vmethod MASQ ! -s 10.244.1.0/24 ! -d 10.244.1.0/24') && r.includes(`--to-source ${NODE_IP}`)),
+    JSON.stringify(k.iptablesKernel.rules('nat', 'POSTROUTING')),
+  );
   assert.equal(k.sysctl.values.get('net/ipv4/vs/conntrack'), '1');
   assert.equal(k.sysctl.values.get('net/ipv4/vs/conn_reuse_mode'), '0');
 });
