@@ -8,24 +8,8 @@
 // A "payload" here is what follows the 16-byte nlmsghdr: the 4-byte genl
 // header then the attributes.
 
-import {
-  AttrStream,
-  countLength,
-  formatGenlHeader,
-  getU16,
-  getU32,
-  getU64,
-  padding,
-  parseAttributes,
-  parseGenlHeader,
-  putString,
-  putU16,
-  putU16be,
-  putU32,
-  putU32be,
-  putU8,
-} from 'netlink';
-import { AF_INET, AF_INET6, type AddressFamily, addrToInetUnion, bytesToAddr, familyOf } from '../rtnl/inet.js';
+import { getU16, getU32, getU64, parseAttributes, parseGenlHeader } from 'netlink';
+import { AF_INET, AF_INET6, type AddressFamily, bytesToAddr } from '../rtnl/inet.js';
 import {
   Cmd,
   CmdAttr,
@@ -55,6 +39,7 @@ import type {
   IpvsTimeouts,
 } from './types.js';
 import { zeroStats } from './types.js';
+import { AttrWriter } from './writer.js';
 
 export class IpvsDecodeError extends Error {
   constructor(message: string) {
@@ -72,77 +57,66 @@ const PROTO_NAME = new Map<number, IpvsProtocol>([
 const FWD_NAME = new Map<number, FwdMethod>(Object.entries(FwdMethodCode).map(([k, v]) => [v, k as FwdMethod]));
 
 // ------------------------------------------------------------------ writing
+// Straight into one buffer per message (writer.ts): the same bytes as an
+// AttrStream would lay out, without an allocation per attribute.
 
-type Build = (out: AttrStream) => void;
-
-/** Attributes built by `build`, padded at the end to 4 bytes (as nla_put leaves them). */
-export function attrs(build: Build): Buffer {
-  const s = new AttrStream();
-  build(s);
-  const len = countLength(s.bufs);
-  const p = padding(len);
-  return Buffer.concat(p ? [...s.bufs, Buffer.alloc(p)] : s.bufs);
-}
-
-function nest(out: AttrStream, type: number, build: Build): void {
-  out.push(type, attrs(build));
-}
-
-/** genl header + attributes. */
-export function payload(cmd: number, build?: Build): Buffer {
-  const header = formatGenlHeader({ cmd, version: IPVS_GENL_VERSION });
-  return build ? Buffer.concat([header, attrs(build)]) : header;
-}
-
-function netmaskBytes(af: AddressFamily, bits: number): Buffer {
-  if (af === AF_INET6) return putU32(bits); // IPv6: the prefix length as a host-order u32
+function netmaskAttr(w: AttrWriter, af: AddressFamily, bits: number): void {
+  if (af === AF_INET6) return w.u32(SvcAttr.NETMASK, bits); // IPv6: the prefix length as a host-order u32
   const mask = bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
-  return putU32be(mask);
+  w.u32be(SvcAttr.NETMASK, mask);
 }
 
-function putServiceAttrs(out: AttrStream, s: IpvsService, full: boolean): void {
-  out.push(SvcAttr.AF, putU16(s.af));
+function putServiceAttrs(w: AttrWriter, s: IpvsService, full: boolean): void {
+  w.u16(SvcAttr.AF, s.af);
   if (s.fwmark) {
-    out.push(SvcAttr.FWMARK, putU32(s.fwmark));
+    w.u32(SvcAttr.FWMARK, s.fwmark);
   } else {
-    out.push(SvcAttr.PROTOCOL, putU16(PROTO_NUM[s.protocol]));
-    out.push(SvcAttr.ADDR, addrToInetUnion(s.address));
-    out.push(SvcAttr.PORT, putU16be(s.port));
+    w.u16(SvcAttr.PROTOCOL, PROTO_NUM[s.protocol]);
+    w.inetAddr(SvcAttr.ADDR, s.address);
+    w.u16be(SvcAttr.PORT, s.port);
   }
   if (!full) return;
-  out.push(SvcAttr.SCHED_NAME, putString(s.scheduler, { maxLength: IP_VS_SCHEDNAME_MAXLEN }));
-  if (s.peName) out.push(SvcAttr.PE_NAME, putString(s.peName, { maxLength: IP_VS_PENAME_MAXLEN }));
+  w.string(SvcAttr.SCHED_NAME, s.scheduler, IP_VS_SCHEDNAME_MAXLEN);
+  if (s.peName) w.string(SvcAttr.PE_NAME, s.peName, IP_VS_PENAME_MAXLEN);
   // struct ip_vs_flags { flags; mask }: the mask covers every flag, all are ours to set.
-  out.push(SvcAttr.FLAGS, Buffer.concat([putU32((s.flags & ~SvcFlag.HASHED) >>> 0), putU32(0xffffffff)]));
-  out.push(SvcAttr.TIMEOUT, putU32(s.timeout));
-  out.push(SvcAttr.NETMASK, netmaskBytes(s.af, s.netmask));
+  w.u32(SvcAttr.FLAGS, (s.flags & ~SvcFlag.HASHED) >>> 0, 0xffffffff);
+  w.u32(SvcAttr.TIMEOUT, s.timeout);
+  netmaskAttr(w, s.af, s.netmask);
 }
 
-function putDestAttrs(out: AttrStream, d: IpvsDestination, full: boolean): void {
-  out.push(DestAttr.ADDR, addrToInetUnion(d.address));
-  out.push(DestAttr.PORT, putU16be(d.port));
+function putDestAttrs(w: AttrWriter, d: IpvsDestination, full: boolean): void {
+  const af = w.inetAddr(DestAttr.ADDR, d.address);
+  w.u16be(DestAttr.PORT, d.port);
   if (full) {
-    out.push(DestAttr.FWD_METHOD, putU32(FwdMethodCode[d.fwdMethod]));
-    out.push(DestAttr.WEIGHT, putU32(d.weight));
+    w.u32(DestAttr.FWD_METHOD, FwdMethodCode[d.fwdMethod]);
+    w.u32(DestAttr.WEIGHT, d.weight);
     if (d.fwdMethod === 'tunnel') {
-      out.push(DestAttr.TUN_TYPE, putU8(d.tunType));
-      out.push(DestAttr.TUN_PORT, putU16be(d.tunPort));
-      out.push(DestAttr.TUN_FLAGS, putU16(d.tunFlags));
+      w.u8(DestAttr.TUN_TYPE, d.tunType);
+      w.u16be(DestAttr.TUN_PORT, d.tunPort);
+      w.u16(DestAttr.TUN_FLAGS, d.tunFlags);
     }
-    out.push(DestAttr.U_THRESH, putU32(d.upperThreshold));
-    out.push(DestAttr.L_THRESH, putU32(d.lowerThreshold));
+    w.u32(DestAttr.U_THRESH, d.upperThreshold);
+    w.u32(DestAttr.L_THRESH, d.lowerThreshold);
   }
-  out.push(DestAttr.ADDR_FAMILY, putU16(familyOf(d.address) ?? AF_INET));
+  w.u16(DestAttr.ADDR_FAMILY, af);
+}
+
+function message(cmd: number): AttrWriter {
+  return new AttrWriter().genl(cmd, IPVS_GENL_VERSION);
 }
 
 /** NEW_SERVICE / SET_SERVICE: the full service. */
 export function encodeServiceCmd(cmd: typeof Cmd.NEW_SERVICE | typeof Cmd.SET_SERVICE, s: IpvsService): Buffer {
-  return payload(cmd, (o) => nest(o, CmdAttr.SERVICE, (n) => putServiceAttrs(n, s, true)));
+  const w = message(cmd);
+  w.nest(CmdAttr.SERVICE, () => putServiceAttrs(w, s, true));
+  return w.finish();
 }
 
 /** DEL_SERVICE, GET_SERVICE (one), GET_DEST (dump of one service): identity only. */
 export function encodeServiceIdentity(cmd: number, s: IpvsService): Buffer {
-  return payload(cmd, (o) => nest(o, CmdAttr.SERVICE, (n) => putServiceAttrs(n, s, false)));
+  const w = message(cmd);
+  w.nest(CmdAttr.SERVICE, () => putServiceAttrs(w, s, false));
+  return w.finish();
 }
 
 /** NEW_DEST / SET_DEST (full destination) and DEL_DEST (identity). */
@@ -151,24 +125,24 @@ export function encodeDestCmd(
   s: IpvsService,
   d: IpvsDestination,
 ): Buffer {
-  return payload(cmd, (o) => {
-    nest(o, CmdAttr.SERVICE, (n) => putServiceAttrs(n, s, false));
-    nest(o, CmdAttr.DEST, (n) => putDestAttrs(n, d, cmd !== Cmd.DEL_DEST));
-  });
+  const w = message(cmd);
+  w.nest(CmdAttr.SERVICE, () => putServiceAttrs(w, s, false));
+  w.nest(CmdAttr.DEST, () => putDestAttrs(w, d, cmd !== Cmd.DEL_DEST));
+  return w.finish();
 }
 
 /** SET_CONFIG: only the non-zero timeouts are sent (the kernel keeps the others). */
 export function encodeSetConfig(t: Partial<IpvsTimeouts>): Buffer {
-  return payload(Cmd.SET_CONFIG, (o) => {
-    if (t.tcp) o.push(CmdAttr.TIMEOUT_TCP, putU32(t.tcp));
-    if (t.tcpFin) o.push(CmdAttr.TIMEOUT_TCP_FIN, putU32(t.tcpFin));
-    if (t.udp) o.push(CmdAttr.TIMEOUT_UDP, putU32(t.udp));
-  });
+  const w = message(Cmd.SET_CONFIG);
+  if (t.tcp) w.u32(CmdAttr.TIMEOUT_TCP, t.tcp);
+  if (t.tcpFin) w.u32(CmdAttr.TIMEOUT_TCP_FIN, t.tcpFin);
+  if (t.udp) w.u32(CmdAttr.TIMEOUT_UDP, t.udp);
+  return w.finish();
 }
 
 /** GET_SERVICE dump, GET_INFO, GET_CONFIG, FLUSH: no attributes. */
 export function encodeBare(cmd: number): Buffer {
-  return payload(cmd);
+  return message(cmd).finish();
 }
 
 // ------------------------------------------------------------------ reading

@@ -1,0 +1,161 @@
+// A netlink attribute writer into one growing buffer, for the IPVS request
+// encoder: the same bytes as the `netlink` package's AttrStream (every
+// attribute starts 4-byte aligned, its length excludes its own padding, a
+// nest's length covers its padded content, the whole padded at the end) with
+// one allocation per message instead of several per attribute. A full sync
+// encodes 110,000 requests for 10,000 Services x 10 endpoints.
+
+import { endianness } from 'node:os';
+import { KubeRouterError } from '../../errors.js';
+import { AF_INET, type AddressFamily, addrToInetUnion, familyOf } from '../rtnl/inet.js';
+
+const LE = endianness() === 'LE';
+const TYPE_MASK = (1 << 14) - 1;
+
+/** An IPv4 dotted quad without leading zeros as a 32-bit number, or -1 for anything else. */
+function ipv4Number(text: string): number {
+  let value = 0;
+  let part = -1;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      dots++;
+      part = -1;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // leading zero
+      part = part < 0 ? c - 48 : part * 10 + (c - 48);
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + part;
+}
+
+export class AttrWriter {
+  private buf: Buffer;
+  private off = 0;
+
+  constructor(size = 128) {
+    this.buf = Buffer.alloc(size);
+  }
+
+  private room(n: number): void {
+    if (this.off + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.off + n));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+
+  /** Zero padding up to the next multiple of 4 (the buffer is zeroed when allocated). */
+  private align(): void {
+    const to = (this.off + 3) & ~3;
+    this.room(to - this.off);
+    this.off = to;
+  }
+
+  private u16At(at: number, v: number): void {
+    if (LE) this.buf.writeUInt16LE(v, at);
+    else this.buf.writeUInt16BE(v, at);
+  }
+
+  /** Aligned attribute header for `len` bytes of data; the data goes at this.off. */
+  private header(type: number, len: number): void {
+    this.align();
+    this.room(4 + len);
+    this.u16At(this.off, 4 + len);
+    this.u16At(this.off + 2, type & TYPE_MASK);
+    this.off += 4;
+  }
+
+  /** The 4-byte generic netlink header (cmd, version, reserved). */
+  genl(cmd: number, version: number): this {
+    this.room(4);
+    this.buf[this.off] = cmd;
+    this.buf[this.off + 1] = version;
+    this.u16At(this.off + 2, 0);
+    this.off += 4;
+    return this;
+  }
+
+  u8(type: number, v: number): void {
+    this.header(type, 1);
+    this.buf[this.off++] = v & 0xff;
+  }
+
+  /** Host byte order. */
+  u16(type: number, v: number): void {
+    this.header(type, 2);
+    this.u16At(this.off, v & 0xffff);
+    this.off += 2;
+  }
+
+  u16be(type: number, v: number): void {
+    this.header(type, 2);
+    this.buf.writeUInt16BE(v & 0xffff, this.off);
+    this.off += 2;
+  }
+
+  /** Host byte order; several values make one attribute (struct ip_vs_flags). */
+  u32(type: number, ...values: number[]): void {
+    this.header(type, 4 * values.length);
+    for (const v of values) {
+      if (LE) this.buf.writeUInt32LE(v >>> 0, this.off);
+      else this.buf.writeUInt32BE(v >>> 0, this.off);
+      this.off += 4;
+    }
+  }
+
+  u32be(type: number, v: number): void {
+    this.header(type, 4);
+    this.buf.writeUInt32BE(v >>> 0, this.off);
+    this.off += 4;
+  }
+
+  /** NUL-terminated; throws when the string with its NUL is longer than `maxLength`. */
+  string(type: number, s: string, maxLength: number): void {
+    const len = Buffer.byteLength(s) + 1;
+    if (len > maxLength) throw new KubeRouterError('KR_ERR_KERNEL', `IPVS attribute ${type}: "${s}" is longer than ${maxLength - 1} bytes`, { call: 'encode', value: s });
+    this.header(type, len);
+    this.buf.write(s, this.off);
+    this.buf[this.off + len - 1] = 0;
+    this.off += len;
+  }
+
+  /** The kernel's `union nf_inet_addr` (16 bytes, IPv4 in the first 4); returns the address family. */
+  inetAddr(type: number, text: string): AddressFamily {
+    const v4 = ipv4Number(text);
+    this.header(type, 16);
+    if (v4 >= 0) {
+      this.buf.writeUInt32BE(v4, this.off);
+      this.buf.fill(0, this.off + 4, this.off + 16);
+      this.off += 16;
+      return AF_INET;
+    }
+    addrToInetUnion(text).copy(this.buf, this.off); // IPv6, or throws on text that is no address
+    this.off += 16;
+    return familyOf(text) ?? AF_INET;
+  }
+
+  nest(type: number, build: () => void): void {
+    this.align();
+    this.room(4);
+    const start = this.off;
+    this.off += 4;
+    build();
+    this.align();
+    this.u16At(start, this.off - start);
+    this.u16At(start + 2, type & TYPE_MASK);
+  }
+
+  /** The message so far, padded to 4 bytes. */
+  finish(): Buffer {
+    this.align();
+    return this.buf.subarray(0, this.off);
+  }
+}
