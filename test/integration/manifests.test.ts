@@ -156,7 +156,7 @@ async function schemaErrors(docs: readonly Json[]): Promise<string[]> {
 // ---------------------------------------------------------------- 3. structure
 
 /** Kinds each controller watches, read from its source (`kinds` / `KINDS` array literal). */
-function controllerKinds(dir: 'proxy' | 'routing' | 'firewall'): ResourceKind[] {
+function controllerKinds(dir: 'proxy' | 'routing' | 'firewall' | 'lballoc'): ResourceKind[] {
   const src = fs.readFileSync(path.join(ROOT, 'src/controllers', dir, 'controller.ts'), 'utf8');
   const m = /(?:const KINDS: readonly ResourceKind\[\] =|readonly kinds(?:: readonly ResourceKind\[\])? =)\s*\[([^\]]*)\]/.exec(src);
   if (!m) throw new Error(`src/controllers/${dir}/controller.ts: no kinds array found`);
@@ -266,19 +266,51 @@ function structureErrors(docs: readonly Json[]): string[] {
   return errs;
 }
 
+/**
+ * The API access of the enabled controllers, `group/resource` -> verbs: list
+ * and watch of every kind a controller watches; with --run-loadbalancer also
+ * the allocator's Lease (get, create, update) and its Service status patches.
+ */
+function wantedAccess(o: AgentOptions): Map<string, Set<string>> {
+  const want = new Map<string, Set<string>>();
+  const add = (res: string, ...verbs: string[]): void => {
+    const v = want.get(res) ?? new Set<string>();
+    verbs.forEach((x) => v.add(x));
+    want.set(res, v);
+  };
+  const enabled = [o.runServiceProxy && 'proxy', o.runRouter && 'routing', o.runFirewall && 'firewall', o.runLoadbalancer && 'lballoc']
+    .filter((x): x is 'proxy' | 'routing' | 'firewall' | 'lballoc' => x !== false);
+  for (const c of enabled) for (const k of controllerKinds(c)) add(`${RESOURCES[k].group}/${RESOURCES[k].plural}`, 'list', 'watch');
+  if (o.runLoadbalancer) {
+    add('coordination.k8s.io/leases', 'get', 'create', 'update');
+    add('/services/status', 'patch');
+  }
+  return want;
+}
+
 function rbacErrors(role: Json, o: AgentOptions): string[] {
   const errs: string[] = [];
-  const want = new Set<string>();
-  const enabled = [o.runServiceProxy && 'proxy', o.runRouter && 'routing', o.runFirewall && 'firewall'].filter((x): x is 'proxy' | 'routing' | 'firewall' => x !== false);
-  for (const c of enabled) for (const k of controllerKinds(c)) want.add(`${RESOURCES[k].group}/${RESOURCES[k].plural}`);
-  const have = new Set<string>();
+  const want = wantedAccess(o);
+  const have = new Map<string, Set<string>>();
   for (const rule of arr(role.rules)) {
-    const verbs = strs(rule.verbs).sort();
-    if (verbs.join(',') !== 'list,watch') errs.push(`rule verbs must be exactly list and watch (the agent only lists and watches), got ${verbs.join(',')}`);
-    for (const g of strs(rule.apiGroups)) for (const r of strs(rule.resources)) have.add(`${g}/${r}`);
+    for (const g of strs(rule.apiGroups)) {
+      for (const r of strs(rule.resources)) {
+        const v = have.get(`${g}/${r}`) ?? new Set<string>();
+        strs(rule.verbs).forEach((x) => v.add(x));
+        have.set(`${g}/${r}`, v);
+      }
+    }
   }
-  for (const w of want) if (!have.has(w)) errs.push(`the ClusterRole lacks ${w} (watched by an enabled controller)`);
-  for (const h of have) if (!want.has(h)) errs.push(`the ClusterRole grants ${h}, which no enabled controller watches`);
+  for (const [res, verbs] of want) {
+    const got = have.get(res);
+    if (!got) errs.push(`the ClusterRole lacks ${res} (used by an enabled controller)`);
+    else for (const v of verbs) if (!got.has(v)) errs.push(`the ClusterRole lacks verb ${v} on ${res}`);
+  }
+  for (const [res, verbs] of have) {
+    const w = want.get(res);
+    if (!w) errs.push(`the ClusterRole grants ${res}, which no enabled controller uses`);
+    else for (const v of verbs) if (!w.has(v)) errs.push(`the ClusterRole grants verb ${v} on ${res}, which no enabled controller uses`);
+  }
   return errs;
 }
 
@@ -366,9 +398,11 @@ describe('daemonset/ manifests', () => {
     assert.match((await schemaErrors(noApiGroup)).join('\n'), /ClusterRoleBinding\/kube-router\.roleRef\.apiGroup: required by V1RoleRef/);
 
     const greedy = parseManifest(broken('verbs: [list, watch]', 'verbs: [get, list, watch, update]'), 'rbac');
-    assert.match(structureErrors(greedy).join('\n'), /rule verbs must be exactly list and watch/);
+    assert.match(structureErrors(greedy).join('\n'), /grants verb get on \/nodes, which no enabled controller uses/);
     const secrets = parseManifest(broken('resources: [nodes, services, pods, namespaces]', 'resources: [nodes, services, pods, namespaces, secrets]'), 'rbac2');
-    assert.match(structureErrors(secrets).join('\n'), /grants \/secrets, which no enabled controller watches/);
+    assert.match(structureErrors(secrets).join('\n'), /grants \/secrets, which no enabled controller uses/);
+    const allocator = parseManifest(broken('            - --metrics-port=20245\n', '            - --metrics-port=20245\n            - --run-loadbalancer=true\n'), 'lballoc');
+    assert.match(structureErrors(allocator).join('\n'), /lacks coordination\.k8s\.io\/leases/);
     const noLock = parseManifest(broken('            path: /run/xtables.lock\n', '            path: /var/run/other.lock\n'), 'lock');
     assert.match(structureErrors(noLock).join('\n'), /needs the host \/run\/xtables\.lock/);
     const unprivileged = parseManifest(broken('            privileged: true', '            privileged: false'), 'priv');
