@@ -275,7 +275,7 @@ export class ProxyController implements Controller {
     }
     let keys = this.tracker.drain();
     if (ctxChanged) {
-      const all = new Set([...this.state.keys(), ...this.deps.cache.store('Service').list().map((s) => `${s.metadata.namespace ?? ''}/${s.metadata.name}`)]);
+      const all = new Set([...keys, ...this.state.keys(), ...this.deps.cache.store('Service').list().map((s) => `${s.metadata.namespace ?? ''}/${s.metadata.name}`)]);
       keys = [...all];
     }
     const scope = new Set<string>();
