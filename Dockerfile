@@ -20,16 +20,17 @@ RUN npx tsc -p tsconfig.json
 FROM node:20-bookworm-slim
 # agent:    iptables (iptables, ip6tables, *-nft/-legacy-save/-restore), ipset,
 #           iproute2 (ip link add kube-bridge), kmod (modprobe br_netfilter),
-#           gobgpd (the BGP daemon the routing controller supervises).
+#           gobgpd (the BGP daemon the routing controller supervises),
+#           conntrack (the proxy deletes the flows of removed UDP endpoints).
 # init:     containernetworking-plugins (bridge, host-local, portmap, loopback
 #           copied to the host's /opt/cni/bin by the install-cni container).
-# operator: ipvsadm, conntrack (and gobgp, shipped with gobgpd) for
-#           `kubectl exec` as docs/troubleshooting.md shows.
+# operator: ipvsadm (and gobgp, shipped with gobgpd) for `kubectl exec` as
+#           docs/troubleshooting.md shows.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      iptables ipset iproute2 kmod gobgpd \
+      iptables ipset iproute2 kmod gobgpd conntrack \
       containernetworking-plugins \
-      ipvsadm conntrack \
+      ipvsadm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/kube-router-ts
 COPY package.json package-lock.json ./
