@@ -15,7 +15,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
-import { FLAGS } from '../../src/cmd/options/index.js';
+import { FLAGS, flagByName, parseFlags } from '../../src/cmd/options/index.js';
 import { GROUP_TITLES, type FlagGroup, type FlagSpec } from '../../src/cmd/options/flag-spec.js';
 import { defaultText } from '../../src/cmd/options/values.js';
 import { createAgentRegistry } from '../../src/metrics/registry.js';
@@ -248,4 +248,27 @@ test('docs/grafana-dashboard.json: every expression names metrics and labels the
   const errs = dashboardErrors(broken, series).join('\n');
   assert.match(errs, /kube_router_controller_ipvs_service does not exist/);
   assert.match(errs, /has no label controler/);
+});
+
+/** Flags of other programs the docs mention (kube-proxy, kubeadm, kubectl, iptables matches, the syntax placeholder). */
+const OTHER_FLAGS = new Set(['--flag', '--cleanup', '--skip-phases', '--allocate-node-cidrs', '--field-selector', '--vdir', '--vmethod']);
+
+test('every flag the docs mention exists, and the user guide\'s kube-router command lines parse', () => {
+  for (const file of ['docs/user-guide.md', 'docs/troubleshooting.md', 'docs/metrics.md', 'docs/migrating.md']) {
+    const doc = read(file);
+    for (const code of doc.matchAll(/`([^`\n]+)`/g)) {
+      for (const m of code[1].matchAll(/(?:^|[\s(=])(--[a-z][a-z0-9-]+)/g)) {
+        const flag = m[1];
+        assert.ok(OTHER_FLAGS.has(flag) || flagByName(flag.slice(2)) !== undefined, `${file}: \`${code[1]}\` names ${flag}, which is not a kube-router flag`);
+      }
+    }
+  }
+  const guide = read('docs/user-guide.md');
+  const blocks = [...guide.matchAll(/```sh\n([\s\S]*?)```/g)].map((b) => b[1]).join('\n');
+  const lines = blocks.replace(/\\\n\s*/g, ' ').split('\n').filter((l) => /^kube-router( |$)/.test(l));
+  assert.ok(lines.length >= 8, `found ${lines.length} kube-router command lines`);
+  for (const line of lines) {
+    const args = line.replace(/\$\([^)]*\)/g, 'c2VjcmV0').split(/\s+/).slice(1).filter((a) => a !== '' && !a.startsWith('#'));
+    assert.doesNotThrow(() => parseFlags(args), `user-guide.md: ${line}`);
+  }
 });
