@@ -21,6 +21,7 @@ import { loadApiConnection } from '../../src/informers/kubeconfig.js';
 import { createSharedCache } from '../../src/informers/shared-cache.js';
 import { ApiError, createKubeApi, isConflict, type KubeApi } from '../../src/kube/api-client.js';
 import { createLease, getLease, updateLease } from '../../src/kube/leases.js';
+import { patchServiceStatus, type JsonPatchOp } from '../../src/kube/service-status.js';
 import { startLabApiServer, type RunningLabApiServer, type StoredObject } from '../../src/lab/apiserver/index.js';
 
 let server: RunningLabApiServer;
@@ -86,6 +87,31 @@ describe('Lease API on the lab API server', () => {
     assert.notEqual(upd.metadata.resourceVersion, got.metadata.resourceVersion);
     await assert.rejects(updateLease(api, got, { ...got.spec, holderIdentity: 'z' }), (e: unknown) => isConflict(e));
     assert.equal((await getLease(api, 'kube-system', 'raw-lease')).spec?.holderIdentity, 'y');
+  });
+});
+
+describe('Service status on the lab API server', () => {
+  test('a status JSON patch pinned to a stale resourceVersion is 409; a current one edits only the status', async () => {
+    const created = server.store.create('Service', lbService('st'));
+    const rv = String(created.metadata.resourceVersion);
+    const ops = [
+      { op: 'add', path: '/metadata/resourceVersion', value: rv },
+      { op: 'add', path: '/status/loadBalancer', value: { ingress: [{ ip: '192.0.2.1' }] } },
+      { op: 'add', path: '/spec/selector', value: { app: 'changed' } },
+    ];
+    const written = await patchServiceStatus(api, 'default', 'st', ops as JsonPatchOp[]) as { metadata: { resourceVersion: string } };
+    assert.deepEqual(ingressOf('st'), ['192.0.2.1']);
+    const stored = server.store.get('Service', 'default', 'st') as unknown as { spec: { selector: Record<string, string> } };
+    assert.deepEqual(stored.spec.selector, { app: 'st' }, 'spec is not written through /status');
+    assert.notEqual(written.metadata.resourceVersion, rv);
+    // The same patch again: its resourceVersion is stale now.
+    await assert.rejects(patchServiceStatus(api, 'default', 'st', ops as JsonPatchOp[]), (e: unknown) => isConflict(e));
+    server.store.delete('Service', 'default', 'st');
+  });
+
+  test('a Lease with a non-positive duration or negative transitions is 422', async () => {
+    await assert.rejects(createLease(api, 'kube-system', 'bad-lease', { holderIdentity: 'x', leaseDurationSeconds: 0 }), (e: unknown) => e instanceof ApiError && e.status === 422 && /leaseDurationSeconds/.test(e.message));
+    await assert.rejects(createLease(api, 'kube-system', 'bad-lease', { holderIdentity: 'x', leaseTransitions: -1 }), (e: unknown) => e instanceof ApiError && e.status === 422 && /leaseTransitions/.test(e.message));
   });
 });
 

@@ -24,6 +24,7 @@ import {
   validateService,
 } from './validate-kinds.js';
 import { getPath } from './obj.js';
+import { validateLease } from './validate-lease.js';
 
 export type FieldGetter = (obj: StoredObject) => string;
 
@@ -142,7 +143,7 @@ export const KINDS: Record<LabKind, KindInfo> = {
   Lease: entry({
     kind: 'Lease', group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', namespaced: true,
     shortNames: [], statusSubresource: false, allowCreateOnUpdate: true, nameRule: 'dns1123subdomain',
-    defaults: noDefaults, validate: validateNothing,
+    defaults: noDefaults, validate: validateLease,
   }),
   // The kinds of daemonset/*.yaml: stored as given (no controller acts on them).
   ServiceAccount: entry({
