@@ -18,9 +18,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { parseFlags, type AgentOptions } from '../../src/cmd/options/index.js';
 import { RESOURCES } from '../../src/informers/types.js';
+import { loadApiConnection } from '../../src/informers/kubeconfig.js';
+import { createHttpTransport } from '../../src/informers/transport.js';
 import type { ResourceKind } from '../../src/informers/types.js';
 import { startLabApiServer, type RunningLabApiServer } from '../../src/lab/apiserver/index.js';
 
@@ -433,6 +435,39 @@ describe('daemonset/ manifests', () => {
         for (const k of kinds) assert.match(r.out, new RegExp(`^${k}[^ ]*/kube-router[^ ]* created \\(server dry run\\)$`, 'm'), r.out);
       });
     }
+
+    it("the manifests' kubeconfigs (generic ConfigMap, kubeadm's kube-proxy kubeconfig.conf) work with the agent's loader", async () => {
+      // The lab's address, CA and token stand in for the pod's service-account files.
+      const lab = parseYaml(server.kubeconfig()) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[]; users: { user: { token: string } }[] };
+      const sa = path.join(tmp, 'serviceaccount');
+      fs.mkdirSync(sa, { recursive: true });
+      fs.writeFileSync(path.join(sa, 'ca.crt'), Buffer.from(lab.clusters[0].cluster['certificate-authority-data'], 'base64'));
+      fs.writeFileSync(path.join(sa, 'token'), `${lab.users[0].user.token}\n`);
+      const generic = parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, 'generic-kuberouter-all-features.yaml'), 'utf8'), 'generic')
+        .find((d) => d.kind === 'ConfigMap' && get(d, 'metadata', 'name') === 'kube-router-kubeconfig');
+      // kubeadm's kube-proxy ConfigMap key kubeconfig.conf, as kubeadm writes it.
+      const kubeadm = [
+        'apiVersion: v1', 'kind: Config', 'clusters:', '- cluster:',
+        '    certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+        '    server: https://10.0.0.10:6443', '  name: default', 'contexts:', '- context:', '    cluster: default',
+        '    namespace: default', '    user: default', '  name: default', 'current-context: default', 'users:',
+        '- name: default', '  user:', '    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token', '',
+      ].join('\n');
+      for (const [name, text] of [['generic', String(get(generic, 'data', 'kubeconfig'))], ['kubeadm', kubeadm]] as const) {
+        assert.match(text, /\/var\/run\/secrets\/kubernetes\.io\/serviceaccount\/token/, name);
+        const file = path.join(tmp, `${name}.kubeconfig`);
+        fs.writeFileSync(file, text.replaceAll('/var/run/secrets/kubernetes.io/serviceaccount', sa).replace(/server: \S+/, `server: ${lab.clusters[0].cluster.server}`));
+        const conn = await loadApiConnection({ kubeconfig: file });
+        const transport = createHttpTransport(conn);
+        try {
+          const res = await transport.get('/api/v1/nodes', new URLSearchParams({ limit: '1' }), new AbortController().signal);
+          res.body.resume();
+          assert.equal(res.statusCode, 200, `${name}: ${conn.describe()}`);
+        } finally {
+          transport.close();
+        }
+      }
+    });
 
     it('a broken copy is refused: an unserved apiVersion, a selector that does not match the template', async () => {
       const bad = path.join(tmp, 'bad.yaml');
