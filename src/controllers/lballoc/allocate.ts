@@ -161,7 +161,9 @@ export function planAllocations(input: AllocationInput): AllocationPlan {
     }
   }
 
-  const used = (): Set<string> => new Set([...claims.keys(), ...reserved]);
+  // Every address no new allocation may take: the claims plus the reserved
+  // externalIPs, kept up to date as claims change (one set for the whole plan).
+  const taken = new Set<string>([...claims.keys(), ...reserved]);
   const hasFamily = (w: Work, family: IPFamily): boolean =>
     w.current.some((e) => {
       const ip = entryIp(e);
@@ -205,13 +207,16 @@ export function planAllocations(input: AllocationInput): AllocationPlan {
       if (cur && cur.family === ip.family && poolsContain(pools, cur.addr) && claims.get(cur.addr) === w.key) {
         w.remove.add(cur.addr);
         claims.delete(cur.addr);
+        if (!reserved.has(cur.addr)) taken.delete(cur.addr);
       }
     }
     claims.set(ip.addr, w.key);
+    taken.add(ip.addr);
     w.add.push({ ip: ip.addr, family: ip.family });
   }
 
   // 3. Free allocation for the families still missing, oldest Service first.
+  const exhausted = new Set<IPFamily>();
   for (const w of served) {
     if (skipFree.has(w.key)) continue;
     const wanted = wantedFamilies(w.svc);
@@ -235,12 +240,13 @@ export function planAllocations(input: AllocationInput): AllocationPlan {
       continue;
     }
     const picked: { ip: string; family: IPFamily }[] = [];
-    const taken = used();
     let failed = false;
     for (const family of missing) {
       if (pools[family].ranges.length === 0) continue; // PreferDualStack without that family's range: served with the other
-      const ip = nextFree(pools[family], taken, cursor[family]);
+      // Once a family's pool is full nothing in this pass frees one: skip the scan.
+      const ip = exhausted.has(family) ? undefined : nextFree(pools[family], taken, cursor[family]);
       if (ip === undefined) {
+        exhausted.add(family);
         failed = true;
         warnings.push({
           code: 'RangeExhausted', service: w.key, field: 'status.loadBalancer.ingress', family,
@@ -251,7 +257,10 @@ export function planAllocations(input: AllocationInput): AllocationPlan {
       taken.add(ip);
       picked.push({ ip, family });
     }
-    if (failed && dual) continue; // both or none
+    if (failed && dual) {
+      for (const p of picked) taken.delete(p.ip); // both or none
+      continue;
+    }
     for (const p of picked) {
       claims.set(p.ip, w.key);
       cursor[p.family] = p.ip;
@@ -291,7 +300,7 @@ export function planAllocations(input: AllocationInput): AllocationPlan {
   changes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
   const inUse: Record<IPFamily, number> = { IPv4: 0, IPv6: 0 };
-  for (const addr of used()) {
+  for (const addr of taken) {
     const ip = parseIp(addr);
     if (ip) inUse[ip.family]++;
   }
