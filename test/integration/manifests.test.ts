@@ -13,7 +13,7 @@
 // A deliberately broken copy of a manifest must fail each check.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -482,5 +482,87 @@ describe('daemonset/ manifests', () => {
       assert.notEqual(r2.code, 0);
       assert.match(r2.out, /`selector` does not match template `labels`/);
     });
+  });
+});
+
+// The unprivileged variant really runs with only its capabilities: the agent
+// (the built binary, with the manifest's args) in a throwaway netns, with the
+// bounding set cut to the manifest's capabilities and /proc/sys read-only as a
+// container runtime mounts it, against a lab API server in the same netns.
+const ROUTES_ONLY = 'generic-kuberouter-only-advertise-routes.yaml';
+const BIN = fileURLToPath(new URL('../../src/cmd/kube-router.js', import.meta.url));
+const LAB_BIN = fileURLToPath(new URL('../../src/cmd/kube-router-lab.js', import.meta.url));
+const has = (cmd: string): boolean => ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => fs.existsSync(path.join(d, cmd)));
+const capsSkip = process.getuid?.() !== 0 ? 'needs root (ip netns)' : !has('gobgpd') || !has('setpriv') || !has('unshare') ? 'needs gobgpd, setpriv, unshare' : false;
+
+describe(`${ROUTES_ONLY} runs with its capabilities only (no privileged, /proc/sys read-only)`, { skip: capsSkip, timeout: 150_000 }, () => {
+  const ns = `krt-caps-${process.pid}`;
+  const inNs = (...argv: string[]): string => execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const children: ReturnType<typeof spawn>[] = [];
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-caps-'));
+    execFileSync('ip', ['netns', 'add', ns], { stdio: 'ignore' });
+    inNs('ip', 'link', 'set', 'lo', 'up');
+    inNs('ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1');
+    inNs('ip', 'addr', 'add', '10.99.0.1/24', 'dev', 'eth0');
+    inNs('ip', 'link', 'set', 'eth0', 'up');
+    inNs('ip', 'link', 'set', 'eth1', 'up');
+  });
+  after(() => {
+    for (const c of children) c.kill('SIGKILL');
+    // gobgpd outlives the agent under --bgp-graceful-restart: end what runs in the netns.
+    for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s+/).filter((x) => x !== '')) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('syncs (/healthz 200), creates kube-bridge and runs gobgpd, with exactly the manifest capabilities', async () => {
+    const seed = path.join(dir, 'seed.yaml');
+    fs.writeFileSync(seed, ['apiVersion: v1', 'kind: Node', 'metadata: {name: capsnode}', 'spec: {podCIDR: 10.244.5.0/24, podCIDRs: [10.244.5.0/24]}',
+      'status: {addresses: [{type: InternalIP, address: 10.99.0.1}], conditions: [{type: Ready, status: "True"}]}', ''].join('\n'));
+    const kc = path.join(dir, 'kubeconfig');
+    const api = spawn('ip', ['netns', 'exec', ns, process.execPath, LAB_BIN, 'apiserver', '--port', '16443', '--kubeconfig-out', kc, '--seed', seed], { stdio: 'ignore' });
+    children.push(api);
+    for (let i = 0; i < 100 && !fs.existsSync(kc); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fs.existsSync(kc), 'the lab API server wrote its kubeconfig');
+
+    const docs = parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, ROUTES_ONLY), 'utf8'), ROUTES_ONLY);
+    const c = arr(get(docs.find((d) => d.kind === 'DaemonSet'), 'spec', 'template', 'spec', 'containers'))[0];
+    const caps = strs(get(c, 'securityContext', 'capabilities', 'add')).map((x) => `+${x.toLowerCase()}`).join(',');
+    const args = [...strs(c.args), `--kubeconfig=${kc}`, '--hostname-override=capsnode'];
+    const script = 'mount --bind /proc/sys /proc/sys && mount -o remount,ro,bind /proc/sys && exec "$@"';
+    let out = '';
+    const agent = spawn('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--', 'sh', '-c', script, 'sh',
+      'setpriv', `--bounding-set=-all,${caps}`, `--inh-caps=-all`, '--', process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(agent);
+    agent.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    agent.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+
+    let health = '';
+    for (let i = 0; i < 120 && !/"healthy": true/.test(health); i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      try {
+        health = inNs(process.execPath, '-e', "fetch('http://127.0.0.1:20244/healthz').then(async r => console.log(r.status, await r.text())).catch(e => console.log(0, e.message))");
+      } catch {
+        health = '';
+      }
+    }
+    assert.match(health, /^200 [\s\S]*"healthy": true/, `agent output:\n${out.slice(-3000)}`);
+    // The process kept exactly the manifest's capabilities (bits: NET_BIND_SERVICE 10, NET_ADMIN 12, NET_RAW 13, SYS_MODULE 16).
+    const BITS: Record<string, number> = { NET_BIND_SERVICE: 10, NET_ADMIN: 12, NET_RAW: 13, SYS_MODULE: 16 };
+    const mask = strs(get(c, 'securityContext', 'capabilities', 'add')).reduce((m, x) => m | (1n << BigInt(BITS[x])), 0n);
+    const status = inNs('cat', `/proc/${String(agent.pid)}/status`);
+    for (const field of ['CapEff', 'CapBnd']) assert.equal(BigInt(`0x${new RegExp(`${field}:\\s+([0-9a-f]+)`).exec(status)?.[1] ?? ''}`), mask, field);
+    assert.match(inNs('ip', '-o', 'link', 'show', 'kube-bridge'), /kube-bridge/);
+    assert.match(inNs('gobgp', 'neighbor'), /192\.0\.2\.1/);
+    // /proc/sys was read-only for the agent, as a container runtime mounts it.
+    assert.match(inNs('cat', `/proc/${String(agent.pid)}/mountinfo`), / \/proc\/sys ro[, ]/);
   });
 });
