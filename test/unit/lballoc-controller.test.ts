@@ -18,6 +18,9 @@ class FakeApi implements KubeApi {
   private rv = 1000;
   readonly leases = new Map<string, Lease>();
   readonly patches: { path: string; ops: JsonPatchOp[] }[] = [];
+  /** Answer status patches with this HTTP status (e.g. 403 for missing RBAC). */
+  failStatus?: number;
+  failures = 0;
 
   async request<T>(req: ApiRequest): Promise<T> {
     const call = `${req.method} ${req.path}`;
@@ -37,6 +40,10 @@ class FakeApi implements KubeApi {
       return structuredClone(body) as T;
     }
     if (req.method === 'PATCH' && req.path.endsWith('/status')) {
+      if (this.failStatus !== undefined) {
+        this.failures++;
+        throw new ApiError('forbidden', this.failStatus, 'Forbidden', call);
+      }
       this.patches.push({ path: req.path, ops: req.body as JsonPatchOp[] });
       return { metadata: { resourceVersion: String(++this.rv) } } as T;
     }
@@ -59,12 +66,13 @@ async function until(what: string, cond: () => boolean, ms = 5000): Promise<void
   }
 }
 
-function controller(cache: FakeSharedCache, api: KubeApi, identity: string): LbAllocController {
+function controller(cache: FakeSharedCache, api: KubeApi, identity: string, retryIntervalMs = 2000): LbAllocController {
   const options = parseFlags(['--run-loadbalancer', '--loadbalancer-ip-range=10.200.0.0/30']).options;
   return new LbAllocController({
     cache, options, nodeName: identity, logger: pino({ level: 'silent' }), metrics: new Registry(), api, env: {},
     lease: { namespace: 'kube-system', leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 50 },
     minSyncIntervalMs: 1,
+    retryIntervalMs,
   });
 }
 
@@ -109,5 +117,28 @@ describe('allocator controller (fakes)', () => {
     }
     // Stopping released the Lease.
     assert.equal(api.leases.get('kube-router-lballoc')?.spec?.holderIdentity, '');
+  });
+
+  it('a failed status write (403) is retried and does not fail the sync (health stays good)', async () => {
+    const cache = new FakeSharedCache({ kinds: ['Service'] });
+    await cache.start();
+    const api = new FakeApi();
+    api.failStatus = 403;
+    const c = controller(cache, api, 'n1', 30);
+    await c.start();
+    try {
+      await until('leader', () => c.isLeader());
+      cache.add('Service', lb('a', '2026-01-01T00:00:00Z'));
+      await until('retried', () => api.failures >= 3);
+      const h = c.health();
+      assert.equal(h.lastError, undefined);
+      assert.ok(h.lastSyncAt !== undefined);
+      assert.equal(api.patches.length, 0);
+      api.failStatus = undefined; // RBAC fixed
+      await until('written after the fix', () => api.patches.length === 1);
+      assert.deepEqual(addedIps(api.patches[0].ops), ['10.200.0.0']);
+    } finally {
+      await c.stop();
+    }
   });
 });

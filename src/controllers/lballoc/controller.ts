@@ -5,7 +5,10 @@
 // (allocate.ts, pure) and writes each changed Service's
 // status.loadBalancer.ingress through the status subresource, conditional on
 // the resourceVersion it planned from. A 409 means the cache was behind: the
-// watch brings the newer Service and its event another sync. Writes the
+// watch brings the newer Service and its event another sync. Other write
+// failures are logged and retried after the retry interval without failing
+// the sync (kube-router only logs them): an RBAC mistake must not make
+// /healthz restart the whole agent. Writes the
 // cache has not shown yet are overlaid on it (by resourceVersion), so a sync
 // running before the watch event does not hand the same address out twice.
 // Not leading, a sync does nothing. stop() releases the Lease.
@@ -70,6 +73,9 @@ export class LbAllocController implements Controller {
   /** key -> signature of the warnings already logged for it. */
   private readonly warned = new Map<string, string>();
   private unsubscribe: (() => void)[] = [];
+  private retryTimer?: NodeJS.Timeout;
+  private readonly retryIntervalMs: number;
+  private stopped = false;
   lastReport?: LbAllocSyncReport;
 
   constructor(params: LbAllocControllerParams) {
@@ -80,13 +86,14 @@ export class LbAllocController implements Controller {
     this.metrics = lballocMetrics(params.metrics);
     this.pools = parsePools(params.options.loadbalancerIpRange);
     this.api = params.api;
+    this.retryIntervalMs = params.retryIntervalMs ?? 2000;
     const period = params.options.loadbalancerSyncPeriod;
     this.runner = new BoundedFrequencyRunner({
       name: this.name,
       fn: () => this.syncOnce(),
       minIntervalMs: Math.min(params.minSyncIntervalMs ?? 50, period),
       maxIntervalMs: period,
-      retryIntervalMs: params.retryIntervalMs ?? 2000,
+      retryIntervalMs: this.retryIntervalMs,
       clock: params.clock,
       metrics: params.metrics as Registry,
       logger: params.logger,
@@ -165,7 +172,6 @@ export class LbAllocController implements Controller {
     if (!this.isLeader() || !this.api) return;
     const services = this.services();
     const plan = planAllocations({ services, pools: this.pools, defaultClass: this.options.loadbalancerDefaultClass, cursor: this.cursor });
-    this.cursor = plan.cursor;
     this.reportWarnings(plan);
     this.metrics.addressesInUse.set({ family: 'IPv4' }, plan.inUse.IPv4);
     this.metrics.addressesInUse.set({ family: 'IPv6' }, plan.inUse.IPv6);
@@ -193,9 +199,26 @@ export class LbAllocController implements Controller {
       }
     }
     this.lastReport = report;
+    // The cursor moves on only when every write landed: a failed write's
+    // address is offered again next time rather than skipped.
+    if (errors.length === 0 && report.conflicts.length === 0) this.cursor = plan.cursor;
     if (errors.length > 0) {
-      throw new KubeRouterError('KR_ERR_API', `load balancer allocator: ${errors.length} status write(s) failed: ${errors.join('; ')}`, { call: 'PATCH services/status' });
+      // As kube-router: a failed status write (RBAC, API trouble) is logged and
+      // retried, but does not fail the sync: /healthz must not get the agent,
+      // and with it the proxy and the router, restarted over an allocation.
+      const err = new KubeRouterError('KR_ERR_API', `load balancer allocator: ${errors.length} status write(s) failed: ${errors.join('; ')}`, { call: 'PATCH services/status' });
+      this.logger.warn({ err: err.message }, err.message);
+      this.scheduleRetry();
     }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.runner.run();
+    }, this.retryIntervalMs);
+    this.retryTimer.unref();
   }
 
   private async write(ch: ServiceChange, svc: Service | undefined): Promise<void> {
@@ -241,6 +264,9 @@ export class LbAllocController implements Controller {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
     await this.runner.stop();
