@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Iptables } from '../../src/kernel/iptables/types.js';
 import { IptablesRestoreError } from '../../src/kernel/iptables/errors.js';
-import { mkPolicy, mkPod, NODE2 } from './firewall-fixtures.js';
+import { mkPolicy, mkPod, NODE1, NODE2 } from './firewall-fixtures.js';
 import { changedChains, rig, snapshot } from './firewall-controller-helpers.js';
 
 const ours = (names: string[], prefix: string): string[] => names.filter((n) => n.startsWith(prefix));
@@ -65,6 +65,32 @@ describe('FirewallController', () => {
     assert.equal(r.ctl.lastReport?.full, false);
   });
 
+  it('incremental syncs read the kernel only for what changed; a full sync reads and repairs everything', async () => {
+    const r = await rig();
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'allow-from-a', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }] }] }));
+    await r.ctl.sync();
+    const reads = (): number => r.iptK.saves + r.ipsetK.saves;
+    // Nothing changed: no read, no write.
+    let before = reads();
+    await r.ctl.sync();
+    assert.equal(reads(), before);
+    // A remote pod relabelled into the peer set: ipset only (one read, one restore), iptables untouched.
+    const ipt = { saves: r.iptK.saves, restores: r.iptK.restores.length };
+    before = r.ipsetK.saves;
+    r.cache.update('Pod', mkPod('x', 'c', '10.244.2.12', NODE2, { pod: 'a' }));
+    await r.ctl.sync();
+    assert.equal(r.ipsetK.saves, before + 1);
+    assert.deepEqual({ saves: r.iptK.saves, restores: r.iptK.restores.length }, ipt);
+    const peer = r.ipsetK.names().find((n) => n.startsWith('KUBE-SRC-')) as string;
+    assert.ok(r.ipsetK.members(peer)?.includes('10.244.2.12'));
+    // Drift behind our back (a member removed by hand) is repaired by the next full sync, not by incremental ones.
+    await r.ipsetK.restore(`del ${peer} 10.244.2.12\n`);
+    await r.ctl.sync();
+    assert.ok(!r.ipsetK.members(peer)?.includes('10.244.2.12'));
+    await r.ctl.syncFull();
+    assert.ok(r.ipsetK.members(peer)?.includes('10.244.2.12'));
+  });
+
   it('a local pod relabelled out of a policy -> only its own chain and jumps change', async () => {
     const r = await rig();
     r.cache.add('NetworkPolicy', mkPolicy('x', 'deny-b', { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'] }));
@@ -76,8 +102,25 @@ describe('FirewallController', () => {
     const after = snapshot(r.iptK);
     assert.equal(ours([...after.keys()], 'KUBE-POD-FW-').length, 0);
     const changed = changedChains(before, after);
-    assert.ok(changed.every((c) => c.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(FORWARD|OUTPUT|INPUT)$/.test(c)), changed.join(','));
-    assert.ok(!changed.some((c) => c.startsWith('KUBE-NWPLCY-')));
+    // The policy now selects no local pod: its chain leaves the kernel (only
+    // policies over local pods are written); no policy chain is rewritten.
+    assert.ok(changed.every((c) => c.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(FORWARD|OUTPUT|INPUT)$/.test(c) || (c.startsWith('KUBE-NWPLCY-') && !after.has(c))), changed.join(','));
+    assert.equal(ours([...after.keys()], 'KUBE-NWPLCY-').filter((c) => !/-(DEFAULT|COMMON|TAIL)$/.test(c)).length, 0);
+  });
+
+  it('a policy selecting no local pod writes no chain and no set until a local pod matches', async () => {
+    const r = await rig();
+    // x/c is on node-2 only: the policy compiles, but nothing of it reaches this node's kernel.
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'c-only', { podSelector: { matchLabels: { pod: 'c' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b' } } }] }] }));
+    await r.ctl.sync();
+    const policyChains = (): string[] => ours([...snapshot(r.iptK).keys()], 'KUBE-NWPLCY-').filter((c) => !/-(DEFAULT|COMMON|TAIL)$/.test(c));
+    assert.equal(policyChains().length, 0);
+    assert.equal(r.ipsetK.names().filter((n) => n.startsWith('KUBE-SRC-') || n.startsWith('KUBE-DST-')).length, 0);
+    // x/a (node-1) relabelled pod=c: now selected, the chain and its peer set appear.
+    r.cache.update('Pod', mkPod('x', 'a', '10.244.1.10', NODE1, { pod: 'c' }));
+    await r.ctl.sync();
+    assert.equal(policyChains().length, 1);
+    assert.ok(r.ipsetK.names().some((n) => n.startsWith('KUBE-SRC-')));
   });
 
   it('a bad ipBlock -> an error naming the policy, logged once; that policy fails closed, others enforced', async () => {

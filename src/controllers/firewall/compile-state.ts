@@ -227,7 +227,10 @@ export class FirewallState {
       warnings.push('--netpol-default-deny needs the node pod CIDR (spec.podCIDRs): default deny is off');
     }
     const podKeys = [...this.pods.keys()].sort(cmp);
-    const policyKeys = [...this.policies.keys()].sort(cmp);
+    // Only policies that select a local pod reach the kernel (their chains
+    // and sets); the others stay compiled in memory, ready when one does.
+    const active = this.activePolicies();
+    const policyKeys = [...active].sort(cmp);
     for (const fam of this.ctx.families) {
       const chains = new Map<string, readonly string[]>();
       const keep = this.ctx.ruleComments;
@@ -253,12 +256,23 @@ export class FirewallState {
       const d: IptablesDesired = { table: 'filter', chains, jumps: builtinJumps() };
       iptables[fam] = d;
     }
-    return { iptables, ipsets: this.ipsets(), localPods: this.localPodsSets(), errors: this.errors(), warnings };
+    return { iptables, ipsets: this.ipsets(active), localPods: this.localPodsSets(), errors: this.errors(), warnings };
   }
 
-  private ipsets(): IpsetSet[] {
+  /** Keys of the policies some local pod's chain jumps to. */
+  private activePolicies(): Set<string> {
+    const out = new Set<string>();
+    for (const pod of this.pods.values()) {
+      for (const k of pod.ingressPolicies) if (this.policies.has(k)) out.add(k);
+      for (const k of pod.egressPolicies) if (this.policies.has(k)) out.add(k);
+    }
+    return out;
+  }
+
+  private ipsets(active: ReadonlySet<string>): IpsetSet[] {
     const out: IpsetSet[] = [];
     for (const st of this.sets.values()) {
+      if (![...st.refs].some((k) => active.has(k))) continue;
       for (const fam of this.ctx.families) {
         const name = st.use.names[fam];
         if (!name) continue;

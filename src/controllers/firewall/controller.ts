@@ -3,7 +3,9 @@
 // the old object) and call runner.run(); a sync compiles the dirty items
 // incrementally (FirewallState.update; a full rebuild on the max period,
 // --iptables-sync-period, and when the node context changes) and applies the
-// desired state in netfilter's order (reconcile.ts). A failed apply keeps the
+// desired state in netfilter's order (reconcile.ts); an incremental sync
+// skips the sets and tables equal to what the last apply wrote (AppliedMemo),
+// a full one reads the kernel back and repairs drift. A failed apply keeps the
 // previous rules (the iptables transaction is atomic) and is retried by the
 // runner. Policies that cannot be compiled are logged once per change and
 // enforced fail-closed; the others are enforced.
@@ -23,6 +25,7 @@ import { contextKey, firewallContext, nodePodCidrs } from './context.js';
 import { linuxFirewallKernel } from './kernel.js';
 import { firewallMetrics, type FirewallMetrics } from './metrics.js';
 import type { ClusterView, FirewallDesired } from './model.js';
+import { AppliedMemo } from './applied-memo.js';
 import { applyFirewall, cleanupFirewall, type FirewallKernel, type ReconcileResult } from './reconcile.js';
 
 export interface FirewallControllerParams extends ControllerDeps {
@@ -54,6 +57,8 @@ export class FirewallController implements Controller {
   private readonly metrics: FirewallMetrics;
   private readonly runner: BoundedFrequencyRunner;
   private readonly tracker = new FirewallChangeTracker();
+  /** What the last apply wrote: incremental syncs skip unchanged parts. */
+  private readonly memo = new AppliedMemo();
   private kernelImpl?: FirewallKernel;
   private state?: FirewallState;
   private stateKey?: string;
@@ -114,6 +119,11 @@ export class FirewallController implements Controller {
     await this.syncOnce('requested');
   }
 
+  /** What the periodic run does: recompile everything, read the kernel back, repair drift. */
+  async syncFull(): Promise<void> {
+    await this.syncOnce('periodic');
+  }
+
   private view(): ClusterView {
     return { pods: this.cache.store('Pod'), namespaces: this.cache.store('Namespace'), policies: this.cache.store('NetworkPolicy') };
   }
@@ -153,7 +163,7 @@ export class FirewallController implements Controller {
     this.reportProblems(desired);
     let result: ReconcileResult;
     try {
-      result = await applyFirewall(this.kernel, desired);
+      result = await applyFirewall(this.kernel, desired, { memo: this.memo, full });
     } catch (err) {
       this.metrics.applyErrors.inc();
       throw err;
@@ -219,6 +229,7 @@ export class FirewallController implements Controller {
   }
 
   async cleanup(): Promise<void> {
+    this.memo.clear();
     const r = await cleanupFirewall(this.kernel);
     this.logger.info({ chains: r.chains.length, sets: r.sets.length }, 'firewall: removed our chains, jumps and sets');
   }

@@ -7,9 +7,13 @@
 //   4. destroy of our stale sets (iptables no longer references them).
 // A failure stops the sequence: the iptables transaction is all or nothing,
 // so the kernel keeps the previous rules, and the next sync retries.
+// With a valid AppliedMemo (incremental syncs), each step is skipped when its
+// part of the desired state equals what the last apply wrote (no kernel read
+// either); steps 1 and 3 then pass only the sets that changed.
 
 import type { Ipset, IpsetApplyResult, IpsetSet } from '../../kernel/ipset/types.js';
 import type { Iptables, IptablesApplyResult } from '../../kernel/iptables/types.js';
+import { AppliedMemo, setSignature, tableSignature } from './applied-memo.js';
 import { isOwnedChain, isOwnedSet, type Family, type FirewallDesired } from './model.js';
 
 export interface FirewallKernel {
@@ -21,6 +25,13 @@ export interface FirewallKernel {
 export interface ReconcileOptions {
   /** Rewrite every chain even when its hashes match (periodic drift repair). */
   forceRewrite?: boolean;
+  /**
+   * What the previous applies wrote. Used (to skip unchanged parts) only
+   * when valid and not `full`; updated on success, cleared on failure.
+   */
+  memo?: AppliedMemo;
+  /** Ignore the memo: read and reconcile everything. */
+  full?: boolean;
 }
 
 export interface ReconcileResult {
@@ -49,11 +60,38 @@ export function removalsOnly(desired: readonly IpsetSet[], actual: ReadonlyMap<s
   });
 }
 
+const NOTHING: IpsetApplyResult = { lines: 0, created: [], updated: [], swapped: [], recreated: [], unchanged: 0 };
+
 export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDesired, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
-  const localNames = desired.localPods.map((s) => s.name);
+  const memo = opts.memo;
+  // What the previous apply wrote; undefined: reconcile everything.
+  const prev = memo !== undefined && memo.valid && !opts.full && !opts.forceRewrite ? memo : undefined;
+  try {
+    const result = await applySteps(kernel, desired, opts, prev);
+    if (memo) {
+      memo.clear();
+      for (const s of [...desired.ipsets, ...desired.localPods]) memo.sets.set(s.name, setSignature(s));
+      for (const fam of Object.keys(desired.iptables) as Family[]) {
+        const d = desired.iptables[fam];
+        if (d && kernel.iptables[fam]) memo.tables.set(fam, tableSignature(d));
+      }
+      // A stale set or chain the kernel kept is retried by the next (full) apply.
+      memo.valid = result.kept.length === 0;
+    }
+    return result;
+  } catch (err) {
+    memo?.clear();
+    throw err;
+  }
+}
+
+async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts: ReconcileOptions, prev: AppliedMemo | undefined): Promise<ReconcileResult> {
+  const policySets = prev ? prev.changedSets(desired.ipsets) : desired.ipsets;
+  const localSets = prev ? prev.changedSets(desired.localPods) : desired.localPods;
+  const localNames = localSets.map((s) => s.name);
   const actualLocal = localNames.length > 0 ? await kernel.ipset.list({ names: localNames }) : new Map<string, IpsetSet>();
-  const phase1 = [...desired.ipsets, ...removalsOnly(desired.localPods, actualLocal)];
-  const ipsets = await kernel.ipset.applyCreatesAndUpdates(phase1);
+  const phase1 = [...policySets, ...removalsOnly(localSets, actualLocal)];
+  const ipsets = phase1.length > 0 ? await kernel.ipset.applyCreatesAndUpdates(phase1) : NOTHING;
   let lines = ipsets.lines;
   const iptables: ReconcileResult['iptables'] = {};
   const kept: string[] = [];
@@ -61,18 +99,23 @@ export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDes
     const ipt = kernel.iptables[fam];
     const d = desired.iptables[fam];
     if (!ipt || !d) continue;
+    if (prev && prev.tables.get(fam) === tableSignature(d)) continue;
     const r = await ipt.apply(d, { owned: isOwnedChain, adoptJump: adoptKubeRouterJump, forceRewrite: opts.forceRewrite });
     iptables[fam] = r;
     lines += r.lines;
     for (const k of r.keptStale) kept.push(`chain ${k.chain} (${fam}): ${k.reason}`);
   }
-  const localPods = await kernel.ipset.applyCreatesAndUpdates(desired.localPods);
+  const localPods = localSets.length > 0 ? await kernel.ipset.applyCreatesAndUpdates(localSets) : NOTHING;
   lines += localPods.lines;
   const names = [...desired.ipsets, ...desired.localPods].map((s) => s.name);
-  const destroyed = await kernel.ipset.destroyStale(names, { owned: isOwnedSet });
-  lines += destroyed.lines;
-  for (const k of destroyed.kept) kept.push(`set ${k.name}: ${k.reason}`);
-  return { lines, ipsets, iptables, localPods, destroyedSets: destroyed.destroyed, kept };
+  let destroyedSets: string[] = [];
+  if (!prev || prev.setsRemoved(new Set(names))) {
+    const destroyed = await kernel.ipset.destroyStale(names, { owned: isOwnedSet });
+    lines += destroyed.lines;
+    destroyedSets = destroyed.destroyed;
+    for (const k of destroyed.kept) kept.push(`set ${k.name}: ${k.reason}`);
+  }
+  return { lines, ipsets, iptables, localPods, destroyedSets, kept };
 }
 
 /** --cleanup-config: our chains and jumps (every family) and our sets; nothing else. */
