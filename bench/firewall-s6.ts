@@ -1,0 +1,121 @@
+// Firewall enforcement latency: scenario S6 of
+// shared/notes/performance-anchors.md (a script that prints figures, not a
+// test). Runs in the lab guest:
+//
+//   kube-router-lab exec node1 -- node dist/bench/firewall-s6.js [--rounds 30]
+//
+// In a fresh network namespace, the S5 cluster (firewall-cluster.ts) plus a
+// namespace `hot` with 100 policies that all select `app=hot`, synced once;
+// then the real FirewallController runs on its event path (informer handler
+// -> change tracker -> bounded-frequency runner, 50 ms minimum interval ->
+// incremental compile -> ipset restore / iptables-restore) while this script
+// makes one change at a time, 150 ms apart, and measures from the cache
+// event to the return of the last restore of the sync it caused:
+//   pod+      a pod on this node created in `hot` (selected by the 100
+//             policies): the window in which a new pod is not yet protected
+//             (allowed traffic not yet allowed) is this latency;
+//   pod-      the same pod deleted;
+//   label     a remote pod relabelled (role web <-> db: peer sets change);
+//   local     a local pod relabelled (app: which policies select it);
+//   policy+   a policy created in a namespace with a local pod (selects all
+//             of its pods, ingress from a team's namespaces);
+//   policy-   that policy deleted.
+// Goal: p99 <= 100 ms for every kind.
+
+import { fileURLToPath } from 'node:url';
+import type { NetworkPolicy, Pod } from '../src/informers/types.js';
+import { benchController, LOCAL_NODE, mkPod, recordedKernel, Recorder, syntheticCluster } from './firewall-cluster.js';
+import { environment, innerNetns, runInFreshNetns } from './lib/netns.js';
+import { ms, percentile, printSummary, verdict, type Row } from './lib/report.js';
+
+const self = fileURLToPath(import.meta.url);
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+
+const sleep = (msec: number): Promise<void> => new Promise((r) => setTimeout(r, msec));
+
+function hotPolicy(i: number): NetworkPolicy {
+  return {
+    metadata: { namespace: 'hot', name: `hot-${i}` },
+    spec: { podSelector: { matchLabels: { app: 'hot' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${i % 10}` } } }], ports: [{ protocol: 'TCP', port: 8000 + i }] }] },
+  };
+}
+
+async function inner(ns: string): Promise<void> {
+  const rounds = Number(arg('rounds', '30'));
+  console.log(`# firewall-s6 in netns ${ns}, ${rounds} rounds`);
+  console.log(`# ${environment()}`);
+  const { cache, size } = await syntheticCluster();
+  cache.add('Namespace', { metadata: { name: 'hot', labels: { 'kubernetes.io/metadata.name': 'hot', team: 't0' } } });
+  for (let i = 0; i < 100; i++) cache.add('NetworkPolicy', hotPolicy(i));
+  const rec = new Recorder();
+  const ctl = benchController(cache, recordedKernel(rec));
+  const t0 = performance.now();
+  await ctl.sync();
+  console.log(`cluster: ${size.policies + 100} policies, ${size.pods} pods (${size.localPods} local); first sync ${ms(performance.now() - t0)}`);
+  await ctl.start();
+  await sleep(500);
+
+  const samples = new Map<string, number[]>();
+  let noops = 0;
+  const measure = async (kind: string, change: () => void): Promise<void> => {
+    const before = ctl.lastReport;
+    const restores = rec.restores;
+    const start = performance.now();
+    change();
+    const deadline = start + 5000;
+    while (ctl.lastReport === before && performance.now() < deadline) await new Promise((r) => setImmediate(r));
+    if (ctl.lastReport === before) throw new Error(`${kind}: no sync within 5 s`);
+    if (rec.restores === restores) noops++;
+    const l = samples.get(kind) ?? [];
+    l.push((rec.restores === restores ? performance.now() : rec.lastReturnAt) - start);
+    samples.set(kind, l);
+    await sleep(150);
+  };
+
+  // A namespace with a local pod: ns-0 holds pod-0 on this node.
+  const localPod = cache.store('Pod').get('ns-0/pod-0') as Pod;
+  const remotePod = cache.store('Pod').get('ns-7/pod-3') as Pod;
+  for (let r = 0; r < rounds; r++) {
+    const pod = mkPod(0, 0, { app: 'hot', role: 'web' }, 0);
+    const hotPod: Pod = { ...pod, metadata: { ...pod.metadata, namespace: 'hot', name: `new-${r}` }, status: { ...pod.status, podIP: `10.200.0.${200 + (r % 50)}`, podIPs: [{ ip: `10.200.0.${200 + (r % 50)}` }] } };
+    await measure('pod+ (new local pod, 100 policies)', () => cache.add('Pod', hotPod));
+    await measure('pod- (that pod deleted)', () => cache.delete('Pod', `hot/new-${r}`));
+    const role = r % 2 === 0 ? 'web' : 'db'; // ns-7/pod-3 starts as db
+    await measure('label (remote pod relabelled)', () => cache.update('Pod', { ...remotePod, metadata: { ...remotePod.metadata, labels: { ...remotePod.metadata.labels, role } } }));
+    const app = r % 2 === 0 ? 'app4' : 'app0';
+    await measure('local (local pod relabelled)', () => cache.update('Pod', { ...localPod, metadata: { ...localPod.metadata, labels: { ...localPod.metadata.labels, app } } }));
+    const pol: NetworkPolicy = { metadata: { namespace: 'ns-0', name: `extra-${r}` }, spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${r % 10}` } } }] }] } };
+    await measure('policy+ (policy over a local pod)', () => cache.add('NetworkPolicy', pol));
+    await measure('policy- (that policy deleted)', () => cache.delete('NetworkPolicy', `ns-0/extra-${r}`));
+  }
+  await ctl.stop();
+
+  const rows: Row[] = [];
+  const all: number[] = [];
+  for (const [kind, l] of samples) {
+    all.push(...l);
+    const p99 = percentile(l, 99);
+    rows.push({ scenario: 'S6', figure: `${kind}: p50 / p99 / max`, value: `${ms(percentile(l, 50))} / ${ms(p99)} / ${ms(Math.max(...l))}`, goal: 'p99 <= 100 ms', verdict: verdict(p99 <= 100) });
+  }
+  const p99 = percentile(all, 99);
+  rows.push({ scenario: 'S6', figure: `all ${all.length} changes: p50 / p99`, value: `${ms(percentile(all, 50))} / ${ms(p99)}`, goal: 'p99 <= 100 ms', verdict: verdict(p99 <= 100) });
+  rows.push({ scenario: 'S6', figure: 'changes that needed no kernel write', value: String(noops) });
+  printSummary('firewall-s6', rows, { localNode: LOCAL_NODE, rounds, samples: Object.fromEntries(samples) });
+}
+
+const ns = innerNetns();
+if (ns !== undefined) {
+  inner(ns).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+} else {
+  process.exit(runInFreshNetns(self, process.argv.slice(2)));
+}
