@@ -485,22 +485,39 @@ describe('daemonset/ manifests', () => {
   });
 });
 
-// The unprivileged variant really runs with only its capabilities: the agent
-// (the built binary, with the manifest's args) in a throwaway netns, with the
-// bounding set cut to the manifest's capabilities and /proc/sys read-only as a
-// container runtime mounts it, against a lab API server in the same netns.
-const ROUTES_ONLY = 'generic-kuberouter-only-advertise-routes.yaml';
+// The manifests' agents really run with what the manifests give them: the
+// built binary with a manifest's args, in a throwaway netns, against a lab API
+// server in the same netns. The unprivileged variant runs with its bounding
+// set cut to the manifest's capabilities and /proc/sys read-only, as a
+// container runtime sets them up. (The service proxy variants need ip_vs,
+// which this host may lack; the lab VM runs the proxy.)
 const BIN = fileURLToPath(new URL('../../src/cmd/kube-router.js', import.meta.url));
 const LAB_BIN = fileURLToPath(new URL('../../src/cmd/kube-router-lab.js', import.meta.url));
 const has = (cmd: string): boolean => ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => fs.existsSync(path.join(d, cmd)));
-const capsSkip = process.getuid?.() !== 0 ? 'needs root (ip netns)' : !has('gobgpd') || !has('setpriv') || !has('unshare') ? 'needs gobgpd, setpriv, unshare' : false;
+const netnsSkip = process.getuid?.() !== 0 ? 'needs root (ip netns)' : !has('gobgpd') || !has('setpriv') || !has('unshare') ? 'needs gobgpd, setpriv, unshare' : false;
+/** Capability bit numbers (linux/capability.h) of the capabilities the manifests add. */
+const CAP_BITS: Readonly<Record<string, number>> = { NET_BIND_SERVICE: 10, NET_ADMIN: 12, NET_RAW: 13, SYS_MODULE: 16 };
 
-describe(`${ROUTES_ONLY} runs with its capabilities only (no privileged, /proc/sys read-only)`, { skip: capsSkip, timeout: 150_000 }, () => {
+describe('the agent runs with what its manifest gives it', { skip: netnsSkip, timeout: 300_000 }, () => {
   const ns = `krt-caps-${process.pid}`;
   const inNs = (...argv: string[]): string => execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const children: ReturnType<typeof spawn>[] = [];
   let dir: string;
-  before(() => {
+  let kc: string;
+  let api: ReturnType<typeof spawn> | undefined;
+
+  /** Ends everything in the netns but the API server (gobgpd outlives the agent under --bgp-graceful-restart). */
+  function killAgents(): void {
+    for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s+/).filter((x) => x !== '')) {
+      if (Number(pid) === api?.pid) continue;
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-caps-'));
     execFileSync('ip', ['netns', 'add', ns], { stdio: 'ignore' });
     inNs('ip', 'link', 'set', 'lo', 'up');
@@ -508,45 +525,44 @@ describe(`${ROUTES_ONLY} runs with its capabilities only (no privileged, /proc/s
     inNs('ip', 'addr', 'add', '10.99.0.1/24', 'dev', 'eth0');
     inNs('ip', 'link', 'set', 'eth0', 'up');
     inNs('ip', 'link', 'set', 'eth1', 'up');
+    const seed = path.join(dir, 'seed.yaml');
+    fs.writeFileSync(seed, ['apiVersion: v1', 'kind: Node', 'metadata: {name: capsnode}', 'spec: {podCIDR: 10.244.5.0/24, podCIDRs: [10.244.5.0/24]}',
+      'status: {addresses: [{type: InternalIP, address: 10.99.0.1}], conditions: [{type: Ready, status: "True"}]}', ''].join('\n'));
+    kc = path.join(dir, 'kubeconfig');
+    api = spawn('ip', ['netns', 'exec', ns, process.execPath, LAB_BIN, 'apiserver', '--port', '16443', '--kubeconfig-out', kc, '--seed', seed], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !fs.existsSync(kc); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fs.existsSync(kc), 'the lab API server wrote its kubeconfig');
   });
   after(() => {
-    for (const c of children) c.kill('SIGKILL');
-    // gobgpd outlives the agent under --bgp-graceful-restart: end what runs in the netns.
-    for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s+/).filter((x) => x !== '')) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killAgents();
+    api?.kill('SIGKILL');
     execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('syncs (/healthz 200), creates kube-bridge and runs gobgpd, with exactly the manifest capabilities', async () => {
-    const seed = path.join(dir, 'seed.yaml');
-    fs.writeFileSync(seed, ['apiVersion: v1', 'kind: Node', 'metadata: {name: capsnode}', 'spec: {podCIDR: 10.244.5.0/24, podCIDRs: [10.244.5.0/24]}',
-      'status: {addresses: [{type: InternalIP, address: 10.99.0.1}], conditions: [{type: Ready, status: "True"}]}', ''].join('\n'));
-    const kc = path.join(dir, 'kubeconfig');
-    const api = spawn('ip', ['netns', 'exec', ns, process.execPath, LAB_BIN, 'apiserver', '--port', '16443', '--kubeconfig-out', kc, '--seed', seed], { stdio: 'ignore' });
-    children.push(api);
-    for (let i = 0; i < 100 && !fs.existsSync(kc); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(fs.existsSync(kc), 'the lab API server wrote its kubeconfig');
-
-    const docs = parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, ROUTES_ONLY), 'utf8'), ROUTES_ONLY);
-    const c = arr(get(docs.find((d) => d.kind === 'DaemonSet'), 'spec', 'template', 'spec', 'containers'))[0];
+  /** Starts the manifest's agent; resolves once /healthz is 200 with the agent's pid and output. */
+  async function runAgent(file: string): Promise<{ pid: number; container: Json; out: () => string }> {
+    const docs = parseManifest(fs.readFileSync(path.join(DAEMONSET_DIR, file), 'utf8'), file);
+    const c = arr(get(docs.find((d) => d.kind === 'DaemonSet'), 'spec', 'template', 'spec', 'containers')).find((x) => x.name === 'kube-router') ?? {};
+    const args = [...strs(c.args).filter((a) => !a.startsWith('--kubeconfig=')), `--kubeconfig=${kc}`, '--hostname-override=capsnode'];
+    const privileged = get(c, 'securityContext', 'privileged') === true;
     const caps = strs(get(c, 'securityContext', 'capabilities', 'add')).map((x) => `+${x.toLowerCase()}`).join(',');
-    const args = [...strs(c.args), `--kubeconfig=${kc}`, '--hostname-override=capsnode'];
-    const script = 'mount --bind /proc/sys /proc/sys && mount -o remount,ro,bind /proc/sys && exec "$@"';
+    // A container runtime mounts /proc/sys read-only unless privileged, and bounds the capabilities.
+    const wrap = privileged ? [] : ['unshare', '--mount', '--', 'sh', '-c', 'mount --bind /proc/sys /proc/sys && mount -o remount,ro,bind /proc/sys && exec "$@"', 'sh',
+      'setpriv', `--bounding-set=-all,${caps}`, '--inh-caps=-all', '--'];
+    // The install-cni init container's job: the ConfigMap's conf at the agent's CNI conf path.
+    const confPath = path.join(dir, `${file}.conflist`);
+    const cfg = docs.find((d) => d.kind === 'ConfigMap' && get(d, 'metadata', 'name') === 'kube-router-cfg');
+    if (cfg) fs.writeFileSync(confPath, String(get(cfg, 'data', 'cni-conf.json')));
     let out = '';
-    const agent = spawn('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--', 'sh', '-c', script, 'sh',
-      'setpriv', `--bounding-set=-all,${caps}`, `--inh-caps=-all`, '--', process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(agent);
+    const agent = spawn('ip', ['netns', 'exec', ns, ...wrap, process.execPath, BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_NAME: '', KUBE_ROUTER_CNI_CONF_FILE: confPath },
+    });
     agent.stdout?.on('data', (b: Buffer) => (out += b.toString()));
     agent.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-
     let health = '';
-    for (let i = 0; i < 120 && !/"healthy": true/.test(health); i++) {
+    for (let i = 0; i < 120 && !/^200 /.test(health) && agent.exitCode === null; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       try {
         health = inNs(process.execPath, '-e', "fetch('http://127.0.0.1:20244/healthz').then(async r => console.log(r.status, await r.text())).catch(e => console.log(0, e.message))");
@@ -554,15 +570,32 @@ describe(`${ROUTES_ONLY} runs with its capabilities only (no privileged, /proc/s
         health = '';
       }
     }
-    assert.match(health, /^200 [\s\S]*"healthy": true/, `agent output:\n${out.slice(-3000)}`);
-    // The process kept exactly the manifest's capabilities (bits: NET_BIND_SERVICE 10, NET_ADMIN 12, NET_RAW 13, SYS_MODULE 16).
-    const BITS: Record<string, number> = { NET_BIND_SERVICE: 10, NET_ADMIN: 12, NET_RAW: 13, SYS_MODULE: 16 };
-    const mask = strs(get(c, 'securityContext', 'capabilities', 'add')).reduce((m, x) => m | (1n << BigInt(BITS[x])), 0n);
-    const status = inNs('cat', `/proc/${String(agent.pid)}/status`);
-    for (const field of ['CapEff', 'CapBnd']) assert.equal(BigInt(`0x${new RegExp(`${field}:\\s+([0-9a-f]+)`).exec(status)?.[1] ?? ''}`), mask, field);
-    assert.match(inNs('ip', '-o', 'link', 'show', 'kube-bridge'), /kube-bridge/);
-    assert.match(inNs('gobgp', 'neighbor'), /192\.0\.2\.1/);
-    // /proc/sys was read-only for the agent, as a container runtime mounts it.
-    assert.match(inNs('cat', `/proc/${String(agent.pid)}/mountinfo`), / \/proc\/sys ro[, ]/);
+    assert.match(health, /^200 [\s\S]*"healthy": true/, `${file}: agent output:\n${out.slice(-3000)}`);
+    return { pid: agent.pid ?? 0, container: c, out: () => out };
+  }
+
+  it('generic-kuberouter-only-advertise-routes.yaml (not privileged): /healthz 200, kube-bridge, gobgpd peer, exactly its capabilities, /proc/sys read-only', async () => {
+    try {
+      const { pid, container } = await runAgent('generic-kuberouter-only-advertise-routes.yaml');
+      const mask = strs(get(container, 'securityContext', 'capabilities', 'add')).reduce((m, x) => m | (1n << BigInt(CAP_BITS[x])), 0n);
+      const status = inNs('cat', `/proc/${pid}/status`);
+      for (const field of ['CapEff', 'CapBnd']) assert.equal(BigInt(`0x${new RegExp(`${field}:\\s+([0-9a-f]+)`).exec(status)?.[1] ?? ''}`), mask, field);
+      assert.match(inNs('cat', `/proc/${pid}/mountinfo`), / \/proc\/sys ro[, ]/);
+      assert.match(inNs('ip', '-o', 'link', 'show', 'kube-bridge'), /kube-bridge/);
+      assert.match(inNs('gobgp', 'neighbor'), /192\.0\.2\.1/);
+    } finally {
+      killAgents();
+    }
+  });
+
+  it('kubeadm-kuberouter.yaml (router + firewall, privileged): /healthz 200, the CNI conf written with the podCIDR, the firewall chains in place', async () => {
+    try {
+      await runAgent('kubeadm-kuberouter.yaml');
+      const conf = JSON.parse(fs.readFileSync(path.join(dir, 'kubeadm-kuberouter.yaml.conflist'), 'utf8')) as { plugins: { ipam?: { ranges?: { subnet: string }[][] } }[] };
+      assert.deepEqual(conf.plugins[0].ipam?.ranges, [[{ subnet: '10.244.5.0/24' }]]);
+      assert.match(inNs('iptables-save', '-t', 'filter'), /-A FORWARD .*-j KUBE-ROUTER-FORWARD/);
+    } finally {
+      killAgents();
+    }
   });
 });
