@@ -192,7 +192,7 @@ test('probeBatch: one prober call per source, in parallel, results in request or
     { id: '0', protocol: 'TCP', ip: '10.0.0.1', port: 80, timeoutMs: 1000 },
     { id: '2', protocol: 'TCP', ip: '10.0.0.3', port: 82, timeoutMs: 1000 },
   ]);
-  assert.deepEqual(rs[0], { connected: true, body: 'x/b', ms: 3 });
+  assert.deepEqual(rs[0], { connected: true, body: 'x/b', client: '10.0.0.1:1234', ms: 3 });
   assert.deepEqual(rs[1], { connected: false, error: 'ECONNREFUSED', ms: 3 });
   assert.deepEqual(rs[2], { connected: false, error: 'timeout', ms: 3 });
   assert.match(rs[3].error ?? '', /SCTP is not supported/);
@@ -213,7 +213,7 @@ test('probe from pods goes to the kubelet that runs them; from an unknown pod ev
     { from: { kind: 'pod', namespace: 'x', name: 'a' }, toIP: '10.1.1.1', port: 80, protocol: 'TCP', timeoutMs: 1000 },
     { from: { kind: 'pod', namespace: 'x', name: 'zz' }, toIP: '10.1.1.1', port: 80, protocol: 'TCP', timeoutMs: 1000 },
   ]);
-  assert.deepEqual(rs[0], { connected: true, body: 'x/a', ms: 1 });
+  assert.deepEqual(rs[0], { connected: true, body: 'x/a', client: '10.0.0.1:4000', ms: 1 });
   assert.match(rs[1].error ?? '', /pod x\/zz is not running on any node/);
   assert.equal(host.kubelets[1].probes.length, 1);
 });
