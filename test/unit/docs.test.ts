@@ -272,3 +272,13 @@ test('every flag the docs mention exists, and the user guide\'s kube-router comm
     assert.doesNotThrow(() => parseFlags(args), `user-guide.md: ${line}`);
   }
 });
+
+test('every ipset, chain and interface name the docs point operators to exists in src/', () => {
+  const src = walk(join(ROOT, 'src')).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(f, 'utf8')).join('\n');
+  // Object names of the manifests, not kernel state.
+  const MANIFEST_NAMES = new Set(['kube-router-cfg', 'kube-router-kubeconfig']);
+  for (const file of ['docs/user-guide.md', 'docs/troubleshooting.md', 'docs/metrics.md']) {
+    const names = new Set([...read(file).matchAll(/\b(kube-router-[a-z0-9-]+|KUBE-[A-Z0-9-]+|kube-dummy-if|kube-bridge)/g)].map((m) => m[1]));
+    for (const n of names) if (!MANIFEST_NAMES.has(n)) assert.ok(src.includes(n), `${file} names ${n}, which src/ never mentions`);
+  }
+});
