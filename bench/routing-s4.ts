@@ -24,9 +24,8 @@
 // gobgpd has accepted all N paths (ListPeer counters, polled), which bounds
 // the whole: the paths reach the controller as gobgpd learns them, and each
 // pass writes what arrived since the previous one. gobgpd 3.10's best-path
-// watch sends one stream message per path here (the peer sends one prefix
-// per UPDATE, as N real nodes each announcing their pod CIDR would), so the
-// stream, not the kernel, sets the pace. Needs root, veth and gobgpd only, so it
+// watch delivered one stream message per path here (seen with a second
+// watch), so the stream, not the kernel, sets the pace. Needs root, veth and gobgpd only, so it
 // also runs on the host (`node dist/bench/routing-s4.js`), for a first read.
 
 import { spawnSync } from 'node:child_process';
