@@ -244,3 +244,34 @@ test('the package -> binary table matches what Debian installs (dpkg -L on this 
     }
   }
 });
+
+// The entrypoint picks the iptables backend the host already uses. Its
+// detection runs here in throwaway netns holding legacy or nf_tables state.
+const netnsSkip = process.getuid?.() !== 0 ? 'needs root (ip netns)' : false;
+
+test('the entrypoint points iptables at the backend holding the host\'s rules', { skip: netnsSkip }, () => {
+  const script = parseDockerfile(read('Dockerfile')).entrypointScript
+    .split('\n')
+    .filter((l) => !l.startsWith('update-alternatives'))
+    .map((l) => (l.startsWith('exec node') ? 'echo "$mode"' : l))
+    .join('\n');
+  assert.match(script, /echo "\$mode"/);
+  const cases: [string, string[], string][] = [
+    ['empty node', [], 'nft'],
+    ['kubelet canary in legacy', ['iptables-legacy -t mangle -N KUBE-KUBELET-CANARY'], 'legacy'],
+    ['kubelet hint in nf_tables', ['iptables-nft -t mangle -N KUBE-IPTABLES-HINT', 'iptables-legacy -A INPUT -j ACCEPT', 'iptables-legacy -A INPUT -j ACCEPT'], 'nft'],
+    ['no hint, more legacy rules', ['iptables-legacy -A INPUT -j ACCEPT', 'iptables-legacy -A FORWARD -j ACCEPT', 'iptables-nft -A INPUT -j ACCEPT'], 'legacy'],
+    ['no hint, more nf_tables rules', ['iptables-nft -A INPUT -j ACCEPT', 'iptables-nft -A FORWARD -j ACCEPT', 'iptables-legacy -A INPUT -j ACCEPT'], 'nft'],
+  ];
+  for (const [name, setup, want] of cases) {
+    const ns = `krt-ep-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', ns], { stdio: 'ignore' });
+    try {
+      for (const cmd of setup) execFileSync('ip', ['netns', 'exec', ns, ...cmd.split(' ')], { stdio: 'ignore' });
+      const got = execFileSync('ip', ['netns', 'exec', ns, 'sh', '-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      assert.equal(got, want, name);
+    } finally {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    }
+  }
+});
