@@ -84,7 +84,10 @@ export class RoutingController implements Controller {
   private gobgpdUp = false;
   private asn: number | undefined;
   private readonly onRestarted = (): void => {
-    this.deps.logger.warn('gobgpd was restarted: pushing the whole BGP configuration again');
+    this.deps.logger.warn('gobgpd was restarted: pushing the whole BGP configuration again; routes are kept until BGP has converged again');
+    // The new gobgpd knows no paths yet: what the kernel holds stays until
+    // every peer is back (or ROUTE_GRACE_MS), as after an agent start.
+    this.awaitConvergence();
     this.bestPaths.restart();
     this.runner.run();
   };
@@ -131,15 +134,7 @@ export class RoutingController implements Controller {
   async start(): Promise<void> {
     const { cache, options } = this.deps;
     this.started = true;
-    this.startedAt = Date.now();
-    this.convergeTimer = setInterval(() => {
-      void this.routesConverged().then((ok) => {
-        if (!ok) return;
-        clearInterval(this.convergeTimer);
-        this.scheduleRoutes(false);
-      });
-    }, 1000);
-    this.convergeTimer.unref();
+    this.awaitConvergence();
     this.unsubscribe.push(
       cache.on('Node', (e) => {
         if (e.type !== 'update' || !e.old || nodeChanged(e.old, e.obj)) this.runner.run();
@@ -242,6 +237,22 @@ export class RoutingController implements Controller {
     if (now - this.allEstablishedAt < 2000) return false;
     this.deps.logger.info({ afterMs: now - this.startedAt }, 'BGP converged: stale routes and tunnels are removed from now on');
     return (this.converged = true);
+  }
+
+  /** From now until BGP has converged, stale routes and tunnels are kept (checked every second). */
+  private awaitConvergence(): void {
+    this.converged = false;
+    this.allEstablishedAt = undefined;
+    this.startedAt = Date.now();
+    clearInterval(this.convergeTimer);
+    this.convergeTimer = setInterval(() => {
+      void this.routesConverged().then((ok) => {
+        if (!ok) return;
+        clearInterval(this.convergeTimer);
+        this.scheduleRoutes(false);
+      });
+    }, 1000);
+    this.convergeTimer.unref();
   }
 
   /** Starts (or adopts) gobgpd and the best-path watch, once this node is known. */
