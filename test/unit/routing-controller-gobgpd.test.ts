@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -122,6 +122,21 @@ describe('routing controller with real gobgpd', { skip }, () => {
     await until('peer metric established', async () => (await a.registry.metrics()).includes(established), 10_000);
     assert.match(await a.registry.metrics(), /kube_router_host_routes_synced 1/);
     assert.equal(a.c.health().lastError, undefined);
+
+    // n2's gobgpd is killed: the supervisor restarts and re-configures it;
+    // n2's kernel keeps the route to n1 all along (it is kept until BGP has
+    // converged again), and the session comes back.
+    await new Promise((r) => setTimeout(r, 3000)); // n2 converged (every peer up 2 s)
+    const pid = Number(readFileSync(join(dir, 'gobgpd-n2.log.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGKILL');
+    const watchUntil = Date.now() + 8000;
+    let missing = 0;
+    while (Date.now() < watchUntil) {
+      if (!(await routeOf(b.rtnl)).includes(`10.244.1.0/24 via ${IP.n1}`)) missing++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(missing, 0, 'the route to n1 stayed in n2 while its gobgpd restarted');
+    await until('n2 peered with n1 again', async () => (await b.registry.metrics()).includes(`kube_router_bgp_peer_info{address="${IP.n1}",type="internal",asn="64512",state="established"} 1`), 40_000);
 
     // n2 leaves the cluster: n1 drops the peer, its paths and the route.
     caches.n1.delete('Node', 'n2');
