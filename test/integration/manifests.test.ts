@@ -469,6 +469,25 @@ describe('daemonset/ manifests', () => {
       }
     });
 
+    it("docs/migrating.md's one-off pods (kubectl run --overrides) match the Pod type and are accepted", async () => {
+      const doc = fs.readFileSync(path.join(ROOT, 'docs/migrating.md'), 'utf8');
+      const blocks = [...doc.matchAll(/kubectl -n kube-system run (\S+) --image="\$(\w+)" --restart=Never --overrides='(\{[\s\S]*?\})'\n/g)];
+      assert.equal(blocks.length, 3, 'kube-proxy cleanup, flannel cleanup, --cleanup-config');
+      for (const [, name, , json] of blocks) {
+        const overrides = json.replaceAll("'$NODE'", 'node-a').replace(/'\$\w+'/g, 'registry.example/image:v1');
+        const spec = (JSON.parse(overrides) as { spec: Json }).spec;
+        await loadModels();
+        const errs: string[] = [];
+        checkObject(spec, 'V1PodSpec', name, errs);
+        assert.deepEqual(errs, [], name);
+        assert.equal(arr(spec.containers).length, 1, `${name}: one container`);
+        const r = await kubectl(['-n', 'kube-system', 'run', name.replace('$NODE', 'node-a'), '--image=registry.example/image:v1', '--restart=Never',
+          '--dry-run=server', `--overrides=${overrides}`, '-o', 'jsonpath={.spec.containers[*].name}'], env);
+        assert.equal(r.code, 0, r.out);
+        assert.equal(r.out.trim(), 'cleanup', `${name}: kubectl run's generated container is replaced by the override`);
+      }
+    });
+
     it('a broken copy is refused: an unserved apiVersion, a selector that does not match the template', async () => {
       const bad = path.join(tmp, 'bad.yaml');
       fs.writeFileSync(bad, broken('apiVersion: apps/v1\nkind: DaemonSet', 'apiVersion: apps/v1beta2\nkind: DaemonSet'));
