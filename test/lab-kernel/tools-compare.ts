@@ -12,6 +12,15 @@ import { execFileSync } from 'node:child_process';
 import type { ToolReport } from '../../src/cmd/tools/report.js';
 
 function run(tool: 'plan' | 'dump', flags: string[]): ToolReport {
+  const t0 = Date.now();
+  try {
+    return JSON.parse(runOnce(tool, flags)) as ToolReport;
+  } finally {
+    console.log(`kube-router ${tool}: ${Date.now() - t0} ms`);
+  }
+}
+
+function runOnce(tool: 'plan' | 'dump', flags: string[]): string {
   let out: string;
   try {
     out = execFileSync('kube-router', [tool, '-o', 'json', ...flags], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -21,7 +30,7 @@ function run(tool: 'plan' | 'dump', flags: string[]): ToolReport {
     if (tool === 'dump' && e.status === 3 && e.stdout) out = e.stdout;
     else throw new Error(`kube-router ${tool} failed (${e.status}): ${e.stderr ?? ''}`);
   }
-  return JSON.parse(out) as ToolReport;
+  return out;
 }
 
 function compare(plan: ToolReport, dump: ToolReport): string[] {

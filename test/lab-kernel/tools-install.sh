@@ -8,9 +8,11 @@ set -eu
 D=$(sed -E 's/.*lab\.sup=([^ ]*)\/dist\/src\/lab\/guest\/supervisor\.js.*/\1/' /proc/cmdline)
 N=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^lab\.node=//p')
 [ -n "$N" ] || N=$(command -v node)
+# The subcommand (dump, plan, explain) must stay the first argument.
 cat >/usr/local/bin/kube-router <<SCRIPT
 #!/bin/sh
-exec $N $D/dist/src/cmd/kube-router.js --kubeconfig=/var/lib/kube-router-lab/agent.kubeconfig "\$@"
+cmd=\$1; shift
+exec $N $D/dist/src/cmd/kube-router.js "\$cmd" --kubeconfig=/var/lib/kube-router-lab/agent.kubeconfig "\$@"
 SCRIPT
 chmod +x /usr/local/bin/kube-router
 ln -sf $D/test/lab-kernel/tools-node-state.sh /usr/local/bin/kr-node-state
