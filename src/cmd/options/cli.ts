@@ -20,6 +20,11 @@ export interface CliDeps {
   runAgent: (params: RunAgentParams) => Promise<number>;
   /** Builds the logger; tests pass one writing to a buffer. */
   makeLogger?: (verbosity: number, node: string) => Logger;
+  /**
+   * Called with the exit status once a one-shot tool (dump, plan, explain)
+   * has written its output: the process ends even if a socket lingers.
+   */
+  toolDone?: (code: number) => void;
 }
 
 export const EXIT_USAGE = 2;
@@ -29,7 +34,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   // Operator tools: `kube-router dump|plan|explain ...` (src/cmd/tools/), loaded only when asked for.
   const tool = argv[0] as ToolName;
   if (TOOL_NAMES.includes(tool) && !argv.some((a) => a === '-h' || a === '--help')) {
-    return (await import('../tools/index.js')).runTool(tool, argv.slice(1), deps);
+    const code = await (await import('../tools/index.js')).runTool(tool, argv.slice(1), deps);
+    deps.toolDone?.(code);
+    return code;
   }
   const flagArgv = TOOL_NAMES.includes(tool) ? argv.slice(1) : argv;
   let parsed;
@@ -71,5 +78,13 @@ function oneLine(text: string): string {
 }
 
 export function processCliDeps(runAgent: CliDeps['runAgent']): CliDeps {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, hostname: osHostname(), runAgent };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    hostname: osHostname(),
+    runAgent,
+    // stdout is written synchronously to files and pipes on Linux: exiting shortly after loses nothing.
+    toolDone: (code) => setTimeout(() => process.exit(code), 200).unref(),
+  };
 }
