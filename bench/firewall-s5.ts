@@ -17,18 +17,21 @@
 //     kube-router's layout for the same cluster (firewall-layout.ts; ours
 //     must not be larger).
 
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchController, recordedKernel, Recorder, syntheticCluster } from './firewall-cluster.js';
 import { kernelCounts, kubeRouterCounts, type LayoutCounts } from './firewall-layout.js';
-import { deleteNetns, environment, freshNetns, inNetns, innerNetns, runInFreshNetns } from './lib/netns.js';
+import { deleteNetns, environment, inNetns, innerNetns, runInFreshNetns } from './lib/netns.js';
 import { cpuTimed, ms, printSummary, ratio, timed, verdict, type Row } from './lib/report.js';
 
 const self = fileURLToPath(import.meta.url);
 
 function replay(rec: Recorder): { ipsetMs: number; iptablesMs: number } {
+  // A bare namespace (no links needed for ipset and iptables).
   const ns = `kr-bench-fwbase-${process.pid}`;
-  freshNetns(ns);
+  deleteNetns(ns);
+  spawnSync('ip', ['netns', 'add', ns]);
   try {
     let t0 = performance.now();
     for (const s of rec.ipsetScripts) inNetns(ns, 'ipset', ['restore'], s);

@@ -69,14 +69,21 @@ export class FirewallState {
     this.sets.clear();
     this.pods.clear();
     this.localIps.clear();
-    return this.update(
-      {
-        policies: view.policies.list().map((p) => `${p.metadata.namespace}/${p.metadata.name}`),
-        pods: view.pods.list().map((p) => `${p.metadata.namespace}/${p.metadata.name}`),
-        namespaces: [],
-      },
-      view,
-    );
+    // Each set is filled from the view when its first policy is compiled, so
+    // pods only need their own chains here (no per-pod pass over the sets).
+    const changedSets = new Set<string>();
+    const stats: UpdateStats = { policiesCompiled: 0, podsCompiled: 0, setsChanged: 0 };
+    for (const p of view.policies.list()) {
+      stats.policiesCompiled++;
+      this.updatePolicy(`${p.metadata.namespace}/${p.metadata.name}`, view, changedSets);
+    }
+    for (const pod of view.pods.list()) {
+      if (pod.spec?.nodeName !== this.ctx.nodeName) continue;
+      stats.podsCompiled++;
+      this.updateLocalPod(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
+    }
+    stats.setsChanged = changedSets.size;
+    return stats;
   }
 
   /** Applies accumulated changes (from the change tracker). */
@@ -148,7 +155,9 @@ export class FirewallState {
         const e = setMembers(use.spec, fam, view);
         if (e.length) m.set('', e);
       } else {
-        for (const pod of view.pods.list()) {
+        const scope = use.spec.group.scope;
+        const candidates = 'namespace' in scope ? view.pods.listNamespace(scope.namespace) : view.pods.list();
+        for (const pod of candidates) {
           if (!isActionable(pod)) continue;
           if (!groupHasPod(use.spec.group, pod, namespaceLabels(view, pod.metadata.namespace ?? ''))) continue;
           const e = podEntries(use.spec, pod, fam);
