@@ -78,7 +78,7 @@ async function world(): Promise<World> {
   const egress = createPodEgress({ ipset: new IpsetReconciler(k.ipsetKernel), exec: exec.exec });
   const syncAll = async (): Promise<void> => {
     await proxy.sync();
-    await firewall.sync();
+    await firewall.syncFull(); // a full sync reads the kernel back (incremental ones trust their last apply)
     // The routing controller's kernel side, fed the path node-b advertises over iBGP.
     const plan = planRoutes({
       paths: [{ prefix: '10.244.2.0/24', nextHop: NODE_B_IP }],
