@@ -13,12 +13,8 @@ import { resolveNodeName } from '../options/node-name.js';
 import { parseFlags } from '../options/parse.js';
 import type { AgentOptions } from '../options/types.js';
 import { splitToolArgs, type ToolName, type ToolOptions } from './args.js';
-import { explainText } from './explain-eval.js';
-import { explainFromCache } from './explain.js';
-import { linuxToolKernel, type ToolKernel } from './kernel.js';
-import { planReport } from './plan.js';
-import { renderJson, renderText, type ControllerReport, type ToolReport } from './report.js';
-import { loadSnapshot } from './snapshot.js';
+import type { ToolKernel } from './kernel.js';
+import type { ControllerReport, ToolReport } from './report.js';
 import type { SharedCache } from '../../informers/cache.js';
 
 export { TOOL_NAMES, toolsUsage, type ToolName } from './args.js';
@@ -47,18 +43,23 @@ export async function dumpReport(cache: SharedCache, options: AgentOptions, node
   return { tool: 'dump', node: nodeName, controllers };
 }
 
+// Each tool imports only what it uses (explain needs no kernel module, plan no netlink).
 async function run(name: ToolName, tool: ToolOptions, options: AgentOptions, nodeName: string, deps: ToolDeps, logger: Logger): Promise<number> {
-  const cache = await (deps.loadCache ?? loadSnapshot)(options, name === 'dump' ? undefined : tool.filename, logger);
+  const loadCache = deps.loadCache ?? (await import('./snapshot.js')).loadSnapshot;
+  const cache = await loadCache(options, name === 'dump' ? undefined : tool.filename, logger);
   if (name === 'explain') {
+    const [{ explainFromCache }, { explainText }] = await Promise.all([import('./explain.js'), import('./explain-eval.js')]);
     const e = explainFromCache(cache, options, nodeName, tool);
     deps.stdout.write(tool.output === 'json' ? `${JSON.stringify(e, null, 2)}\n` : explainText(e));
     return 0;
   }
+  const { renderJson, renderText } = await import('./report.js');
   let report: ToolReport;
-  if (name === 'plan') report = planReport(cache, options, nodeName, tool);
+  if (name === 'plan') report = (await import('./plan.js')).planReport(cache, options, nodeName, tool);
   else {
     const gobgp = options.runRouter ? `${options.gobgpAdminAddress || '127.0.0.1'}:${options.gobgpAdminPort}` : undefined;
-    const kernel = await (deps.kernel ?? (() => linuxToolKernel(gobgp)))(options);
+    const linux = async (): Promise<ToolKernel> => (await import('./kernel.js')).linuxToolKernel(gobgp);
+    const kernel = await (deps.kernel ?? linux)(options);
     try {
       report = await dumpReport(cache, options, nodeName, kernel);
     } finally {
