@@ -89,6 +89,16 @@ describe('FirewallController', () => {
     assert.ok(!r.ipsetK.members(peer)?.includes('10.244.2.12'));
     await r.ctl.syncFull();
     assert.ok(r.ipsetK.members(peer)?.includes('10.244.2.12'));
+    // The policy deleted: the pod chains go, written without reading iptables back.
+    const iptSaves = r.iptK.saves;
+    const iptRestores = r.iptK.restores.length;
+    const podChains = (): string[] => r.iptK.chains('filter').filter((c) => c.startsWith('KUBE-POD-FW-'));
+    const chainsBefore = podChains().length;
+    r.cache.delete('NetworkPolicy', 'x/allow-from-a');
+    await r.ctl.sync();
+    assert.equal(r.iptK.saves, iptSaves);
+    assert.equal(r.iptK.restores.length, iptRestores + 1);
+    assert.ok(podChains().length < chainsBefore);
   });
 
   it('a local pod relabelled out of a policy -> only its own chain and jumps change', async () => {

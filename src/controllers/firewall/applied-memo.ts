@@ -25,12 +25,15 @@ export class AppliedMemo {
   /** Set name -> signature, for every set applied (policy sets and local-pods sets). */
   readonly sets = new Map<string, string>();
   readonly tables = new Map<Family, string>();
+  /** The tables applied (for writing only the chains that changed). */
+  readonly applied = new Map<Family, IptablesDesired>();
   /** False until a full apply succeeded, and again after any failure. */
   valid = false;
 
   clear(): void {
     this.sets.clear();
     this.tables.clear();
+    this.applied.clear();
     this.valid = false;
   }
 

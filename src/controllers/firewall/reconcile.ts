@@ -9,7 +9,8 @@
 // so the kernel keeps the previous rules, and the next sync retries.
 // With a valid AppliedMemo (incremental syncs), each step is skipped when its
 // part of the desired state equals what the last apply wrote (no kernel read
-// either); steps 1 and 3 then pass only the sets that changed.
+// either); steps 1 and 3 then pass only the sets that changed, and step 2
+// writes only the chains that changed (Iptables.applyChains, no read-back).
 
 import type { Ipset, IpsetApplyResult, IpsetSet } from '../../kernel/ipset/types.js';
 import type { Iptables, IptablesApplyResult } from '../../kernel/iptables/types.js';
@@ -73,7 +74,10 @@ export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDes
       for (const s of [...desired.ipsets, ...desired.localPods]) memo.sets.set(s.name, setSignature(s));
       for (const fam of Object.keys(desired.iptables) as Family[]) {
         const d = desired.iptables[fam];
-        if (d && kernel.iptables[fam]) memo.tables.set(fam, tableSignature(d));
+        if (d && kernel.iptables[fam]) {
+          memo.tables.set(fam, tableSignature(d));
+          memo.applied.set(fam, d);
+        }
       }
       // A stale set or chain the kernel kept is retried by the next (full) apply.
       memo.valid = result.kept.length === 0;
@@ -100,7 +104,10 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
     const d = desired.iptables[fam];
     if (!ipt || !d) continue;
     if (prev && prev.tables.get(fam) === tableSignature(d)) continue;
-    const r = await ipt.apply(d, { owned: isOwnedChain, adoptJump: adoptKubeRouterJump, forceRewrite: opts.forceRewrite });
+    // Trusted previous state: write the changed chains without reading back.
+    const before = prev?.applied.get(fam);
+    const quick = before && ipt.applyChains ? await ipt.applyChains(d, before, { owned: isOwnedChain }) : undefined;
+    const r = quick ?? (await ipt.apply(d, { owned: isOwnedChain, adoptJump: adoptKubeRouterJump, forceRewrite: opts.forceRewrite }));
     iptables[fam] = r;
     lines += r.lines;
     for (const k of r.keptStale) kept.push(`chain ${k.chain} (${fam}): ${k.reason}`);

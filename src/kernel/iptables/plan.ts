@@ -133,3 +133,31 @@ export function planIptables(desired: IptablesDesired, actual: OwnedTableState, 
     jumpsDeleted: deletes.length,
   };
 }
+
+/**
+ * The chains of `desired` that differ from `previous` (what the caller
+ * applied last and trusts to be in the kernel): new chains created, changed
+ * ones flushed and rewritten, chains no longer desired flushed and deleted.
+ * Same rule text (hash comments) as planIptables. Jumps are not planned:
+ * undefined when they differ (the caller must use the reading path).
+ */
+export function planChainChanges(desired: IptablesDesired, previous: IptablesDesired): IptablesPlan | undefined {
+  if (desired.table !== previous.table) return undefined;
+  if (desired.jumps.length !== previous.jumps.length || desired.jumps.some((j, i) => jumpHash(j) !== jumpHash(previous.jumps[i]))) return undefined;
+  const created: string[] = [];
+  const rewritten: string[] = [];
+  const ruleLines: string[] = [];
+  for (const name of sorted(desired.chains.keys())) {
+    const rules = desired.chains.get(name) as readonly string[];
+    const before = previous.chains.get(name);
+    if (!before) created.push(name);
+    else if (before.length !== rules.length || before.some((r, i) => r !== rules[i])) {
+      rewritten.push(name);
+      ruleLines.push(`-F ${name}`);
+    } else continue;
+    rules.forEach((r) => ruleLines.push(`-A ${name} ${hashComment(chainRuleHash(r))} ${r}`));
+  }
+  const stale = sorted([...previous.chains.keys()].filter((c) => !desired.chains.has(c)));
+  const body = [...created.map((c) => `:${c} - [0:0]`), ...stale.map((c) => `-F ${c}`), ...ruleLines, ...stale.map((c) => `-X ${c}`)];
+  return { script: body.length ? [`*${desired.table}`, ...body, 'COMMIT'] : [], created, rewritten, deleted: stale, jumpsInserted: 0, jumpsDeleted: 0 };
+}

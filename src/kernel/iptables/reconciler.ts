@@ -6,7 +6,7 @@
 import { kernelTablesLock, type AsyncMutex } from '../lock.js';
 import { IptablesRestoreError } from './errors.js';
 import { parseOwnedState } from './parse.js';
-import { planIptables, validateDesired } from './plan.js';
+import { planChainChanges, planIptables, validateDesired } from './plan.js';
 import type {
   Iptables,
   IptablesApplyOptions,
@@ -32,6 +32,24 @@ export class IptablesReconciler implements Iptables {
 
   async read(table: IptablesTable, owned: (chain: string) => boolean, adoptJump?: (savedRule: string) => boolean): Promise<OwnedTableState> {
     return parseOwnedState(await this.driver.save(table), table, owned, adoptJump);
+  }
+
+  async applyChains(desired: IptablesDesired, previous: IptablesDesired, opts: Pick<IptablesApplyOptions, 'owned'>): Promise<IptablesApplyResult | undefined> {
+    validateDesired(desired, opts.owned);
+    const plan = planChainChanges(desired, previous);
+    if (!plan) return undefined;
+    const result: IptablesApplyResult = {
+      lines: Math.max(0, plan.script.length - 2),
+      created: plan.created,
+      rewritten: plan.rewritten,
+      deleted: plan.deleted,
+      jumpsInserted: 0,
+      jumpsDeleted: 0,
+      keptStale: [],
+    };
+    if (plan.script.length === 0) return result;
+    await this.lock.runExclusive(() => this.driver.restore(plan.script.join('\n') + '\n'));
+    return result;
   }
 
   async apply(desired: IptablesDesired, opts: IptablesApplyOptions): Promise<IptablesApplyResult> {

@@ -102,6 +102,12 @@ export interface Iptables {
   read(table: IptablesTable, owned: (chain: string) => boolean, adoptJump?: (savedRule: string) => boolean): Promise<OwnedTableState>;
   /** Brings our chains and jumps in `desired.table` to the desired state in one atomic transaction. */
   apply(desired: IptablesDesired, opts: IptablesApplyOptions): Promise<IptablesApplyResult>;
+  /**
+   * Without reading the kernel: writes the chains that differ from
+   * `previous` (what the caller applied last), in one transaction.
+   * Undefined when the jumps differ (use apply). Optional.
+   */
+  applyChains?(desired: IptablesDesired, previous: IptablesDesired, opts: Pick<IptablesApplyOptions, 'owned'>): Promise<IptablesApplyResult | undefined>;
 }
 
 /** The kernel side: the Linux driver (`*-save` / `*-restore --noflush`) and the fake kernel. */
