@@ -94,7 +94,14 @@ function makeNetns(n: Names): void {
     sh('ip', ['netns', 'add', ns]);
     sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   }
-  sh('ip', ['link', 'add', 'eth0', 'netns', n.agent, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n.peer]);
+  // Made under unique names here (this namespace may have an eth0), then moved and renamed.
+  const a = `${n.agent}x`;
+  const p = `${n.agent}y`;
+  sh('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', p]);
+  sh('ip', ['link', 'set', a, 'netns', n.agent]);
+  sh('ip', ['link', 'set', p, 'netns', n.peer]);
+  sh('ip', ['-n', n.agent, 'link', 'set', a, 'name', 'eth0']);
+  sh('ip', ['-n', n.peer, 'link', 'set', p, 'name', 'eth0']);
   sh('ip', ['-n', n.agent, 'addr', 'add', `${AGENT_IP}/24`, 'dev', 'eth0']);
   sh('ip', ['-n', n.peer, 'addr', 'add', `${PEER_IP}/24`, 'dev', 'eth0']);
   sh('ip', ['-n', n.base, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);

@@ -39,10 +39,9 @@ function sameRoute(have: RouteEntry, want: PlannedRoute, linkIndex: Map<string, 
 /** Our routes in the main table and table 77. */
 async function ownedRoutes(rtnl: Rtnl): Promise<RouteEntry[]> {
   const out: RouteEntry[] = [];
+  // One dump per family (the kernel dumps every table anyway), our two tables kept.
   for (const family of FAMILIES) {
-    for (const table of [MAIN_TABLE, PBR_TABLE]) {
-      out.push(...(await rtnl.listRoutes({ family, table, protocol: ROUTE_PROTOCOL })));
-    }
+    for (const r of await rtnl.listRoutes({ family, protocol: ROUTE_PROTOCOL })) if (r.table === MAIN_TABLE || r.table === PBR_TABLE) out.push(r);
   }
   return out;
 }
