@@ -68,6 +68,20 @@ describe('lab store: defaulting', () => {
 });
 
 describe('lab store: validation', () => {
+  it('skips spec validation (not metadata) for an object annotated lab.kube-router-ts.io/skip-spec-validation', () => {
+    const s = fresh();
+    const bad = (name: string, annotations?: Record<string, string>): StoredObject => ({
+      ...svc(name, { ports: [{ name: 'bad', port: 'eighty', targetPort: 80 }] }),
+      metadata: { name, namespace: 'default', annotations },
+    });
+    assert.match(statusOf(() => s.create('Service', bad('plain'))).message, /spec\.ports\[0\]\.port/);
+    assert.match(statusOf(() => s.create('Service', bad('off', { 'lab.kube-router-ts.io/skip-spec-validation': 'false' }))).message, /spec\.ports\[0\]\.port/);
+    const stored = s.create('Service', bad('kept', { 'lab.kube-router-ts.io/skip-spec-validation': 'true' }));
+    assert.equal((stored.spec as { ports: { port: unknown }[] }).ports[0].port, 'eighty');
+    const badName = bad('Bad_Name', { 'lab.kube-router-ts.io/skip-spec-validation': 'true' });
+    assert.match(statusOf(() => s.create('Service', badName)).message, /metadata\.name: Invalid value/);
+  });
+
   it('rejects what kube-apiserver rejects with 422, with field paths', () => {
     const s = fresh();
     const cases: [StoredObject, RegExp][] = [
