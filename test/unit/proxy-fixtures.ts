@@ -29,6 +29,7 @@ export function flags(over: Partial<ProxyFlags> = {}): ProxyFlags {
 export function node(over: Partial<NodeInfo> = {}): NodeInfo {
   return {
     name: NODE,
+    zone: '',
     primaryIPs: { IPv4: NODE_IP, IPv6: NODE_IP6 },
     nodeIPs: { IPv4: [NODE_IP], IPv6: [NODE_IP6] },
     localIPs: [NODE_IP, '172.16.0.10', NODE_IP6],
@@ -82,6 +83,10 @@ export interface EpInit {
   ready?: boolean;
   serving?: boolean;
   terminating?: boolean;
+  /** hints.forZones names (topology). */
+  forZones?: string[];
+  /** hints.forNodes names (topology). */
+  forNodes?: string[];
 }
 
 export function ep(ip: string, node = NODE, cond: Omit<EpInit, 'ip' | 'node'> = {}): EpInit {
@@ -109,6 +114,14 @@ export function slice(init: SliceInit = {}): EndpointSlice {
       addresses: Array.isArray(e.ip) ? e.ip : [e.ip],
       conditions: Object.keys(conditions).length ? conditions : { ready: true },
       ...(e.node ? { nodeName: e.node } : {}),
+      ...(e.forZones || e.forNodes
+        ? {
+            hints: {
+              ...(e.forZones ? { forZones: e.forZones.map((name) => ({ name })) } : {}),
+              ...(e.forNodes ? { forNodes: e.forNodes.map((name) => ({ name })) } : {}),
+            },
+          }
+        : {}),
     };
   });
   return {

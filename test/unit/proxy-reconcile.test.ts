@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isManaged, managedRanges, planIpvs, type DesiredVirtualService } from '../../src/controllers/proxy/reconcile-ipvs.js';
-import { desiredFilter, desiredIpsets, desiredNat } from '../../src/controllers/proxy/reconcile-tables.js';
+import { desiredIpsets, desiredNat } from '../../src/controllers/proxy/reconcile-tables.js';
 import {
   ipvsDestination,
   ipvsService,
@@ -71,7 +71,5 @@ test('tables: fixed rules whatever the number of services; masquerade-all drops 
   const nat = desiredNat(input);
   assert.ok(nat.jumps.some((j) => j.rule === '-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ ! -s 10.244.0.0/16 ! -d 10.244.0.0/16 -j SNAT --to-source 192.168.1.10'));
   assert.ok(desiredNat({ ...input, masqueradeAll: true }).jumps.some((j) => j.rule === '-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -j SNAT --to-source 192.168.1.10'));
-  assert.equal(desiredFilter({ permitAll: true }).chains.get('KUBE-ROUTER-SERVICES')?.at(-1), '-j ACCEPT');
-  assert.match(desiredFilter({ permitAll: false }).chains.get('KUBE-ROUTER-SERVICES')?.at(-1) ?? '', /! --match-set kube-router-local-ips dst -j REJECT/);
   assert.deepEqual([...desiredIpsets(input)[2].entries], ['192.168.1.10']);
 });

@@ -31,7 +31,7 @@ export function createCompileContext(node: NodeInfo, flags: ProxyFlags): Compile
     const n = canonList(node.nodeIPs[f], f);
     if (n.length > 0) nodeIPs[f] = n;
   }
-  const n: NodeInfo = { name: node.name, primaryIPs, nodeIPs, localIPs: canonList(node.localIPs) };
+  const n: NodeInfo = { name: node.name, zone: node.zone, primaryIPs, nodeIPs, localIPs: canonList(node.localIPs) };
   const ranges: VipRanges = {
     serviceCidrs: parseCidrs(flags.serviceClusterIpRange),
     externalIpRanges: parseCidrs(flags.serviceExternalIpRange),

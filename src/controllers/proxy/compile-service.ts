@@ -12,7 +12,9 @@
 //   router whether to advertise;
 // - `kube-router.io/service.local: "true"` makes external traffic Local and
 //   leaves internalTrafficPolicy as the spec says (kube-router HEAD forces it
-//   to Cluster, older releases to Local; the spec is the user's word).
+//   to Cluster, older releases to Local; the spec is the user's word);
+// - topology hints (topology.ts) and spec.loadBalancerSourceRanges
+//   (source-ranges.ts), which kube-router does not implement, as kube-proxy.
 
 import { ObjectError } from '../../errors.js';
 import { objectKey, type EndpointSlice, type Protocol, type Service } from '../../informers/types.js';
@@ -28,12 +30,15 @@ import {
   emptyIpsetEntries,
   IPSET_SVIP,
   IPSET_SVIP_PORT,
+  SERVICE_SETS,
   type CompiledService,
   type HairpinEntry,
   type HealthCheck,
   type VipKind,
   type VirtualService,
 } from './model.js';
+import { addSourceRangeEntries, sourceRanges } from './source-ranges.js';
+import { clusterEndpoints } from './topology.js';
 import { hostPrefix, type IpFamilyName } from './validate-ip.js';
 import { validPorts, type ValidPort } from './validate-ports.js';
 
@@ -188,8 +193,10 @@ export function compileService(svc: Service, slices: readonly EndpointSlice[], c
       const nodePortOn = port.nodePort !== 0 && nodeAddrs.length > 0;
       if (cips.length + eips.length + lbips.length === 0 && !nodePortOn) continue;
 
-      const internal = itpLocal ? local : selectEndpoints(all, false);
-      const external = etpLocal ? local : selectEndpoints(all, false);
+      // Cluster policy: topology hints (topology.ts); Local: this node's endpoints, hints ignored.
+      const cluster = itpLocal && etpLocal ? [] : clusterEndpoints(all, ctx.node.name, ctx.node.zone);
+      const internal = itpLocal ? local : cluster;
+      const external = etpLocal ? local : cluster;
       for (const a of cips) b.add('ClusterIP', port, a, port.port, internal);
       for (const a of eips) b.add('ExternalIP', port, a, port.port, external);
       for (const a of lbips) b.add('LoadBalancer', port, a, port.port, external);
@@ -220,7 +227,10 @@ export function compileService(svc: Service, slices: readonly EndpointSlice[], c
     ipsetEntries[IPSET_SVIP_PORT][fam].push(`${s.address},${s.protocol.toLowerCase()}:${s.port}`);
     if (vs.kind !== 'NodePort') addrs.push(s.address);
   }
-  for (const set of [IPSET_SVIP, IPSET_SVIP_PORT] as const) {
+  if (svc.spec.type === 'LoadBalancer') {
+    addSourceRangeEntries(svc, sourceRanges(svc, ctx, warnings), vips.loadBalancerIps, ports, ipsetEntries, warnings);
+  }
+  for (const set of SERVICE_SETS) {
     for (const fam of ['inet', 'inet6'] as const) {
       ipsetEntries[set][fam] = sortedUnique(ipsetEntries[set][fam], set === IPSET_SVIP ? compareAddr : byText);
     }

@@ -13,8 +13,7 @@ import type { CompileContext } from './compile-context.js';
 import { compileService } from './compile-service.js';
 import {
   emptyCompiled,
-  IPSET_SVIP,
-  IPSET_SVIP_PORT,
+  SERVICE_SETS,
   type CompiledService,
   type FamilyEntries,
   type HairpinEntry,
@@ -53,8 +52,7 @@ export function equalCompiled(a: CompiledService, b: CompiledService): boolean {
   if (a.healthCheck?.nodePort !== b.healthCheck?.nodePort) return false;
   if (a.healthCheck?.localEndpoints !== b.healthCheck?.localEndpoints) return false;
   if (!strArrEq(a.addresses, b.addresses)) return false;
-  if (!famEq(a.ipsetEntries[IPSET_SVIP], b.ipsetEntries[IPSET_SVIP])) return false;
-  if (!famEq(a.ipsetEntries[IPSET_SVIP_PORT], b.ipsetEntries[IPSET_SVIP_PORT])) return false;
+  for (const set of SERVICE_SETS) if (!famEq(a.ipsetEntries[set], b.ipsetEntries[set])) return false;
   if (a.services.length !== b.services.length || a.hairpin.length !== b.hairpin.length) return false;
   for (let i = 0; i < a.services.length; i++) if (!vsEq(a.services[i], b.services[i])) return false;
   for (let i = 0; i < a.hairpin.length; i++) if (!hairpinEq(a.hairpin[i], b.hairpin[i])) return false;

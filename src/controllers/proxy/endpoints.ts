@@ -24,6 +24,18 @@ export interface EndpointInfo {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
+  /** `hints.forZones[].name` (sorted, deduped; shared empty list when none). */
+  zoneHints: readonly string[];
+  /** `hints.forNodes[].name` (sorted, deduped; shared empty list when none). */
+  nodeHints: readonly string[];
+}
+
+const NO_HINTS: readonly string[] = Object.freeze([]);
+
+function hintNames(list: readonly { name: string }[] | undefined): readonly string[] {
+  if (list === undefined || list.length === 0) return NO_HINTS;
+  const names = [...new Set(list.map((h) => h.name).filter((n) => n !== ''))].sort();
+  return names.length === 0 ? NO_HINTS : names;
 }
 
 function rank(e: EndpointInfo): number {
@@ -99,6 +111,8 @@ export function collectEndpoints(
     (slice.endpoints ?? []).forEach((ep, i) => {
       const c = ep.conditions ?? {};
       const nodeNameOf = ep.nodeName ?? '';
+      const zoneHints = hintNames(ep.hints?.forZones);
+      const nodeHints = hintNames(ep.hints?.forNodes);
       for (const raw of ep.addresses ?? []) {
         const ip = parseIp(raw);
         if (!ip || ip.family !== family) {
@@ -118,6 +132,8 @@ export function collectEndpoints(
             ready: c.ready !== false,
             serving: c.serving !== false,
             terminating: c.terminating === true,
+            zoneHints,
+            nodeHints,
           };
           let m = byPort.get(u.key);
           if (!m) byPort.set(u.key, (m = new Map()));

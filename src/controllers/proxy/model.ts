@@ -19,7 +19,25 @@ export type { IpFamilyName } from './validate-ip.js';
 /** kube-router's ipset names (the IPv6 twin is `inet6:<name>`, see kube-router-reference 3.4). */
 export const IPSET_SVIP = 'kube-router-svip';
 export const IPSET_SVIP_PORT = 'kube-router-svip-prt';
-export type ProxySetName = typeof IPSET_SVIP | typeof IPSET_SVIP_PORT;
+/**
+ * `spec.loadBalancerSourceRanges` (kube-proxy's KUBE-LOAD-BALANCER-FW,
+ * -SOURCE-CIDR and -SOURCE-IP sets, under kube-router-style names):
+ * LoadBalancer IP,proto:port pairs that are restricted (hash:ip,port), the
+ * allowed source networks per pair (hash:ip,port,net) and the pair's own IP
+ * as a source when a range holds a node IP (hash:ip,port,ip: the node
+ * reaching its local LB IP uses that IP as source).
+ */
+export const IPSET_LB_FW = 'kube-router-lb-fw';
+export const IPSET_LB_SRC_NET = 'kube-router-lb-src-net';
+export const IPSET_LB_SRC_IP = 'kube-router-lb-src-ip';
+export type ProxySetName =
+  | typeof IPSET_SVIP
+  | typeof IPSET_SVIP_PORT
+  | typeof IPSET_LB_FW
+  | typeof IPSET_LB_SRC_NET
+  | typeof IPSET_LB_SRC_IP;
+/** Every per-service set, in a fixed order. */
+export const SERVICE_SETS: readonly ProxySetName[] = [IPSET_SVIP, IPSET_SVIP_PORT, IPSET_LB_FW, IPSET_LB_SRC_NET, IPSET_LB_SRC_IP];
 
 /** Where a virtual service's address comes from. */
 export type VipKind = 'ClusterIP' | 'ExternalIP' | 'LoadBalancer' | 'NodePort';
@@ -86,6 +104,8 @@ export interface CompiledService {
 /** This node, as the compiler needs it. Addresses are canonical text. */
 export interface NodeInfo {
   name: string;
+  /** The Node's `topology.kubernetes.io/zone` label ('' when none): topology hints. */
+  zone: string;
   /** The node's primary IP per family (NodePort target by default). */
   primaryIPs: Partial<Record<IpFamilyName, string>>;
   /** The node's InternalIP and ExternalIP addresses per family (NodePort hairpin). */
@@ -124,6 +144,9 @@ export function emptyIpsetEntries(): ServiceIpsetEntries {
   return {
     [IPSET_SVIP]: { inet: [], inet6: [] },
     [IPSET_SVIP_PORT]: { inet: [], inet6: [] },
+    [IPSET_LB_FW]: { inet: [], inet6: [] },
+    [IPSET_LB_SRC_NET]: { inet: [], inet6: [] },
+    [IPSET_LB_SRC_IP]: { inet: [], inet6: [] },
   };
 }
 

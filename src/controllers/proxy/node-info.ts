@@ -9,6 +9,8 @@ import type { NodeInfo } from './model.js';
 import { parseIp } from './validate-ip.js';
 
 export const DUMMY_LINK = 'kube-dummy-if';
+/** The Node label kube-proxy reads for topology hints (v1.LabelTopologyZone). */
+export const LABEL_ZONE = 'topology.kubernetes.io/zone';
 
 /** kube-router's GetAllLocalIPs skips these links (VIP holders and bridges). */
 export function skipLocalLink(name: string): boolean {
@@ -41,7 +43,7 @@ export function nodeInfoFrom(name: string, node: Node | undefined, localIPs: rea
       primaryIPs[ip.family] ??= ip.addr;
     }
   }
-  return { name, primaryIPs, nodeIPs, localIPs: [...localIPs] };
+  return { name, zone: node?.metadata.labels?.[LABEL_ZONE] ?? '', primaryIPs, nodeIPs, localIPs: [...localIPs] };
 }
 
 /** The Node's own pod CIDR (IPv4), '' when none. */

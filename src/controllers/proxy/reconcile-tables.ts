@@ -7,12 +7,20 @@
 
 import type { IpsetSet } from '../../kernel/ipset/types.js';
 import type { IptablesDesired, JumpRule } from '../../kernel/iptables/types.js';
-import { IPSET_SVIP, IPSET_SVIP_PORT, type CompiledService } from './model.js';
+import {
+  IPSET_LB_FW,
+  IPSET_LB_SRC_IP,
+  IPSET_LB_SRC_NET,
+  IPSET_SVIP,
+  IPSET_SVIP_PORT,
+  type CompiledService,
+  type ProxySetName,
+} from './model.js';
 
 export const IPSET_LOCAL_IPS = 'kube-router-local-ips';
 export const CHAIN_SERVICES = 'KUBE-ROUTER-SERVICES';
 export const CHAIN_HAIRPIN = 'KUBE-ROUTER-HAIRPIN';
-export const PROXY_SETS: readonly string[] = [IPSET_SVIP, IPSET_SVIP_PORT, IPSET_LOCAL_IPS];
+export const PROXY_SETS: readonly string[] = [IPSET_SVIP, IPSET_SVIP_PORT, IPSET_LOCAL_IPS, IPSET_LB_FW, IPSET_LB_SRC_NET, IPSET_LB_SRC_IP];
 export const PROXY_CHAINS: readonly string[] = [CHAIN_SERVICES, CHAIN_HAIRPIN];
 
 /** Chains the proxy owns (filter and nat). */
@@ -36,27 +44,64 @@ function hashSet(name: string, type: IpsetSet['type'], entries: Iterable<string>
   return { name, type, family: 'inet', options: { timeout: 0 }, entries: new Set(entries) };
 }
 
-/** kube-router-svip (hash:ip), kube-router-svip-prt (hash:ip,port), kube-router-local-ips (hash:ip); IPv4. */
-export function desiredIpsets(input: TablesInput): IpsetSet[] {
-  const svip = new Set<string>();
-  const prt = new Set<string>();
-  for (const s of input.services) {
-    for (const e of s.ipsetEntries[IPSET_SVIP].inet) svip.add(e);
-    for (const e of s.ipsetEntries[IPSET_SVIP_PORT].inet) prt.add(e);
-  }
-  const local = input.localIPs.filter((a) => !a.includes(':'));
-  return [hashSet(IPSET_SVIP, 'hash:ip', svip), hashSet(IPSET_SVIP_PORT, 'hash:ip,port', prt), hashSet(IPSET_LOCAL_IPS, 'hash:ip', local)];
+function union(services: readonly CompiledService[], set: ProxySetName): Set<string> {
+  const out = new Set<string>();
+  for (const s of services) for (const e of s.ipsetEntries[set].inet) out.add(e);
+  return out;
 }
 
-/** filter: INPUT -> KUBE-ROUTER-SERVICES for service VIPs (--ipvs-permit-all semantics). */
-export function desiredFilter(input: Pick<TablesInput, 'permitAll'>): IptablesDesired {
-  const rules = [
-    '-p icmp --icmp-type echo-request -j ACCEPT',
-    '-p icmp --icmp-type destination-unreachable -j ACCEPT',
-    '-p icmp --icmp-type time-exceeded -j ACCEPT',
-    `-m set --match-set ${IPSET_SVIP_PORT} dst,dst -j ACCEPT`,
-    input.permitAll ? '-j ACCEPT' : `-m set ! --match-set ${IPSET_LOCAL_IPS} dst -j REJECT --reject-with icmp-port-unreachable`,
+/**
+ * kube-router-svip (hash:ip), kube-router-svip-prt (hash:ip,port),
+ * kube-router-local-ips (hash:ip), and the loadBalancerSourceRanges sets
+ * kube-router-lb-fw (hash:ip,port), kube-router-lb-src-net (hash:ip,port,net),
+ * kube-router-lb-src-ip (hash:ip,port,ip); IPv4. Always all six, empty or
+ * not, so the fixed rules that name them always load.
+ */
+export function desiredIpsets(input: TablesInput): IpsetSet[] {
+  const local = input.localIPs.filter((a) => !a.includes(':'));
+  return [
+    hashSet(IPSET_SVIP, 'hash:ip', union(input.services, IPSET_SVIP)),
+    hashSet(IPSET_SVIP_PORT, 'hash:ip,port', union(input.services, IPSET_SVIP_PORT)),
+    hashSet(IPSET_LOCAL_IPS, 'hash:ip', local),
+    hashSet(IPSET_LB_FW, 'hash:ip,port', union(input.services, IPSET_LB_FW)),
+    hashSet(IPSET_LB_SRC_NET, 'hash:ip,port,net', union(input.services, IPSET_LB_SRC_NET)),
+    hashSet(IPSET_LB_SRC_IP, 'hash:ip,port,ip', union(input.services, IPSET_LB_SRC_IP)),
   ];
+}
+
+/**
+ * The loadBalancerSourceRanges rule: a packet to a restricted LB IP:port
+ * (kube-router-lb-fw) whose source is neither in an allowed range
+ * (kube-router-lb-src-net) nor the node itself (kube-router-lb-src-ip) is
+ * dropped, as kube-proxy's KUBE-SOURCE-RANGES-FIREWALL drops it.
+ */
+export const SOURCE_RANGES_RULE =
+  `-m set --match-set ${IPSET_LB_FW} dst,dst ` +
+  `-m set ! --match-set ${IPSET_LB_SRC_NET} dst,dst,src ` +
+  `-m set ! --match-set ${IPSET_LB_SRC_IP} dst,dst,src -j DROP`;
+
+/**
+ * filter: INPUT -> KUBE-ROUTER-SERVICES for destinations in kube-router-svip.
+ * First the loadBalancerSourceRanges drop (always). Then, with
+ * --ipvs-permit-all (default true), kube-router's IPVS firewall (its
+ * setupIpvsFirewall): ICMP echo-request / destination-unreachable /
+ * time-exceeded accepted, VIP:port pairs of kube-router-svip-prt accepted,
+ * anything else to a VIP that is not a local address (a NodePort's node IP
+ * is one) rejected with icmp-port-unreachable. With --ipvs-permit-all=false
+ * kube-router leaves its chain empty: traffic to VIPs is not filtered by the
+ * proxy (only the source-range drop remains here).
+ */
+export function desiredFilter(input: Pick<TablesInput, 'permitAll'>): IptablesDesired {
+  const rules = [SOURCE_RANGES_RULE];
+  if (input.permitAll) {
+    rules.push(
+      '-p icmp --icmp-type echo-request -j ACCEPT',
+      '-p icmp --icmp-type destination-unreachable -j ACCEPT',
+      '-p icmp --icmp-type time-exceeded -j ACCEPT',
+      `-m set --match-set ${IPSET_SVIP_PORT} dst,dst -j ACCEPT`,
+      `-m set ! --match-set ${IPSET_LOCAL_IPS} dst -j REJECT --reject-with icmp-port-unreachable`,
+    );
+  }
   const jumps: JumpRule[] = [
     {
       fromChain: 'INPUT',
