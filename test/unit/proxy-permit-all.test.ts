@@ -20,6 +20,8 @@ interface Packet {
   proto: 'tcp' | 'udp' | 'icmp';
   port?: number;
   icmpType?: string;
+  /** conntrack state (default NEW). */
+  state?: 'NEW' | 'ESTABLISHED' | 'RELATED';
 }
 
 function setHas(set: IpsetSet, dirs: string[], p: Packet): boolean {
@@ -61,6 +63,10 @@ function verdict(rules: readonly string[], sets: readonly IpsetSet[], p: Packet)
       } else if (w[i] === '-p') {
         match = w[i + 1] === p.proto;
         i++;
+      } else if (w[i] === '-m' && w[i + 1] === 'conntrack') {
+        assert.equal(w[i + 2], '--ctstate', rule);
+        match = w[i + 3].split(',').includes(p.state ?? 'NEW');
+        i += 3;
       } else if (w[i] === '--icmp-type') {
         match = w[i + 1] === p.icmpType;
         i++;
@@ -99,6 +105,9 @@ test('--ipvs-permit-all=true: served VIP:port accepted, other ports on a VIP rej
   // The NodePort's address is the node's own: its served port is accepted, other ports go on to the host's rules.
   assert.equal(verdict(rules, sets, { src: from, dst: NODE_IP, proto: 'tcp', port: 30080 }), 'ACCEPT');
   assert.equal(verdict(rules, sets, { src: from, dst: NODE_IP, proto: 'tcp', port: 22 }), 'RETURN');
+  // The reply to a connection the node opened to its own ClusterIP (it leaves from the VIP; IPVS undoes the NAT after INPUT).
+  assert.equal(verdict(rules, sets, { src: '10.244.1.5', dst: '10.96.0.10', proto: 'tcp', port: 45000, state: 'ESTABLISHED' }), 'ACCEPT');
+  assert.equal(verdict(rules, sets, { src: '10.244.1.5', dst: '10.96.0.10', proto: 'tcp', port: 45000 }), 'REJECT');
 });
 
 test('--ipvs-permit-all=false: the proxy leaves traffic to VIPs to the host (kube-router leaves its chain empty)', () => {
@@ -137,7 +146,7 @@ test('controller: the flag decides the chain the kernel holds; changing it acros
   const k = fakeKernels();
   await newController(cache, k).sync();
   const on = k.iptablesKernel.rules('filter', CHAIN_SERVICES) ?? [];
-  assert.equal(on.length, 6);
+  assert.equal(on.length, 7);
   assert.ok(on.some((r) => r.includes('kube-router-svip-prt dst,dst -j ACCEPT')));
   assert.ok(on.at(-1)?.includes('! --match-set kube-router-local-ips dst -j REJECT'));
   await newController(cache, k, { ipvsPermitAll: false }).sync();

@@ -87,9 +87,15 @@ export const SOURCE_RANGES_RULE =
  * setupIpvsFirewall): ICMP echo-request / destination-unreachable /
  * time-exceeded accepted, VIP:port pairs of kube-router-svip-prt accepted,
  * anything else to a VIP that is not a local address (a NodePort's node IP
- * is one) rejected with icmp-port-unreachable. With --ipvs-permit-all=false
- * kube-router leaves its chain empty: traffic to VIPs is not filtered by the
- * proxy (only the source-range drop remains here).
+ * is one) rejected with icmp-port-unreachable. One rule more than
+ * kube-router, before the reject: packets of established connections are
+ * accepted. A connection the node opens to its own VIP leaves FROM the VIP
+ * (kube-router rewrites the VIP's local route to `src <node IP>`, we do
+ * not), and IPVS undoes its NAT on the reply only after filter INPUT
+ * (LOCAL_IN, priority 98), so the reply reaches this chain as VIP:<ephemeral
+ * port> and would be rejected. With --ipvs-permit-all=false kube-router
+ * leaves its chain empty: traffic to VIPs is not filtered by the proxy (only
+ * the source-range drop remains here).
  */
 export function desiredFilter(input: Pick<TablesInput, 'permitAll'>): IptablesDesired {
   const rules = [SOURCE_RANGES_RULE];
@@ -99,6 +105,7 @@ export function desiredFilter(input: Pick<TablesInput, 'permitAll'>): IptablesDe
       '-p icmp --icmp-type destination-unreachable -j ACCEPT',
       '-p icmp --icmp-type time-exceeded -j ACCEPT',
       `-m set --match-set ${IPSET_SVIP_PORT} dst,dst -j ACCEPT`,
+      '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
       `-m set ! --match-set ${IPSET_LOCAL_IPS} dst -j REJECT --reject-with icmp-port-unreachable`,
     );
   }
