@@ -3,10 +3,11 @@
 // package keeps one multipart buffer per socket), a timeout on every request,
 // errors typed with the call and the object.
 
-import { AttrStream, FlagsNew, createRtNetlink, rt, type RtNetlinkSocket } from 'netlink';
+import { AttrStream, FlagsGet, FlagsNew, createRtNetlink, rt, type RtNetlinkSocket } from 'netlink';
 import { sendBatch, type BatchRequest } from './batch.js';
 import { RtErrno, RtnlError, errnoOf, toRtnlError } from './errors.js';
 import { type AddressFamily } from './inet.js';
+import { readRouteEntry } from './route-dump.js';
 import {
   addrRequest,
   dummyLinkInfo,
@@ -15,7 +16,6 @@ import {
   ruleRequest,
   toIfAddr,
   toLink,
-  toRouteEntry,
   toRuleEntry,
 } from './messages.js';
 import {
@@ -223,13 +223,20 @@ export class LinuxRtnl implements Rtnl {
 
   // --------------------------------------------------------------- routes
 
+  /** One dump; the answers read raw (route-dump.ts), the filter applied before their attributes are. */
   async listRoutes(filter: { family: AddressFamily; table?: number; protocol?: number }): Promise<RouteEntry[]> {
-    const msgs = await this.run('RTM_GETROUTE', 'routes', (s, o) => s.getRoutes({ family: filter.family }, undefined, o));
-    return msgs
-      .map(toRouteEntry)
-      .filter((r): r is RouteEntry => r !== undefined && r.family === filter.family)
-      .filter((r) => (filter.table === undefined || r.table === filter.table) && (filter.protocol === undefined || r.protocol === filter.protocol))
-      .sort(compareRoutes);
+    const [msgs] = await this.run('RTM_GETROUTE', 'routes', (s, o) => {
+      const req = new AttrStream();
+      rt.formatRouteMessage({ kind: 'route', data: { family: filter.family }, attrs: {} }, req);
+      return s.socket.request(rt.MessageType.GETROUTE, req.bufs, { ...o, flags: FlagsGet.DUMP });
+    });
+    const out: RouteEntry[] = [];
+    for (const m of msgs) {
+      if (m.type !== rt.MessageType.NEWROUTE) continue;
+      const r = readRouteEntry(m.data, filter);
+      if (r !== undefined) out.push(r);
+    }
+    return out.sort(compareRoutes);
   }
 
   private async routeCall(call: string, r: RouteSpec, flags: number, del: boolean): Promise<void> {
