@@ -37,6 +37,7 @@ import type {
   PolicyAssignment,
   PolicyDirection,
 } from './types.js';
+import { readTableEvent } from './watch-decode.js';
 import type { WireDestination, WirePath, WirePeer, WireTableType, WireWatchEventResponse } from './wire.js';
 
 export interface GobgpClientOptions {
@@ -281,7 +282,12 @@ export class GobgpClient {
     const req: Record<string, unknown> = {};
     if (opts.peers) req.peer = {};
     if (filters.length > 0) req.table = { filters };
-    const call = this.client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, req, new grpc.Metadata(), {});
+    // Table events read straight from the wire (watch-decode.ts), the rest by proto-loader.
+    const deserialize = (buf: Buffer): WireWatchEventResponse => {
+      const paths = readTableEvent(buf);
+      return paths ? { event: 'table', table: { paths } } : (m.responseDeserialize(buf) as WireWatchEventResponse);
+    };
+    const call = this.client.makeServerStreamRequest(m.path, m.requestSerialize, deserialize, req, new grpc.Metadata(), {});
     let done = false;
     const finish = (err?: Error): void => {
       if (done) return;

@@ -3,7 +3,7 @@
 // longs: Number, defaults: true, oneofs: true, json: true). Field names are
 // the upstream snake_case ones. Reads are typed loosely (a field may be absent
 // or null) because the wire may omit anything; codec*.ts narrows them.
-// Only codec*.ts and client.ts import this module.
+// Only codec*.ts, client.ts and watch-decode.ts import this module.
 
 export type Opt<T> = T | null | undefined;
 
