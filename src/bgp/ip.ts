@@ -35,6 +35,14 @@ export function parseCidr(text: string): Cidr | undefined {
   if (family === undefined) return undefined;
   const bits = family === 'ipv4' ? 32 : 128;
   if (length > bits) return undefined;
+  if (family === 'ipv4') {
+    // isIPv4 has vetted four decimal parts without leading zeros: the text is canonical.
+    const p = ip.split('.');
+    const v = ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+    const m = length === 0 ? 0 : (v & (0xffffffff << (32 - length))) >>> 0;
+    const address = m === v ? ip : `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}`;
+    return { family, address, length };
+  }
   const bytes = ipToBytes(ip);
   for (let i = 0; i < bytes.length; i++) {
     const keep = Math.max(0, Math.min(8, length - i * 8));

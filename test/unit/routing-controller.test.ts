@@ -39,7 +39,7 @@ function deadGobgpd(dir: string): BgpDaemon {
   });
 }
 
-function setup(over: Partial<AgentOptions> = {}, nodes = threeNodes()) {
+function setup(over: Partial<AgentOptions> = {}, nodes = threeNodes(), routeCoalesceMs?: number) {
   const rtnl = new FakeRtnl();
   const eth0 = rtnl.addLink('eth0');
   void rtnl.addAddress(eth0.index, { address: '10.0.0.1', prefixLen: 24, scope: 0 });
@@ -71,6 +71,7 @@ function setup(over: Partial<AgentOptions> = {}, nodes = threeNodes()) {
     kernel: { rtnl, sysctl, exec, egress },
     gobgpd,
     cniConfPath: join(dir, '10-kuberouter.conflist'),
+    ...(routeCoalesceMs !== undefined ? { routeCoalesceMs } : {}),
   });
   return { c, rtnl, calls, sysctl, cache, dir, egressCalls, warnings };
 }
@@ -175,6 +176,53 @@ describe('routing controller (fakes)', () => {
     assert.deepEqual(t.calls, []);
     assert.deepEqual(t.egressCalls, []);
     assert.ok(t.warnings.some((w) => /n1/.test(w) && /Node list/.test(w)), t.warnings.join('\n'));
+  });
+
+  it('best-path events arriving one by one are written by one kernel pass (coalesced), later ones by the next', async () => {
+    const t = setup({}, threeNodes(), 150);
+    const passes: string[][] = [];
+    const write = t.rtnl.writeRoutes.bind(t.rtnl);
+    t.rtnl.writeRoutes = async (writes) => {
+      passes.push(writes.map((w) => `${w.op} ${w.route.dst}`));
+      return write(writes);
+    };
+    await syncNoBgp(t); // node setup: this node's addresses and pod CIDR
+    await t.c.start();
+    try {
+      const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+      // gobgpd's watch sends one message per path: three events, each in its own turn of the event loop.
+      t.c.learned().apply([learned('10.244.2.0/24', '10.0.0.2')]);
+      await tick();
+      t.c.learned().apply([learned('10.244.3.0/24', '10.0.0.3')]);
+      await tick();
+      t.c.learned().apply([learned('10.244.4.0/24', '10.0.0.4')]);
+      await t.c.routesIdle();
+      assert.deepEqual(passes, [['replace 10.244.2.0/24', 'replace 10.244.3.0/24', 'replace 10.244.4.0/24']]);
+      t.c.learned().apply([learned('10.244.3.0/24', '10.0.0.3', true)]);
+      await tick();
+      t.c.learned().apply([learned('10.244.4.0/24', '10.0.0.4', true)]);
+      await t.c.routesIdle();
+      // Stale routes are kept until BGP has converged after the start (no gobgpd here): nothing removed yet.
+      assert.equal(passes.length, 1);
+      const routes = await t.rtnl.listRoutes({ family: AF_INET, protocol: 0x11 });
+      assert.deepEqual(routes.map((r) => r.dst), ['10.244.2.0/24', '10.244.3.0/24', '10.244.4.0/24']);
+    } finally {
+      await t.c.stop();
+    }
+  });
+
+  it('the learned paths: sorted by prefix, a fresh array each time, updated by every change', () => {
+    const t = setup();
+    const bp = t.c.learned();
+    bp.apply([learned('10.244.3.0/24', '10.0.0.3'), learned('10.244.2.0/24', '10.0.0.2')]);
+    const first = bp.paths();
+    assert.deepEqual(first.map((p) => p.prefix), ['10.244.2.0/24', '10.244.3.0/24']);
+    first.pop();
+    assert.equal(bp.paths().length, 2);
+    bp.apply([learned('10.244.1.0/24', '10.0.0.4'), learned('10.244.3.0/24', '10.0.0.5')]);
+    assert.deepEqual(bp.paths().map((p) => `${p.prefix} ${p.nextHop}`), ['10.244.1.0/24 10.0.0.4', '10.244.2.0/24 10.0.0.2', '10.244.3.0/24 10.0.0.5']);
+    bp.apply([learned('10.244.2.0/24', '10.0.0.2', true)]);
+    assert.deepEqual(bp.paths().map((p) => p.prefix), ['10.244.1.0/24', '10.244.3.0/24']);
   });
 
   it('health reports the runner; stop without start leaves the kernel alone', async () => {

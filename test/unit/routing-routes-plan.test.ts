@@ -92,4 +92,33 @@ describe('route plans', () => {
     assert.deepEqual(a.routes.map((r) => r.dst), ['10.244.3.0/24', '10.244.4.0/24']);
     assert.deepEqual(plan({ paths: [...paths].reverse() }), a);
   });
+  it('routes sorted by family, address (numerically) and prefix length; many prefixes through few tunnels', () => {
+    const paths = [
+      { prefix: 'fd00:244:10::/64', nextHop: 'fd00:1::2' },
+      { prefix: '10.244.10.0/24', nextHop: '10.0.0.2' },
+      { prefix: '10.244.9.0/24', nextHop: '10.0.0.3' },
+      { prefix: 'fd00:244:9::/64', nextHop: 'fd00:1::3' },
+      { prefix: '10.244.10.0/23', nextHop: '10.0.0.4' },
+      { prefix: '9.0.0.0/8', nextHop: '10.0.0.5' },
+      { prefix: '10.244.9.128/25', nextHop: '10.0.0.2' },
+    ];
+    const p = planRoutes({
+      paths,
+      nodeIps: { ipv4: '10.0.0.1', ipv6: 'fd00:1::1' },
+      connectedSubnets: ['10.0.0.1/24', 'fd00:1::1/64'],
+      podCidrs: [],
+      enableOverlay: false,
+      overlayType: 'subnet',
+    });
+    assert.deepEqual(
+      p.routes.map((r) => r.dst),
+      ['9.0.0.0/8', '10.244.9.0/24', '10.244.9.128/25', '10.244.10.0/23', '10.244.10.0/24', 'fd00:244:9::/64', 'fd00:244:10::/64'],
+    );
+    const many = Array.from({ length: 600 }, (_, i) => ({ prefix: `10.${100 + (i % 3)}.${Math.floor(i / 3)}.0/24`, nextHop: `192.168.50.${i % 3}` }));
+    const q = plan({ paths: many, overlayType: 'full' });
+    assert.equal(q.tunnels.length, 3);
+    assert.equal(q.pbrRoutes.length, 3);
+    assert.equal(q.routes.length, 600);
+    assert.deepEqual(q.routes.slice(0, 2).map((r) => r.dst), ['10.100.0.0/24', '10.100.1.0/24']);
+  });
 });

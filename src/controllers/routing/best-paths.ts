@@ -26,6 +26,8 @@ export class BestPaths {
   private readonly opts: BestPathOptions;
   /** prefix -> best learned path. */
   private readonly best = new Map<string, LearnedPath>();
+  /** paths() as last sorted; dropped on every change. */
+  private sorted: LearnedPath[] | undefined;
   private handle: { cancel(): void } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -34,9 +36,10 @@ export class BestPaths {
     this.opts = opts;
   }
 
-  /** The learned best paths, sorted by prefix. */
+  /** The learned best paths, sorted by prefix (a fresh array; sorted once per change). */
   paths(): LearnedPath[] {
-    return [...this.best.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+    this.sorted ??= [...this.best.values()].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0));
+    return [...this.sorted];
   }
 
   start(): void {
@@ -72,6 +75,7 @@ export class BestPaths {
     if (sameMap(fresh, this.best)) return;
     this.best.clear();
     for (const [k, v] of fresh) this.best.set(k, v);
+    this.sorted = undefined;
     this.opts.onChange();
   }
 
@@ -91,7 +95,9 @@ export class BestPaths {
       changed = true;
     }
     this.opts.onReceived?.(paths.length);
-    if (changed) this.opts.onChange();
+    if (!changed) return;
+    this.sorted = undefined;
+    this.opts.onChange();
   }
 
   private watch(): void {

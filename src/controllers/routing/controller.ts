@@ -51,7 +51,16 @@ export interface RoutingControllerDeps extends ControllerDeps {
   /** Runner intervals (tests). */
   minSyncIntervalMs?: number;
   retryIntervalMs?: number;
+  /** Kernel route passes: wait this long after a change for more (default ROUTE_COALESCE_MS). */
+  routeCoalesceMs?: number;
 }
+
+/**
+ * A kernel route pass starts this long after the change that asks for it, so
+ * a burst of best-path events (gobgpd's watch sends one message per path)
+ * is installed by one pass, not one per event.
+ */
+export const ROUTE_COALESCE_MS = 20;
 
 /** Longest wait after a start before stale routes are removed even if some peer is not up. */
 export const ROUTE_GRACE_MS = 90_000;
@@ -73,6 +82,9 @@ export class RoutingController implements Controller {
   private addresses: NodeAddresses = { connectedSubnets: [] };
   private routeQueue: Promise<void> = Promise.resolve();
   private routePending = false;
+  /** When the last kernel route pass ended and how long it took (performance.now() ms). */
+  private routePassEnd = 0;
+  private routePassMs = 0;
   private started = false;
   private startedAt = 0;
   /** Stale routes are removed only once BGP has converged after start (see routesConverged). */
@@ -298,17 +310,31 @@ export class RoutingController implements Controller {
     }
   }
 
-  /** Queues a kernel route sync (coalesced; one at a time). */
+  /**
+   * Queues a kernel route sync: one at a time, and coalesced. A pass starts
+   * ROUTE_COALESCE_MS after the change that asked for it, and no sooner
+   * after the previous pass than that pass took: while paths stream in, at
+   * most about half of the time goes to passes (each plans, reads back and
+   * diffs every route), the rest to receiving paths; every change arriving
+   * meanwhile is taken by the next pass.
+   */
   private scheduleRoutes(force: boolean): void {
     if (this.routePending && !force) return;
     this.routePending = true;
     this.routeQueue = this.routeQueue.then(async () => {
+      const coalesce = this.deps.routeCoalesceMs ?? ROUTE_COALESCE_MS;
+      const wait = Math.max(coalesce, this.routePassEnd + this.routePassMs - performance.now());
+      if (wait > 0 && this.started) await new Promise((r) => setTimeout(r, wait));
       this.routePending = false;
       if (!this.started) return;
+      const t0 = performance.now();
       try {
         await this.syncRoutes(force);
       } catch (err) {
         this.deps.logger.error({ err }, `kernel route sync on node ${this.deps.nodeName} failed: ${errorMessage(err)}`);
+      } finally {
+        this.routePassEnd = performance.now();
+        this.routePassMs = this.routePassEnd - t0;
       }
     });
   }
