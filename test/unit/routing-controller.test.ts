@@ -211,6 +211,22 @@ describe('routing controller (fakes)', () => {
     }
   });
 
+  it('stop() does not wait for a queued route pass, and that pass writes nothing', async () => {
+    const t = setup({}, threeNodes(), 3_600_000);
+    let writes = 0;
+    const write = t.rtnl.writeRoutes.bind(t.rtnl);
+    t.rtnl.writeRoutes = async (w) => {
+      writes++;
+      return write(w);
+    };
+    await syncNoBgp(t);
+    await t.c.start();
+    t.c.learned().apply([learned('10.244.2.0/24', '10.0.0.2')]);
+    await t.c.stop(); // would hang for an hour if it waited
+    assert.equal(writes, 0);
+    assert.deepEqual(await t.rtnl.listRoutes({ family: AF_INET, protocol: 0x11 }), []);
+  });
+
   it('the learned paths: sorted by prefix, a fresh array each time, updated by every change', () => {
     const t = setup();
     const bp = t.c.learned();

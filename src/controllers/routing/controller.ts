@@ -85,6 +85,8 @@ export class RoutingController implements Controller {
   /** When the last kernel route pass ended and how long it took (performance.now() ms). */
   private routePassEnd = 0;
   private routePassMs = 0;
+  /** Ends the wait before a queued pass at once (stop()). */
+  private routeWaitEnd: (() => void) | undefined;
   private started = false;
   private startedAt = 0;
   /** Stale routes are removed only once BGP has converged after start (see routesConverged). */
@@ -324,7 +326,19 @@ export class RoutingController implements Controller {
     this.routeQueue = this.routeQueue.then(async () => {
       const coalesce = this.deps.routeCoalesceMs ?? ROUTE_COALESCE_MS;
       const wait = Math.max(coalesce, this.routePassEnd + this.routePassMs - performance.now());
-      if (wait > 0 && this.started) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0 && this.started) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.routeWaitEnd = undefined;
+            resolve();
+          }, wait);
+          this.routeWaitEnd = () => {
+            clearTimeout(timer);
+            this.routeWaitEnd = undefined;
+            resolve();
+          };
+        });
+      }
       this.routePending = false;
       if (!this.started) return;
       const t0 = performance.now();
@@ -387,6 +401,7 @@ export class RoutingController implements Controller {
     clearInterval(this.reassertTimer);
     clearInterval(this.convergeTimer);
     this.bestPaths.stop();
+    this.routeWaitEnd?.();
     await this.runner.stop();
     await this.routeQueue;
     this.gobgpd.off('restarted', this.onRestarted);
