@@ -8,13 +8,15 @@
 # package installed here provides one of them or an operator tool that
 # docs/troubleshooting.md runs inside the pod.
 
-# ---- build: compile the TypeScript (dev dependencies stay in this stage) ----
+# ---- build: compile and bundle the TypeScript (dev dependencies stay in this stage) ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
+# tsc, then esbuild bundles the agent into dist/kube-router.mjs (scripts/bundle.mjs).
+RUN npx tsc -p tsconfig.json && node scripts/bundle.mjs
 
 # ---- runtime ----
 FROM node:20-bookworm-slim
@@ -35,7 +37,8 @@ RUN apt-get update \
 WORKDIR /opt/kube-router-ts
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /src/dist/src ./dist/src
+# The bundled agent; netlink and @kubernetes/client-node stay in node_modules.
+COPY --from=build /src/dist/kube-router.mjs ./dist/kube-router.mjs
 # GoBGP's gRPC API definitions, loaded at run time (src/bgp/proto-files.ts).
 COPY proto ./proto
 COPY cni ./cni
@@ -59,7 +62,7 @@ elif [ $(( $(rules iptables-legacy-save) + $(rules ip6tables-legacy-save) )) -gt
 fi
 update-alternatives --set iptables "/usr/sbin/iptables-$mode" >/dev/null
 update-alternatives --set ip6tables "/usr/sbin/ip6tables-$mode" >/dev/null
-exec node /opt/kube-router-ts/dist/src/cmd/kube-router.js "$@"
+exec node /opt/kube-router-ts/dist/kube-router.mjs "$@"
 SCRIPT
 
 ENTRYPOINT ["/usr/local/bin/kube-router-entrypoint"]

@@ -23,7 +23,7 @@ function clusterKey(file) {
   if (start < 0) return '';
   const out = [];
   for (const l of lines.slice(start + 1)) {
-    if (/^\S/.test(l)) break;
+    if (/^\S/.test(l) && !l.startsWith('#')) break;
     const t = l.replace(/\s+#.*$/, '').trim();
     if (t !== '' && !t.startsWith('#')) out.push(t);
   }

@@ -1,4 +1,5 @@
-// The BUILT binary (dist/src/cmd/kube-router.js) against the lab API server:
+// The SHIPPED binary (dist/kube-router.mjs, the bundle scripts/bundle.mjs makes
+// of dist/src/cmd/kube-router.js) against the lab API server:
 // health and metrics endpoints come up, unbuilt controllers are reported (not
 // pretended), SIGTERM exits 0 within 2 s, a taken health port exits 1 naming
 // the flag, --cleanup-config needs no API server.
@@ -17,7 +18,7 @@ import { CONTROLLER_FLAGS, CONTROLLER_ORDER } from '../../src/controllers/contro
 import { BUILT_IN_FACTORIES } from '../../src/controllers/registry.js';
 import { freePort, httpGet as get } from '../helpers/http.js';
 
-const BIN = fileURLToPath(new URL('../../src/cmd/kube-router.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../kube-router.mjs', import.meta.url));
 
 
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs /usr/local/bin/kube-router in the lab guest: this checkout's agent
-# binary (found from the kernel command line, lab.sup= names the checkout's
-# dist/) with the agents' kubeconfig. The guest root is one file system for
+# (dist/kube-router.mjs, the bundle the agents run; the kernel command line's
+# lab.sup= names the checkout's dist/) with the agents' kubeconfig. The guest root is one file system for
 # every node, so one install serves all nodes; the node name comes from the
 # node's hostname (nodeN) as it does for the agent.
 set -eu
@@ -12,7 +12,7 @@ N=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^lab\.node=//p')
 cat >/usr/local/bin/kube-router <<SCRIPT
 #!/bin/sh
 cmd=\$1; shift
-exec $N $D/dist/src/cmd/kube-router.js "\$cmd" --kubeconfig=/var/lib/kube-router-lab/agent.kubeconfig "\$@"
+exec $N $D/dist/kube-router.mjs "\$cmd" --kubeconfig=/var/lib/kube-router-lab/agent.kubeconfig "\$@"
 SCRIPT
 chmod +x /usr/local/bin/kube-router
 ln -sf $D/test/lab-kernel/tools-node-state.sh /usr/local/bin/kr-node-state

@@ -184,13 +184,15 @@ test('the scan finds every exec/spawn call site of the agent and what it runs', 
   }
 });
 
-test('the Dockerfile: node:20-bookworm-slim, production dependencies only, the compiled agent and its protos', () => {
+test('the Dockerfile: node:20-bookworm-slim, production dependencies only, the bundled agent and its protos', () => {
   const df = parseDockerfile(read('Dockerfile'));
   assert.equal(df.finalFrom, 'node:20-bookworm-slim');
   assert.match(df.text, /npm ci --omit=dev/);
-  assert.match(df.text, /COPY --from=build \/src\/dist\/src \.\/dist\/src/);
+  assert.match(df.text, /node scripts\/bundle\.mjs/);
+  assert.match(df.text, /COPY --from=build \/src\/dist\/kube-router\.mjs \.\/dist\/kube-router\.mjs/);
+  assert.match(df.text, /COPY cni \.\/cni/);
   assert.match(df.text, /COPY proto \.\/proto/);
-  assert.match(df.entrypointScript, /exec node \/opt\/kube-router-ts\/dist\/src\/cmd\/kube-router\.js "\$@"/);
+  assert.match(df.entrypointScript, /exec node \/opt\/kube-router-ts\/dist\/kube-router\.mjs "\$@"/);
   for (const ignored of ['node_modules', 'dist', 'test', '.git']) {
     assert.ok(read('.dockerignore').split('\n').includes(ignored), `.dockerignore lists ${ignored}`);
   }

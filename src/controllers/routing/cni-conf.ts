@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { parseCidr } from '../../bgp/ip.js';
 import { errorMessage, KubeRouterError } from '../../errors.js';
+import { findPackageRoot } from '../../package-root.js';
 
 export const CNI_CONF_ENV = 'KUBE_ROUTER_CNI_CONF_FILE';
 export const DEFAULT_CNI_CONF_FILE = '/etc/cni/net.d/10-kuberouter.conflist';
@@ -117,17 +118,10 @@ export function renderCniConf(existing: string | undefined, template: string, op
 /** The template shipped in cni/ for a conf path (.conflist or legacy .conf). */
 export async function readCniTemplate(confPath: string): Promise<string> {
   const name = confPath.endsWith('.conflist') ? '10-kuberouter.conflist' : '10-kuberouter.conf';
-  const here = dirname(fileURLToPath(import.meta.url));
-  // src/controllers/routing (tsx) or dist/src/controllers/routing (built).
-  const candidates = [join(here, '../../../cni', name), join(here, '../../../../cni', name)];
-  for (const c of candidates) {
-    try {
-      return await readFile(c, 'utf8');
-    } catch {
-      // next candidate
-    }
-  }
-  throw confError(`template ${name} not found (looked in ${candidates.join(', ')})`);
+  // src/controllers/routing (tsx), dist/src/controllers/routing (tsc) or dist/ (the bundle).
+  const root = findPackageRoot(import.meta.url, join('cni', name));
+  if (root === undefined) throw confError(`template ${name} not found (no cni/${name} in a package directory above ${fileURLToPath(import.meta.url)})`);
+  return readFile(join(root, 'cni', name), 'utf8');
 }
 
 /**
