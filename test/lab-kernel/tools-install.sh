@@ -1,9 +1,9 @@
 #!/bin/sh
 # Installs /usr/local/bin/kube-router in the lab guest: this checkout's agent
 # (dist/kube-router.mjs, the bundle the agents run; the kernel command line's
-# lab.sup= names the checkout's dist/) with the agents' kubeconfig. The guest root is one file system for
-# every node, so one install serves all nodes; the node name comes from the
-# node's hostname (nodeN) as it does for the agent.
+# lab.sup= names the checkout's dist/) with the agents' kubeconfig. The guest
+# root is one file system for every node, so one install serves all nodes; the
+# node name comes from the node's hostname (nodeN) as it does for the agent.
 set -eu
 D=$(sed -E 's/.*lab\.sup=([^ ]*)\/dist\/src\/lab\/guest\/supervisor\.js.*/\1/' /proc/cmdline)
 N=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^lab\.node=//p')
