@@ -35,9 +35,9 @@ describe('not built yet warnings', () => {
   });
 
   it('one warning per explicitly set unbuilt flag, naming it', () => {
-    const r = parseFlags(['--enable-bfd', '--enable-bfd=true', '--kubeconfig=/k', '--ipvs-graceful-termination=false']);
+    const r = parseFlags(['--enable-bfd', '--enable-bfd=true', '--kubeconfig=/k', '--enable-pprof=false']);
     assert.deepEqual(r.warnings, [
-      'flag --ipvs-graceful-termination is accepted but its feature is not built yet; it has no effect',
+      'flag --enable-pprof is accepted but its feature is not built yet; it has no effect',
       'flag --enable-bfd is accepted but its feature is not built yet; it has no effect',
     ]);
     assert.deepEqual(notBuiltWarnings(new Set(['enable-bfd'])), [

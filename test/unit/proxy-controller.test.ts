@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeSharedCache } from '../../src/informers/fake-cache.js';
-import { ipvsService } from '../../src/kernel/ipvs/types.js';
+import { ipvsDestination, ipvsService } from '../../src/kernel/ipvs/types.js';
 import { ep, NODE_IP, slice, svc } from './proxy-fixtures.js';
 import { fakeKernels, ipvsDump, mutationCount, newController, nodeObject } from './proxy-controller-helpers.js';
 
@@ -166,4 +166,38 @@ test("the filter table is shared: the firewall's reconciler and the proxy keep e
   await c.cleanup();
   assert.deepEqual((k.iptablesKernel.rules('filter', 'INPUT') ?? []).filter((r) => r.includes('KUBE-ROUTER-SERVICES')), []);
   assert.ok((k.iptablesKernel.rules('filter', 'INPUT') ?? []).some((r) => r.includes('-j KUBE-ROUTER-INPUT')));
+});
+
+test('--ipvs-graceful-termination: a removed endpoint with connections drains at weight 0, then goes when idle or after the period', async () => {
+  const { cache, k } = setup();
+  cache.add('Service', svc());
+  cache.add('EndpointSlice', slice({ endpoints: [ep('10.244.1.5'), ep('10.244.1.6')] }));
+  const c = newController(cache, k, { ipvsGracefulTermination: true, ipvsGracefulPeriod: 400 });
+  const weights = async (): Promise<string[]> =>
+    (await k.ipvs.listAll()).flatMap((s) => s.destinations.map((d) => `${d.address} w${d.weight}`));
+  const until = async (want: string[], ms: number): Promise<void> => {
+    for (let t = 0; t < ms && JSON.stringify(await weights()) !== JSON.stringify(want); t += 20) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(await weights(), want);
+  };
+  const service = ipvsService({ address: '10.96.0.10', port: 80, scheduler: 'rr' });
+  await c.start();
+  try {
+    await until(['10.244.1.5 w1', '10.244.1.6 w1'], 2_000);
+    // 10.244.1.6 has one connection when it leaves the slice: it stays, at weight 0.
+    k.ipvs.setCounters(service, ipvsDestination({ address: '10.244.1.6', port: 8080 }), { activeConns: 1 });
+    cache.update('EndpointSlice', slice({ endpoints: [ep('10.244.1.5')], resourceVersion: '2' }));
+    await until(['10.244.1.5 w1', '10.244.1.6 w0'], 2_000);
+    // The connection closes: the next look (within the period) deletes it.
+    k.ipvs.setCounters(service, ipvsDestination({ address: '10.244.1.6', port: 8080 }), { activeConns: 0, inactConns: 0 });
+    await until(['10.244.1.5 w1'], 2_000);
+    // Another one that never goes idle leaves when its period (400 ms) is over.
+    cache.update('EndpointSlice', slice({ endpoints: [ep('10.244.1.5'), ep('10.244.1.7')], resourceVersion: '3' }));
+    await until(['10.244.1.5 w1', '10.244.1.7 w1'], 2_000);
+    k.ipvs.setCounters(service, ipvsDestination({ address: '10.244.1.7', port: 8080 }), { activeConns: 3 });
+    cache.update('EndpointSlice', slice({ endpoints: [ep('10.244.1.5')], resourceVersion: '4' }));
+    await until(['10.244.1.5 w1', '10.244.1.7 w0'], 2_000);
+    await until(['10.244.1.5 w1'], 2_000);
+  } finally {
+    await c.stop();
+  }
 });

@@ -73,3 +73,53 @@ test('tables: fixed rules whatever the number of services; masquerade-all drops 
   assert.ok(desiredNat({ ...input, masqueradeAll: true }).jumps.some((j) => j.rule === '-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -j SNAT --to-source 192.168.1.10'));
   assert.deepEqual([...desiredIpsets(input)[2].entries], ['192.168.1.10']);
 });
+
+// Graceful termination (--ipvs-graceful-termination).
+function withConns(e: IpvsServiceWithDestinations, address: string, active: number, inact: number, weight = 1): IpvsServiceWithDestinations {
+  return { ...e, destinations: e.destinations.map((x) => (x.address === address ? { ...x, activeConns: active, inactConns: inact, weight } : x)) };
+}
+
+test('graceful: a removed TCP destination with connections gets weight 0 and is kept draining', () => {
+  const desired = new Map([want('10.96.0.10', 80, [d('10.244.1.5')])]);
+  const actual = [withConns(kernelEntry('10.96.0.10', 80, [d('10.244.1.5'), d('10.244.1.9')]), '10.244.1.9', 1, 3)];
+  const plan = planIpvs(desired, actual, ranges, undefined, { periodMs: 30_000, now: 1_000, since: new Map() });
+  assert.deepEqual(plan.ops.map((o) => [o.op, 'destination' in o ? `${o.destination.address} w${o.destination.weight}` : '']), [['updateDestination', '10.244.1.9 w0']]);
+  assert.deepEqual([...plan.draining], [['TCP 10.96.0.10:80|10.244.1.9:8080', 1_000]]);
+  // Already at weight 0, still connected, inside its period: nothing to do, still draining since its start.
+  const again = planIpvs(desired, [withConns(actual[0], '10.244.1.9', 0, 1, 0)], ranges, undefined, { periodMs: 30_000, now: 20_000, since: plan.draining });
+  assert.deepEqual(again.ops, []);
+  assert.deepEqual([...again.draining], [['TCP 10.96.0.10:80|10.244.1.9:8080', 1_000]]);
+});
+
+test('graceful: deleted once its connections are gone, or when its period is over', () => {
+  const desired = new Map([want('10.96.0.10', 80, [d('10.244.1.5')])]);
+  const since = new Map([['TCP 10.96.0.10:80|10.244.1.9:8080', 1_000]]);
+  const idle = planIpvs(desired, [withConns(kernelEntry('10.96.0.10', 80, [d('10.244.1.5'), d('10.244.1.9')]), '10.244.1.9', 0, 0, 0)], ranges, undefined, { periodMs: 30_000, now: 5_000, since });
+  assert.deepEqual(idle.ops.map((o) => o.op), ['deleteDestination']);
+  assert.equal(idle.draining.size, 0);
+  const late = planIpvs(desired, [withConns(kernelEntry('10.96.0.10', 80, [d('10.244.1.5'), d('10.244.1.9')]), '10.244.1.9', 2, 0, 0)], ranges, undefined, { periodMs: 30_000, now: 31_000, since });
+  assert.deepEqual(late.ops.map((o) => o.op), ['deleteDestination']);
+  assert.equal(late.draining.size, 0);
+});
+
+test('graceful: UDP destinations and whole services go at once; an endpoint that returns gets its weight back', () => {
+  const drain = { periodMs: 30_000, now: 1_000, since: new Map<string, number>() };
+  const udpWant = ipvsService({ address: '10.96.0.10', port: 53, protocol: 'UDP', scheduler: 'rr' });
+  const udpActual: IpvsServiceWithDestinations = {
+    service: { ...udpWant, stats: zeroStats() },
+    destinations: [{ ...d('10.244.1.9', 53), activeConns: 0, inactConns: 4, persistConns: 0, stats: zeroStats() }],
+  };
+  const gone = kernelEntry('10.96.0.12', 80, [d('10.244.1.8')]);
+  const plan = planIpvs(new Map([[serviceKey(udpWant), { service: udpWant, destinations: [] }]]), [udpActual, withConns(gone, '10.244.1.8', 5, 0)], ranges, undefined, drain);
+  assert.deepEqual(plan.ops.map((o) => o.op), ['deleteDestination', 'deleteService']);
+  assert.equal(plan.draining.size, 0);
+  const back = planIpvs(new Map([want('10.96.0.10', 80, [d('10.244.1.9')])]), [withConns(kernelEntry('10.96.0.10', 80, [d('10.244.1.9')]), '10.244.1.9', 1, 0, 0)], ranges, undefined, drain);
+  assert.deepEqual(back.ops.map((o) => [o.op, 'destination' in o ? o.destination.weight : -1]), [['updateDestination', 1]]);
+  assert.equal(back.draining.size, 0);
+});
+
+test('without graceful termination a removed destination with connections is deleted at once', () => {
+  const desired = new Map([want('10.96.0.10', 80, [d('10.244.1.5')])]);
+  const plan = planIpvs(desired, [withConns(kernelEntry('10.96.0.10', 80, [d('10.244.1.5'), d('10.244.1.9')]), '10.244.1.9', 3, 0)], ranges);
+  assert.deepEqual(plan.ops.map((o) => o.op), ['deleteDestination']);
+});

@@ -29,9 +29,12 @@ import { createProxyMetrics, registerServiceStats, type ProxyMetrics, type Servi
 import { proxyFlagsFromOptions } from './model.js';
 import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, readLocalIPs } from './node-info.js';
 import { ProxyApplier } from './reconcile-apply.js';
-import { isManaged, managedRanges, type DesiredVirtualService, type ManagedRanges } from './reconcile-ipvs.js';
+import { drainService, isManaged, managedRanges, type DesiredVirtualService, type DrainOptions, type ManagedRanges } from './reconcile-ipvs.js';
 import { ServicesFilter } from './filter-services.js';
 import { CHAIN_SERVICES, desiredFilter, desiredIpsets, desiredNat, PROXY_SETS, ownsProxyChain } from './reconcile-tables.js';
+
+/** How often draining destinations (graceful termination) are looked at again. */
+const DRAIN_CHECK_MS = 2_000;
 
 export interface ProxyControllerOptions {
   clock?: Clock;
@@ -56,6 +59,11 @@ export class ProxyController implements Controller {
   private ctx: CompileContext | undefined;
   private ctxSignature = '';
   private localIPs: string[] = [];
+  /** Destinations draining at weight 0 (graceful termination): drainKey -> start. */
+  private readonly draining = new Map<string, number>();
+  private drainTimer: NodeJS.Timeout | undefined;
+  /** Set by the drain timer: the next sync looks at the draining services again. */
+  private drainDue = false;
   private needFull = true;
   /** A sync completed without error since the start (kube-proxy's serviceProxyHealthy for health checks). */
   private synced = false;
@@ -115,6 +123,7 @@ export class ProxyController implements Controller {
   async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     await this.runner.stop();
+    clearTimeout(this.drainTimer);
     await this.healthChecks.close();
     this.kernel.ipvs.close();
     this.kernel.rtnl.close();
@@ -233,6 +242,31 @@ export class ProxyController implements Controller {
     return out;
   }
 
+  private drainOptions(): DrainOptions | undefined {
+    const o = this.deps.options;
+    return o.ipvsGracefulTermination ? { periodMs: o.ipvsGracefulPeriod, now: Date.now(), since: this.draining } : undefined;
+  }
+
+  /** Records what a sync left draining and arms the re-check (nothing draining: no timer). */
+  private trackDraining(scope: ReadonlySet<string> | undefined, now: ReadonlyMap<string, number>): void {
+    const before = new Set(this.draining.keys());
+    for (const k of before) if (scope === undefined || scope.has(drainService(k))) this.draining.delete(k);
+    for (const [k, start] of now) {
+      if (!before.has(k)) this.logger.info({ destination: k }, 'ipvs destination draining (weight 0) until it has no connections');
+      this.draining.set(k, start);
+    }
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    if (this.draining.size === 0) return;
+    const period = this.deps.options.ipvsGracefulPeriod;
+    const next = Math.min(...this.draining.values()) + period - Date.now();
+    this.drainTimer = setTimeout(() => {
+      this.drainDue = true;
+      this.runner.run();
+    }, Math.max(10, Math.min(DRAIN_CHECK_MS, next)));
+    this.drainTimer.unref();
+  }
+
   /** --service-tcp-timeout / -tcpfin- / -udp- (0 keeps the kernel's value), written only when they differ. */
   private async ensureTimeouts(): Promise<void> {
     const o = this.deps.options;
@@ -288,6 +322,10 @@ export class ProxyController implements Controller {
       sets ||= r.sets;
       hairpin ||= r.hairpin;
     }
+    if (this.drainDue) {
+      this.drainDue = false;
+      for (const k of this.draining.keys()) scope.add(drainService(k));
+    }
     const hcWork = this.healthCheckWork.splice(0);
     if (hcWork.length > 0) await Promise.all(hcWork);
     rc?.progress();
@@ -315,7 +353,9 @@ export class ProxyController implements Controller {
       ipsets: sets ? desiredIpsets(tablesInput) : undefined,
       tables: hairpin || full || ctxChanged ? [desiredNat(tablesInput)] : undefined,
       filter: full ? filterRules(tablesInput.permitAll) : undefined,
+      drain: this.drainOptions(),
     });
+    this.trackDraining(full ? undefined : scope, result.draining);
     this.lastMutations = result.mutations;
     if (result.ipvsServices !== undefined) this.metrics.services.set(result.ipvsServices);
     this.metrics.syncTime.observe((Date.now() - started) / 1000);

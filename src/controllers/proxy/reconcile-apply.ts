@@ -13,7 +13,7 @@ import { planAddressSync, type IfAddr } from '../../kernel/rtnl/types.js';
 import type { ProxyKernel } from './kernel.js';
 import type { ProxyMetrics } from './metrics.js';
 import { DUMMY_LINK } from './node-info.js';
-import { planIpvs, type DesiredVirtualService, type ManagedRanges } from './reconcile-ipvs.js';
+import { planIpvs, type DesiredVirtualService, type DrainOptions, type ManagedRanges } from './reconcile-ipvs.js';
 import { ServicesFilter } from './filter-services.js';
 import { ownsProxyChain } from './reconcile-tables.js';
 
@@ -29,6 +29,8 @@ export interface ApplyInput {
   tables: readonly IptablesDesired[] | undefined;
   /** KUBE-ROUTER-SERVICES rules and the INPUT jump (filter, written directly). */
   filter: { rules: readonly string[]; jump: string } | undefined;
+  /** Graceful termination (--ipvs-graceful-termination); undefined: removed destinations go at once. */
+  drain?: DrainOptions;
 }
 
 export interface ApplyResult {
@@ -36,6 +38,8 @@ export interface ApplyResult {
   /** IPVS services in the kernel after the sync (full syncs only). */
   ipvsServices?: number;
   errors: Error[];
+  /** Destinations left draining in this sync's scope (drainKey -> start). */
+  draining: Map<string, number>;
   /** Milliseconds per phase (addresses, ipsets, iptables, ipvsRead, ipvsApply). */
   phasesMs: Record<string, number>;
 }
@@ -136,7 +140,7 @@ export class ProxyApplier {
       }
     }
     lap('ipvsRead');
-    const plan = planIpvs(input.ipvs, actual, input.ranges, input.scope);
+    const plan = planIpvs(input.ipvs, actual, input.ranges, input.scope, input.drain);
     if (plan.ops.length > 0) {
       const r = await ipvs.apply(plan.ops);
       mutations += r.applied;
@@ -165,7 +169,7 @@ export class ProxyApplier {
       lap('addresses');
     }
     if (errors.length > 0) this.metrics.errors.inc(errors.length);
-    return { mutations, ipvsServices, errors, phasesMs };
+    return { mutations, ipvsServices, errors, draining: plan.draining, phasesMs };
   }
 
   /** Deletes the conntrack flows of every UDP destination (or UDP service) removed; a failure is logged, not fatal. */

@@ -17,6 +17,7 @@ import {
   serviceEqual,
   serviceKey,
   type IpvsDestination,
+  type IpvsDestinationEntry,
   type IpvsOp,
   type IpvsService,
   type IpvsServiceWithDestinations,
@@ -55,8 +56,38 @@ export function isManaged(svc: Pick<IpvsService, 'address' | 'fwmark'>, r: Manag
   return r.addresses.has(svc.address) || inAnyCidr(svc.address, r.cidrs);
 }
 
+/**
+ * Graceful termination (--ipvs-graceful-termination, kube-router's and
+ * kube-proxy's rule): a TCP destination that is no longer wanted but still
+ * has connections (active + inactive) gets weight 0 and stays until it has
+ * none or its grace period is over; UDP and SCTP destinations go at once
+ * (with expire_nodest_conn their flows move on at the next packet).
+ */
+export interface DrainOptions {
+  periodMs: number;
+  now: number;
+  /** drainKey -> when its draining started (from earlier plans). */
+  since: ReadonlyMap<string, number>;
+}
+
+/** Identity of one destination of one virtual service, for the drain bookkeeping. */
+export function drainKey(svcKey: string, dest: Pick<IpvsDestination, 'address' | 'port'>): string {
+  return `${svcKey}|${destinationKey(dest)}`;
+}
+
+/** The virtual service key of a drainKey. */
+export function drainService(key: string): string {
+  return key.slice(0, key.lastIndexOf('|'));
+}
+
+function mayDrain(service: IpvsService, d: IpvsDestinationEntry): boolean {
+  return service.protocol === 'TCP' && d.activeConns + d.inactConns > 0;
+}
+
 export interface IpvsPlan {
   ops: IpvsOp[];
+  /** Destinations left draining (weight 0) by this plan, in the plan's scope: drainKey -> start time. */
+  draining: Map<string, number>;
   /** Per kind, for metrics and logs. */
   counts: { addService: number; updateService: number; deleteService: number; addDestination: number; updateDestination: number; deleteDestination: number };
 }
@@ -71,7 +102,9 @@ export function planIpvs(
   actual: readonly IpvsServiceWithDestinations[],
   ranges: ManagedRanges,
   scope?: ReadonlySet<string>,
+  drain?: DrainOptions,
 ): IpvsPlan {
+  const draining = new Map<string, number>();
   const svcOps: IpvsOp[] = [];
   const dstAdds: IpvsOp[] = [];
   const dstDels: IpvsOp[] = [];
@@ -104,7 +137,17 @@ export function planIpvs(
       else if (!destinationEqual(destinationConfig(c), d)) dstAdds.push({ op: 'updateDestination', service, destination: d });
     }
     for (const [dk, c] of curDests) {
-      if (!wantKeys.has(dk)) dstDels.push({ op: 'deleteDestination', service, destination: destinationConfig(c) });
+      if (wantKeys.has(dk)) continue;
+      if (drain && mayDrain(service, c)) {
+        const key = drainKey(k, c);
+        const start = drain.since.get(key) ?? drain.now;
+        if (drain.now - start < drain.periodMs) {
+          draining.set(key, start);
+          if (c.weight !== 0) dstAdds.push({ op: 'updateDestination', service, destination: { ...destinationConfig(c), weight: 0 } });
+          continue;
+        }
+      }
+      dstDels.push({ op: 'deleteDestination', service, destination: destinationConfig(c) });
     }
   }
 
@@ -116,5 +159,5 @@ export function planIpvs(
   const ops = [...svcOps, ...dstAdds, ...dstDels, ...svcDels];
   const counts = { addService: 0, updateService: 0, deleteService: 0, addDestination: 0, updateDestination: 0, deleteDestination: 0 };
   for (const o of ops) counts[o.op]++;
-  return { ops, counts };
+  return { ops, counts, draining };
 }

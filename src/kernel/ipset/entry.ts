@@ -7,6 +7,9 @@ import type { IpsetFamily, IpsetType } from './types.js';
 
 const PROTOS = new Set(['tcp', 'udp', 'sctp', 'udplite']);
 
+/** A dotted quad exactly as the kernel prints it (no leading zeros): already canonical. */
+const CANONICAL_V4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 function bad(setName: string, entry: string, why: string): KubeRouterError {
   return new KubeRouterError('KR_ERR_KERNEL', `ipset ${setName}: bad entry "${entry}": ${why}`, {
     call: 'ipset',
@@ -46,6 +49,8 @@ function port(setName: string, raw: string, text: string): string {
  * naming the set and the entry when it cannot be parsed.
  */
 export function normalizeEntry(setName: string, type: IpsetType, family: IpsetFamily, raw: string): string {
+  // Most members are pod IPs in inet hash:ip sets, already in canonical form.
+  if (type === 'hash:ip' && family === 'inet' && CANONICAL_V4.test(raw)) return raw;
   const words = raw.trim().split(/\s+/);
   let nomatch = false;
   const rest: string[] = [];
