@@ -13,6 +13,8 @@ import { set } from './ipset.contract.js';
 describe('ipset entry normalisation (what `ipset save` prints)', () => {
   const cases: [Parameters<typeof normalizeEntry>[1], 'inet' | 'inet6', string, string][] = [
     ['hash:ip', 'inet', '10.0.0.1', '10.0.0.1'],
+    ['hash:ip', 'inet', '255.255.255.254', '255.255.255.254'],
+    ['hash:ip', 'inet', '  10.0.0.1 ', '10.0.0.1'],
     ['hash:ip', 'inet6', '2001:0DB8:0:0:0:0:0:0001', '2001:db8::1'],
     ['hash:ip', 'inet6', '2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
     ['hash:net', 'inet', '10.1.2.3/8', '10.0.0.0/8'],

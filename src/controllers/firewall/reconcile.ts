@@ -61,7 +61,7 @@ export function removalsOnly(desired: readonly IpsetSet[], actual: ReadonlyMap<s
   });
 }
 
-const NOTHING: IpsetApplyResult = { lines: 0, created: [], updated: [], swapped: [], recreated: [], unchanged: 0, applied: [] };
+const NOTHING: IpsetApplyResult = { lines: 0, created: [], updated: [], swapped: [], recreated: [], unchanged: 0 };
 
 export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDesired, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
   const memo = opts.memo;
