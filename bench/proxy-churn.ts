@@ -2,7 +2,7 @@
 // shared/notes/performance-anchors.md (a script that prints figures, not a
 // test). Runs in the lab guest (a real kernel with ip_vs):
 //
-//   kube-router-lab exec node1 -- node dist/bench/proxy-churn.js [--sizes 100,10000] [--changes 100] [--endpoints 10]
+//   kube-router-lab exec node1 -- node dist/bench/proxy-churn.js [--sizes 100,10000] [--changes 300] [--endpoints 10]
 //
 // For each size, in a fresh network namespace: the synthetic cluster of
 // lib/proxy-cluster.ts is loaded by the real ProxyController (started with
@@ -58,7 +58,7 @@ function ipvsadmBaseline(services: number, n: number): number {
 async function inner(ns: string): Promise<void> {
   const services = Number(arg('services', '100'));
   const endpoints = Number(arg('endpoints', '10'));
-  const changes = Number(arg('changes', '100'));
+  const changes = Number(arg('changes', '300'));
   console.log(`# proxy-churn: ${services} services x ${endpoints} endpoints, ${changes} changes, netns ${ns}`);
   console.log(`# ${environment()}`);
   const cache = await syntheticCluster(services, endpoints);

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Cmd } from '../../src/kernel/ipvs/attrs.js';
-import { GenlChannel } from '../../src/kernel/ipvs/channel.js';
+import { GenlChannel } from '../../src/kernel/netlink/channel.js';
 import { encodeBare, encodeServiceIdentity } from '../../src/kernel/ipvs/codec.js';
 import { LinuxIpvs } from '../../src/kernel/ipvs/linux.js';
 import { SvcFlag } from '../../src/kernel/ipvs/attrs.js';

@@ -19,7 +19,11 @@ export interface IpsetHarness {
 /** Wraps a driver to record every restore script. */
 export class CountingDriver implements IpsetDriver {
   readonly scripts: string[] = [];
-  constructor(private readonly inner: IpsetDriver) {}
+  /** The inner driver's direct read, when it has one (the netlink driver). */
+  readonly read?: IpsetDriver['read'];
+  constructor(private readonly inner: IpsetDriver) {
+    if (inner.read) this.read = (keep) => (inner.read as NonNullable<IpsetDriver['read']>).call(inner, keep);
+  }
   save(): Promise<string> {
     return this.inner.save();
   }

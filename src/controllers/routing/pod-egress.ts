@@ -83,7 +83,8 @@ const owned = (name: string): boolean => name === POD_SUBNETS_SET || name === NO
 
 export function createPodEgress(opts: PodEgressOptions = {}): PodEgress {
   const exec = opts.exec ?? execLocal;
-  const ipset = opts.ipset ?? createLinuxIpset({ exec, lock: kernelTablesLock });
+  // The caller's exec (a netns in tests) also runs the ipset binary; otherwise netlink.
+  const ipset = opts.ipset ?? createLinuxIpset({ exec: opts.exec, lock: kernelTablesLock });
   const enableEgress = opts.enableEgress ?? true;
   const bin = (f: IpFamily): string => (f === 'ipv4' ? 'iptables' : 'ip6tables');
   const run = async (f: IpFamily, op: '-C' | '-A' | '-D', r: Rule): Promise<number> => {

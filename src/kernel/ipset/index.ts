@@ -7,3 +7,4 @@ export { buildIpsetRestore, buildIpsetDestroy } from './script.js';
 export { IpsetReconciler } from './reconciler.js';
 export { LinuxIpsetDriver, createLinuxIpset, type LinuxIpsetOptions } from './linux.js';
 export { FakeIpsetKernel, createFakeIpset } from './fake.js';
+export { NetlinkIpsetDriver, type NetlinkIpsetOptions } from './netlink.js';

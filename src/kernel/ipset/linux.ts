@@ -1,9 +1,12 @@
 // The real kernel through the `ipset` binary: `ipset save` to read every set
-// in one call, `ipset restore` to apply a whole script in one process.
+// in one call, `ipset restore` to apply a whole script in one process. The
+// agent itself uses the netlink driver (netlink.ts); this one serves callers
+// that pass their own `exec` and the `tools` dumps.
 
 import { execLocal, kernelError, type Exec } from '../exec.js';
 import type { AsyncMutex } from '../lock.js';
 import { IpsetRestoreError } from './errors.js';
+import { NetlinkIpsetDriver } from './netlink.js';
 import { IpsetReconciler } from './reconciler.js';
 import type { Ipset, IpsetDriver } from './types.js';
 
@@ -42,7 +45,12 @@ export class LinuxIpsetDriver implements IpsetDriver {
   }
 }
 
-/** The Ipset API on the real kernel. */
+/**
+ * The Ipset API on the real kernel: over netlink in this process
+ * (netlink.ts), or through the `ipset` binary when `exec` is given (a
+ * caller that runs the tools somewhere else, such as in a netns).
+ */
 export function createLinuxIpset(opts: LinuxIpsetOptions & { lock?: AsyncMutex } = {}): Ipset {
-  return new IpsetReconciler(new LinuxIpsetDriver(opts), opts.lock);
+  const driver = opts.exec ? new LinuxIpsetDriver(opts) : new NetlinkIpsetDriver({ timeoutMs: opts.timeoutMs });
+  return new IpsetReconciler(driver, opts.lock);
 }

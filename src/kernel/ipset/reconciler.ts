@@ -55,7 +55,9 @@ export class IpsetReconciler implements Ipset {
   ) {}
 
   async list(select: IpsetSelector): Promise<Map<string, IpsetSet>> {
-    return parseIpsetSave(await this.driver.save(), selectorPredicate(select));
+    const keep = selectorPredicate(select);
+    if (this.driver.read) return this.driver.read(keep);
+    return parseIpsetSave(await this.driver.save(), keep);
   }
 
   async applyCreatesAndUpdates(desired: readonly IpsetSet[], opts: IpsetApplyOptions = {}): Promise<IpsetApplyResult> {

@@ -111,4 +111,6 @@ export interface IpsetDriver {
    * before a failing one stay applied. Throws an IpsetRestoreError naming the line.
    */
   restore(script: string): Promise<void>;
+  /** The selected sets read directly (a netlink dump), when the driver can do better than `save` text. */
+  read?(keep: (name: string) => boolean): Promise<Map<string, IpsetSet>>;
 }

@@ -40,7 +40,7 @@ import type {
   IpvsTimeouts,
 } from './types.js';
 import { zeroStats } from './types.js';
-import { AttrWriter } from './writer.js';
+import { AttrWriter } from '../netlink/attr-writer.js';
 
 export class IpvsDecodeError extends Error {
   constructor(message: string) {

@@ -6,7 +6,7 @@
 
 import { KubeRouterError } from '../../errors.js';
 import { Cmd, IPVS_GENL_NAME, cmdName } from './attrs.js';
-import { ChannelError, GenlChannel } from './channel.js';
+import { ChannelError, GenlChannel } from '../netlink/channel.js';
 import {
   decodeConfig,
   decodeDestMessage,

@@ -1,5 +1,5 @@
-// A netlink attribute writer into one growing buffer, for the IPVS request
-// encoder: the same bytes as the `netlink` package's AttrStream (every
+// A netlink attribute writer into one growing buffer, for the IPVS and ipset
+// request encoders: the same bytes as the `netlink` package's AttrStream (every
 // attribute starts 4-byte aligned, its length excludes its own padding, a
 // nest's length covers its padded content, the whole padded at the end) with
 // one allocation per message instead of several per attribute. A full sync
@@ -10,7 +10,10 @@ import { KubeRouterError } from '../../errors.js';
 import { AF_INET, type AddressFamily, addrToInetUnion, familyOf } from '../rtnl/inet.js';
 
 const LE = endianness() === 'LE';
-const TYPE_MASK = (1 << 14) - 1;
+/** The type with its flag bits: NLA_F_NESTED (0x8000) and NLA_F_NET_BYTEORDER (0x4000) pass through. */
+const TYPE_MASK = 0xffff;
+export const NLA_F_NESTED = 0x8000;
+export const NLA_F_NET_BYTEORDER = 0x4000;
 
 /** An IPv4 dotted quad without leading zeros as a 32-bit number, or -1 for anything else. */
 function ipv4Number(text: string): number {
@@ -73,6 +76,23 @@ export class AttrWriter {
     this.off += 4;
   }
 
+  /** Raw bytes as one attribute. */
+  bytes(type: number, data: Uint8Array): void {
+    this.header(type, data.length);
+    this.buf.set(data, this.off);
+    this.off += data.length;
+  }
+
+  /** The 4-byte nfnetlink header (struct nfgenmsg: family, version, res_id big-endian). */
+  nfgen(family: number, version: number, resId = 0): this {
+    this.room(4);
+    this.buf[this.off] = family;
+    this.buf[this.off + 1] = version;
+    this.buf.writeUInt16BE(resId, this.off + 2);
+    this.off += 4;
+    return this;
+  }
+
   /** The 4-byte generic netlink header (cmd, version, reserved). */
   genl(cmd: number, version: number): this {
     this.room(4);
@@ -120,7 +140,7 @@ export class AttrWriter {
   /** NUL-terminated; throws when the string with its NUL is longer than `maxLength`. */
   string(type: number, s: string, maxLength: number): void {
     const len = Buffer.byteLength(s) + 1;
-    if (len > maxLength) throw new KubeRouterError('KR_ERR_KERNEL', `IPVS attribute ${type}: "${s}" is longer than ${maxLength - 1} bytes`, { call: 'encode', value: s });
+    if (len > maxLength) throw new KubeRouterError('KR_ERR_KERNEL', `netlink attribute ${type & 0x3fff}: "${s}" is longer than ${maxLength - 1} bytes`, { call: 'encode', value: s });
     this.header(type, len);
     this.buf.write(s, this.off);
     this.buf[this.off + len - 1] = 0;

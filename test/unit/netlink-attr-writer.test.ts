@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AttrStream, countLength, formatGenlHeader, padding, putString, putU16, putU16be, putU32 } from 'netlink';
-import { AttrWriter } from '../../src/kernel/ipvs/writer.js';
+import { AttrWriter } from '../../src/kernel/netlink/attr-writer.js';
 import { addrToInetUnion } from '../../src/kernel/rtnl/inet.js';
 
 function streamed(build: (s: AttrStream) => void): Buffer {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import { test } from 'node:test';
 import { GENL_ID_CTRL, genl, parseGenlHeader } from 'netlink';
-import { ChannelError, GenlChannel } from '../../src/kernel/ipvs/channel.js';
+import { ChannelError, GenlChannel } from '../../src/kernel/netlink/channel.js';
 
 const CTRL_ATTR_FAMILY_NAME = 2;
 

@@ -1,4 +1,5 @@
-// One generic-netlink socket talking to one family, with what the `netlink`
+// One netlink socket (generic netlink by default, or another protocol such
+// as NETLINK_NETFILTER for ipset) talking to one family or subsystem, with what the `netlink`
 // package leaves to its users: a timeout on every request, dumps serialized
 // (the package keeps one multipart buffer per socket and the kernel refuses a
 // second dump on a socket with EBUSY), errnos kept as numbers (the package's
@@ -29,6 +30,8 @@ export class ChannelError extends Error {
     readonly errno: number,
     readonly timedOut: boolean,
     message: string,
+    /** The NLMSG_ERROR payload (errno and the echoed request), when the kernel answered. */
+    readonly payload?: Buffer,
   ) {
     super(message);
     this.name = 'ChannelError';
@@ -49,6 +52,8 @@ class Mutex {
 }
 
 export interface ChannelOptions {
+  /** Netlink protocol of the socket. Default NETLINK_GENERIC. */
+  protocol?: Protocol;
   timeoutMs?: number;
 }
 
@@ -56,14 +61,16 @@ export class GenlChannel {
   private nl: NetlinkSocket | undefined;
   private readonly mutex = new Mutex();
   readonly timeoutMs: number;
+  private readonly protocol: Protocol;
 
   constructor(opts: ChannelOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.protocol = opts.protocol ?? Protocol.GENERIC;
   }
 
   private socket(): NetlinkSocket {
     if (!this.nl) {
-      this.nl = createNetlink(Protocol.GENERIC, { recvBufferSize: BUFFER_BYTES, sendBufferSize: BUFFER_BYTES });
+      this.nl = createNetlink(this.protocol, { recvBufferSize: BUFFER_BYTES, sendBufferSize: BUFFER_BYTES });
     }
     return this.nl;
   }
@@ -94,8 +101,8 @@ export class GenlChannel {
   }
 
   /** One request, exclusive on the socket. Returns the reply payloads (genl header + attributes). */
-  request(family: number, payload: Buffer, dump: boolean): Promise<Buffer[]> {
-    return this.mutex.run(() => this.raw(family, payload, dump));
+  request(family: number, payload: Buffer, dump: boolean, extraFlags = 0): Promise<Buffer[]> {
+    return this.mutex.run(() => this.raw(family, payload, dump, extraFlags));
   }
 
   /**
@@ -124,12 +131,12 @@ export class GenlChannel {
     });
   }
 
-  private async raw(family: number, payload: Buffer, dump: boolean): Promise<Buffer[]> {
+  private async raw(family: number, payload: Buffer, dump: boolean, extraFlags = 0): Promise<Buffer[]> {
     const sock = this.socket();
     let msgs;
     try {
       [msgs] = await sock.request(family, payload, {
-        flags: dump ? FlagsGet.DUMP : 0,
+        flags: (dump ? FlagsGet.DUMP : 0) | extraFlags,
         timeout: this.timeoutMs,
         checkError: false,
       });
@@ -146,7 +153,7 @@ export class GenlChannel {
     for (const m of msgs) {
       if (m.type === MessageType.ERROR) {
         const { errno } = parseError(m.data, m.flags);
-        if (errno !== 0) throw new ChannelError(Math.abs(errno), false, `errno ${Math.abs(errno)}`);
+        if (errno !== 0) throw new ChannelError(Math.abs(errno), false, `errno ${Math.abs(errno)}`, m.data);
         continue;
       }
       if (m.type === MessageType.DONE || m.type === MessageType.NOOP) continue;
