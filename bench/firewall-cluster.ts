@@ -19,7 +19,7 @@ import { FirewallController } from '../src/controllers/firewall/controller.js';
 import type { FirewallKernel } from '../src/controllers/firewall/reconcile.js';
 import { FakeSharedCache } from '../src/informers/fake-cache.js';
 import type { Namespace, NetworkPolicy, Node, Pod } from '../src/informers/types.js';
-import { LinuxIpsetDriver } from '../src/kernel/ipset/linux.js';
+import { NetlinkIpsetDriver } from '../src/kernel/ipset/netlink.js';
 import { IpsetReconciler } from '../src/kernel/ipset/reconciler.js';
 import type { IpsetDriver } from '../src/kernel/ipset/types.js';
 import { LinuxIptablesDriver } from '../src/kernel/iptables/linux.js';
@@ -40,29 +40,51 @@ export interface ClusterSize {
   policies: number;
 }
 
-/** Every restore script written, in order, and when the last restore returned. */
+/** One kernel call: which, how long, when it returned. */
+export interface KernelCall {
+  op: string;
+  ms: number;
+  at: number;
+}
+
+/** Every restore script written, in order, every kernel call timed, and when the last restore returned. */
 export class Recorder {
   readonly ipsetScripts: string[] = [];
   readonly iptablesScripts: string[] = [];
+  readonly calls: KernelCall[] = [];
   lastReturnAt = 0;
   restores = 0;
   clear(): void {
     this.ipsetScripts.length = 0;
     this.iptablesScripts.length = 0;
+    this.calls.length = 0;
     this.restores = 0;
+  }
+  async time<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const at = performance.now();
+      this.calls.push({ op, ms: at - t, at });
+    }
   }
 }
 
 class RecordingIpset implements IpsetDriver {
+  readonly read?: IpsetDriver['read'];
   constructor(
     private readonly inner: IpsetDriver,
     private readonly rec: Recorder,
-  ) {}
+  ) {
+    const read = inner.read?.bind(inner);
+    if (read) this.read = (keep) => this.rec.time('ipset read', () => read(keep));
+  }
   save(): Promise<string> {
-    return this.inner.save();
+    return this.rec.time('ipset save', () => this.inner.save());
   }
   async restore(script: string): Promise<void> {
-    await this.inner.restore(script);
+    await this.rec.time('ipset restore', () => this.inner.restore(script));
     this.rec.ipsetScripts.push(script);
     this.rec.restores++;
     this.rec.lastReturnAt = performance.now();
@@ -78,21 +100,21 @@ class RecordingIptables implements IptablesDriver {
     this.family = inner.family;
   }
   save(table: IptablesTable): Promise<string> {
-    return this.inner.save(table);
+    return this.rec.time('iptables-save', () => this.inner.save(table));
   }
   async restore(script: string): Promise<void> {
-    await this.inner.restore(script);
+    await this.rec.time('iptables-restore', () => this.inner.restore(script));
     this.rec.iptablesScripts.push(script);
     this.rec.restores++;
     this.rec.lastReturnAt = performance.now();
   }
 }
 
-/** The firewall's Linux kernel (IPv4), both drivers recorded. */
+/** The firewall's Linux kernel (IPv4) as the agent has it (ipset over netlink), both drivers recorded. */
 export function recordedKernel(rec: Recorder): FirewallKernel {
   const lock = new AsyncMutex();
   return {
-    ipset: new IpsetReconciler(new RecordingIpset(new LinuxIpsetDriver(), rec), lock),
+    ipset: new IpsetReconciler(new RecordingIpset(new NetlinkIpsetDriver(), rec), lock),
     iptables: { ipv4: new IptablesReconciler(new RecordingIptables(new LinuxIptablesDriver({ family: 'ipv4' }), rec), lock) },
   };
 }

@@ -63,10 +63,14 @@ async function inner(ns: string): Promise<void> {
   await sleep(500);
 
   const samples = new Map<string, number[]>();
+  /** Per kind: time in kernel calls (ipset reads/writes, iptables-restore) per change, and which calls. */
+  const kernelMs = new Map<string, number[]>();
+  const callsBy = new Map<string, Map<string, { n: number; ms: number }>>();
   let noops = 0;
   const measure = async (kind: string, change: () => void): Promise<void> => {
     const before = ctl.lastReport;
     const restores = rec.restores;
+    const firstCall = rec.calls.length;
     const start = performance.now();
     change();
     const deadline = start + 60_000;
@@ -76,6 +80,18 @@ async function inner(ns: string): Promise<void> {
     const l = samples.get(kind) ?? [];
     l.push((rec.restores === restores ? performance.now() : rec.lastReturnAt) - start);
     samples.set(kind, l);
+    const calls = rec.calls.slice(firstCall);
+    const k = kernelMs.get(kind) ?? [];
+    k.push(calls.reduce((a, c) => a + c.ms, 0));
+    kernelMs.set(kind, k);
+    const by = callsBy.get(kind) ?? new Map<string, { n: number; ms: number }>();
+    for (const c of calls) {
+      const e = by.get(c.op) ?? { n: 0, ms: 0 };
+      e.n++;
+      e.ms += c.ms;
+      by.set(c.op, e);
+    }
+    callsBy.set(kind, by);
     await sleep(150);
   };
 
@@ -103,6 +119,9 @@ async function inner(ns: string): Promise<void> {
     all.push(...l);
     const p99 = percentile(l, 99);
     rows.push({ scenario: 'S6', figure: `${kind}: p50 / p99 / max`, value: `${ms(percentile(l, 50))} / ${ms(p99)} / ${ms(Math.max(...l))}`, goal: 'p99 <= 100 ms', verdict: verdict(p99 <= 100) });
+    const k = kernelMs.get(kind) ?? [];
+    const per = [...(callsBy.get(kind) ?? new Map<string, { n: number; ms: number }>())].map(([op, e]) => `${op} x${(e.n / l.length).toFixed(1)} ${ms(e.ms / e.n)}`).join(', ');
+    rows.push({ scenario: 'S6', figure: `  of which in kernel calls, p50 (calls per change, mean time)`, value: `${ms(percentile(k, 50))} (${per || 'none'})` });
   }
   const p99 = percentile(all, 99);
   rows.push({ scenario: 'S6', figure: `all ${all.length} changes: p50 / p99`, value: `${ms(percentile(all, 50))} / ${ms(p99)}`, goal: 'p99 <= 100 ms', verdict: verdict(p99 <= 100) });

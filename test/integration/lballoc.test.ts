@@ -284,6 +284,10 @@ describe('allocator controller', () => {
       // Only the leader wrote, each Service once (no conflicting double writes).
       assert.equal(await writes(follower), 0);
       assert.equal(follower.ctl.lastReport, undefined);
+      // The store shows a write before the leader counts it (the count follows the API's answer).
+      let counted = await writes(leader);
+      for (const t0 = Date.now(); counted < 3 && Date.now() - t0 < 5000; counted = await writes(leader)) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 100));
       assert.equal(await writes(leader), 3);
       assert.ok(!follower.lines.some((l) => l.code === 'RangeExhausted'), 'the follower plans nothing');
 
