@@ -8,13 +8,19 @@
 // namespace `hot` with 100 policies that all select `app=hot`, synced once;
 // then the real FirewallController runs on its event path (informer handler
 // -> change tracker -> bounded-frequency runner, 50 ms minimum interval ->
-// incremental compile -> ipset restore / iptables-restore) while this script
-// makes one change at a time, 150 ms apart, and measures from the cache
-// event to the return of the last restore of the sync it caused:
-//   pod+      a pod on this node created in `hot` (selected by the 100
-//             policies): the window in which a new pod is not yet protected
-//             (allowed traffic not yet allowed) is this latency;
+// incremental compile -> ipset over netlink / iptables-restore) while this
+// script makes one change at a time, 150 ms apart, and measures from the
+// cache event to the return of the last kernel write of the sync it caused:
+//   pod+      a pod on this node created in `hot`, whose 100 policies
+//             already select a resident local pod there (a deployment
+//             scaling up): the window in which a new pod is not yet
+//             protected (allowed traffic not yet allowed) is this latency;
 //   pod-      the same pod deleted;
+//   pod+first a pod on this node created in `cold`, 100 policies that
+//             select no other local pod: the first pod they select brings
+//             their chains and sets into the kernel (only policies that
+//             select a local pod are written);
+//   pod-last  that pod deleted (their chains and sets leave);
 //   label     a remote pod relabelled (role web <-> db: peer sets change);
 //   local     a local pod relabelled (app: which policies select it);
 //   policy+   a policy created in a namespace with a local pod (selects all
@@ -37,9 +43,9 @@ function arg(name: string, def: string): string {
 
 const sleep = (msec: number): Promise<void> => new Promise((r) => setTimeout(r, msec));
 
-function hotPolicy(i: number): NetworkPolicy {
+function hotPolicy(i: number, namespace = 'hot'): NetworkPolicy {
   return {
-    metadata: { namespace: 'hot', name: `hot-${i}` },
+    metadata: { namespace, name: `${namespace}-${i}` },
     spec: { podSelector: { matchLabels: { app: 'hot' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${i % 10}` } } }], ports: [{ protocol: 'TCP', port: 8000 + i }] }] },
   };
 }
@@ -49,13 +55,20 @@ async function inner(ns: string): Promise<void> {
   console.log(`# firewall-s6 in netns ${ns}, ${rounds} rounds`);
   console.log(`# ${environment()}`);
   const { cache, size } = await syntheticCluster();
-  cache.add('Namespace', { metadata: { name: 'hot', labels: { 'kubernetes.io/metadata.name': 'hot', team: 't0' } } });
-  for (let i = 0; i < 100; i++) cache.add('NetworkPolicy', hotPolicy(i));
+  for (const name of ['hot', 'cold']) {
+    cache.add('Namespace', { metadata: { name, labels: { 'kubernetes.io/metadata.name': name, team: 't0' } } });
+    for (let i = 0; i < 100; i++) cache.add('NetworkPolicy', hotPolicy(i, name));
+  }
+  const hotPodIn = (namespace: string, name: string, ip: string): Pod => {
+    const pod = mkPod(0, 0, { app: 'hot', role: 'web' }, 0);
+    return { ...pod, metadata: { ...pod.metadata, namespace, name }, status: { ...pod.status, podIP: ip, podIPs: [{ ip }] } };
+  };
+  cache.add('Pod', hotPodIn('hot', 'resident', '10.200.0.199'));
   const rec = new Recorder();
   const ctl = benchController(cache, recordedKernel(rec));
   const t0 = performance.now();
   await ctl.sync();
-  console.log(`cluster: ${size.policies + 100} policies, ${size.pods} pods (${size.localPods} local); first sync ${ms(performance.now() - t0)}`);
+  console.log(`cluster: ${size.policies + 200} policies, ${size.pods + 1} pods (${size.localPods + 1} local); first sync ${ms(performance.now() - t0)}`);
   const synced = ctl.lastReport;
   await ctl.start();
   // start() runs a (full) sync of its own: let it finish before measuring.
@@ -99,10 +112,11 @@ async function inner(ns: string): Promise<void> {
   const localPod = cache.store('Pod').get('ns-0/pod-0') as Pod;
   const remotePod = cache.store('Pod').get('ns-7/pod-3') as Pod;
   for (let r = 0; r < rounds; r++) {
-    const pod = mkPod(0, 0, { app: 'hot', role: 'web' }, 0);
-    const hotPod: Pod = { ...pod, metadata: { ...pod.metadata, namespace: 'hot', name: `new-${r}` }, status: { ...pod.status, podIP: `10.200.0.${200 + (r % 50)}`, podIPs: [{ ip: `10.200.0.${200 + (r % 50)}` }] } };
-    await measure('pod+ (new local pod, 100 policies)', () => cache.add('Pod', hotPod));
+    const ip = `10.200.0.${200 + (r % 50)}`;
+    await measure('pod+ (new local pod, 100 policies)', () => cache.add('Pod', hotPodIn('hot', `new-${r}`, ip)));
     await measure('pod- (that pod deleted)', () => cache.delete('Pod', `hot/new-${r}`));
+    await measure('pod+first (first local pod of 100 policies)', () => cache.add('Pod', hotPodIn('cold', `new-${r}`, ip)));
+    await measure('pod-last (that pod deleted)', () => cache.delete('Pod', `cold/new-${r}`));
     const role = r % 2 === 0 ? 'web' : 'db'; // ns-7/pod-3 starts as db
     await measure('label (remote pod relabelled)', () => cache.update('Pod', { ...remotePod, metadata: { ...remotePod.metadata, labels: { ...remotePod.metadata.labels, role } } }));
     const app = r % 2 === 0 ? 'app4' : 'app0';

@@ -45,6 +45,8 @@ const BASE = new Set(['sh', 'cat', 'cp', 'mv', 'grep', 'update-alternatives', 'n
 const INDIRECT: Readonly<Record<string, readonly string[]>> = {
   // The generic runner: argv comes from its callers; netnsExec prefixes `ip netns exec` (tests only).
   'src/kernel/exec.ts': ['ip'],
+  // The pre-started restore processes: argv comes from the iptables driver (listed below).
+  'src/kernel/warm-exec.ts': [],
   'src/kernel/iptables/backend.ts': ['iptables'],
   'src/kernel/iptables/linux.ts': PROVIDES.iptables.filter((b) => b.endsWith('-save') || b.endsWith('-restore')),
   'src/kernel/ipset/linux.ts': ['ipset'],

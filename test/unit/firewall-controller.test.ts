@@ -65,7 +65,7 @@ describe('FirewallController', () => {
     assert.equal(r.ctl.lastReport?.full, false);
   });
 
-  it('incremental syncs read the kernel only for what changed; a full sync reads and repairs everything', async () => {
+  it('incremental syncs read nothing back and write only what changed; a full sync reads and repairs everything', async () => {
     const r = await rig();
     r.cache.add('NetworkPolicy', mkPolicy('x', 'allow-from-a', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }] }] }));
     await r.ctl.sync();
@@ -74,12 +74,15 @@ describe('FirewallController', () => {
     let before = reads();
     await r.ctl.sync();
     assert.equal(reads(), before);
-    // A remote pod relabelled into the peer set: ipset only (one read, one restore), iptables untouched.
+    // A remote pod relabelled into the peer set: one ipset restore of that member (no read back), iptables untouched.
     const ipt = { saves: r.iptK.saves, restores: r.iptK.restores.length };
     before = r.ipsetK.saves;
+    const ipsetRestores = r.ipsetK.restores.length;
     r.cache.update('Pod', mkPod('x', 'c', '10.244.2.12', NODE2, { pod: 'a' }));
     await r.ctl.sync();
-    assert.equal(r.ipsetK.saves, before + 1);
+    assert.equal(r.ipsetK.saves, before);
+    assert.equal(r.ipsetK.restores.length, ipsetRestores + 1);
+    assert.match(r.ipsetK.restores[ipsetRestores], /^add KUBE-SRC-\S+ 10\.244\.2\.12\n$/);
     assert.deepEqual({ saves: r.iptK.saves, restores: r.iptK.restores.length }, ipt);
     const peer = r.ipsetK.names().find((n) => n.startsWith('KUBE-SRC-')) as string;
     assert.ok(r.ipsetK.members(peer)?.includes('10.244.2.12'));

@@ -116,3 +116,30 @@ test('a pod event recompiles no policy chain; a remote pod changes sets only', (
   assert.deepEqual([...after.iptables.ipv4!.chains], [...before.iptables.ipv4!.chains], 'no chain changed');
   assert.ok(after.ipsets[0].entries.has('10.244.2.90'));
 });
+
+test('desired() hands back the same set objects for sets no change touched (the applied memo skips them by identity)', () => {
+  const c = Cluster.e2e()
+    .policy('x', 'p', { ingress: [{ from: [{ namespaceSelector: {} }] }] })
+    .policy('x', 'q', { ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b' } } }] }] });
+  const state = new FirewallState(ctxFor(NODE1, { defaultDeny: true }));
+  state.rebuild(c.view);
+  const before = state.desired();
+  assert.ok(before.ipsets.length >= 2);
+  const again = state.desired();
+  before.ipsets.forEach((s, i) => assert.equal(again.ipsets[i], s, `${s.name} rebuilt without a change`));
+  assert.equal(again.localPods[0], before.localPods[0]);
+  // A remote pod in z: only the all-namespaces peer set changes.
+  c.pods.put(mkPod('z', 'new', '10.244.2.90', NODE2));
+  state.update({ policies: [], pods: ['z/new'], namespaces: [] }, c.view);
+  const after = state.desired();
+  const changed = after.ipsets.filter((s, i) => s !== before.ipsets[i]);
+  assert.equal(changed.length, 1);
+  assert.ok(changed[0].entries.has('10.244.2.90'));
+  assert.equal(after.localPods[0], before.localPods[0], 'no local pod changed');
+  // A new local pod: kube-router-local-pods is built again.
+  c.pods.put(mkPod('x', 'd', '10.244.1.77', NODE1, { pod: 'a' }));
+  state.update({ policies: [], pods: ['x/d'], namespaces: [] }, c.view);
+  const withLocal = state.desired();
+  assert.notEqual(withLocal.localPods[0], before.localPods[0]);
+  assert.ok(withLocal.localPods[0].entries.has('10.244.1.77'));
+});

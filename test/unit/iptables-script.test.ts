@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { IptablesRestoreError } from '../../src/kernel/iptables/errors.js';
 import { parseBackend } from '../../src/kernel/iptables/backend.js';
 import { parseOwnedState } from '../../src/kernel/iptables/parse.js';
-import { planIptables } from '../../src/kernel/iptables/plan.js';
+import { chainEdits, planIptables } from '../../src/kernel/iptables/plan.js';
+import { createFakeIptables } from '../../src/kernel/iptables/fake.js';
 import { chainRuleHash, extractHash, hashComment, jumpHash } from '../../src/kernel/iptables/rulehash.js';
 import { joinArgs, splitArgs } from '../../src/kernel/iptables/tokens.js';
 import type { IptablesDesired, JumpRule } from '../../src/kernel/iptables/types.js';
@@ -186,5 +187,42 @@ describe('iptables-restore error parsing', () => {
     const e2 = new IptablesRestoreError('x', "iptables-restore v1.8.9 (legacy): Couldn't load target `KUBE-MISSING':No such file or directory\n\nError occurred at line: 4\n", script);
     assert.equal(e2.lineText, '-A KUBE-X -j KUBE-MISSING');
     assert.match(e2.reason, /Couldn't load target/);
+  });
+});
+
+describe('applyChains: small changes as edits', () => {
+  const jumps = (ips: string[]): string[] => [...ips.map((ip) => `-d ${ip}/32 -j KUBE-POD-FW-${ip.replace(/\./g, '')}`), '-j KUBE-ROUTER-TAIL'];
+  const table = (ips: string[]): IptablesDesired => ({ table: 'filter', chains: new Map([['KUBE-ROUTER-FORWARD', jumps(ips)], ['KUBE-ROUTER-TAIL', ['-j ACCEPT']], ...ips.map((ip) => [`KUBE-POD-FW-${ip.replace(/\./g, '')}`, ['-j RETURN']] as [string, string[]])]), jumps: [] });
+  const ips = Array.from({ length: 20 }, (_, i) => `10.0.0.${i + 1}`);
+
+  it('a pod joining inserts its jump at its place; one leaving deletes its jump; the rest of the chain is not rewritten', async () => {
+    const { iptables, kernel } = createFakeIptables();
+    const isOwned = (c: string): boolean => c.startsWith('KUBE-');
+    const before = table(ips);
+    await iptables.apply(before, { owned: isOwned });
+    const plus = table([...ips.slice(0, 10), '10.0.0.100', ...ips.slice(10)]);
+    const planned = chainEdits('KUBE-ROUTER-FORWARD', before.chains.get('KUBE-ROUTER-FORWARD')!, plus.chains.get('KUBE-ROUTER-FORWARD')!);
+    assert.equal(planned?.length, 1);
+    assert.match(planned![0], /^-I KUBE-ROUTER-FORWARD 11 -m comment --comment "kr:\S+" -d 10\.0\.0\.100\/32 -j KUBE-POD-FW-1000100$/);
+    await iptables.applyChains!(plus, before, { owned: isOwned });
+    const rulesOf = async (): Promise<string[]> => (await kernel.save('filter')).split('\n').filter((l) => l.startsWith('-A KUBE-ROUTER-FORWARD')).map((l) => l.replace(/-m comment --comment "?kr:\S+"? /, ''));
+    assert.deepEqual(await rulesOf(), jumps([...ips.slice(0, 10), '10.0.0.100', ...ips.slice(10)]).map((r) => `-A KUBE-ROUTER-FORWARD ${r}`));
+    const minus = table(ips);
+    const del = chainEdits('KUBE-ROUTER-FORWARD', plus.chains.get('KUBE-ROUTER-FORWARD')!, minus.chains.get('KUBE-ROUTER-FORWARD')!);
+    assert.equal(del?.length, 1);
+    assert.match(del![0], /^-D KUBE-ROUTER-FORWARD -m comment --comment "kr:\S+" -d 10\.0\.0\.100\/32 -j KUBE-POD-FW-1000100$/);
+    await iptables.applyChains!(minus, plus, { owned: isOwned });
+    assert.deepEqual(await rulesOf(), jumps(ips).map((r) => `-A KUBE-ROUTER-FORWARD ${r}`));
+  });
+
+  it('more than half the chain changed: flush and rewrite; a rule gone behind our back fails the edit instead of deleting another', async () => {
+    assert.equal(chainEdits('C', ['-j A', '-j B'], ['-j C', '-j D']), undefined);
+    const { iptables, kernel } = createFakeIptables();
+    const isOwned = (c: string): boolean => c.startsWith('KUBE-');
+    const before = table(ips);
+    await iptables.apply(before, { owned: isOwned });
+    const fwd = (await kernel.save('filter')).split('\n').find((l) => l.includes('-d 10.0.0.7/32')) as string;
+    await kernel.restore(`*filter\n${fwd.replace(/^-A/, '-D')}\nCOMMIT\n`);
+    await assert.rejects(iptables.applyChains!(table(ips.filter((ip) => ip !== '10.0.0.7')), before, { owned: isOwned }), /matching rule|Bad rule/);
   });
 });

@@ -1,17 +1,31 @@
-// What the last successful apply wrote, as signatures, so an incremental
-// sync skips the kernel for what did not change: a set whose entries are the
-// same, an iptables family whose chains and jumps are the same, and the
-// stale-set sweep when no set left the desired state. Reading the kernel back
-// (`ipset save`, `iptables-save`) is most of a small sync's time; a full sync
-// (startup, --iptables-sync-period, a context change, after any failure)
-// ignores the memo, reads everything and repairs drift.
+// What the last successful apply wrote, so an incremental sync skips the
+// kernel for what did not change: a set whose members are the same (the
+// compiler hands back the very same object for a set it did not touch; other
+// objects are compared by content), an iptables family whose chains and
+// jumps are the same, and the stale-set sweep when no set left the desired
+// state. The sets as written are trusted as the kernel's state (`known`), so
+// an incremental sync reads nothing back. A full sync (startup,
+// --iptables-sync-period, a context change, after any failure) ignores the
+// memo, reads everything and repairs drift.
 
 import type { IpsetSet } from '../../kernel/ipset/types.js';
 import type { IptablesDesired } from '../../kernel/iptables/types.js';
 import type { Family } from './names.js';
 
-export function setSignature(s: IpsetSet): string {
-  return `${s.type}|${s.family}|${JSON.stringify(s.options)}|${[...s.entries].join(',')}`;
+/** Same type, family, options and members. */
+export function sameSet(a: IpsetSet, b: IpsetSet): boolean {
+  if (a === b) return true;
+  if (a.type !== b.type || a.family !== b.family || a.entries.size !== b.entries.size) return false;
+  if (JSON.stringify(a.options) !== JSON.stringify(b.options)) return false;
+  for (const e of a.entries) if (!b.entries.has(e)) return false;
+  return true;
+}
+
+export interface AppliedSet {
+  /** The desired object applied. */
+  desired: IpsetSet;
+  /** As written (entries normalised): what the kernel holds. */
+  written: IpsetSet;
 }
 
 export function tableSignature(d: IptablesDesired): string {
@@ -22,8 +36,8 @@ export function tableSignature(d: IptablesDesired): string {
 }
 
 export class AppliedMemo {
-  /** Set name -> signature, for every set applied (policy sets and local-pods sets). */
-  readonly sets = new Map<string, string>();
+  /** Set name -> what was applied, for every set (policy sets and local-pods sets). */
+  readonly sets = new Map<string, AppliedSet>();
   readonly tables = new Map<Family, string>();
   /** The tables applied (for writing only the chains that changed). */
   readonly applied = new Map<Family, IptablesDesired>();
@@ -39,7 +53,17 @@ export class AppliedMemo {
 
   /** The sets whose content differs from what was applied. */
   changedSets(sets: readonly IpsetSet[]): IpsetSet[] {
-    return sets.filter((s) => this.sets.get(s.name) !== setSignature(s));
+    return sets.filter((s) => {
+      const had = this.sets.get(s.name);
+      return !had || !sameSet(had.desired, s);
+    });
+  }
+
+  /** The sets as written, trusted as the kernel's state. */
+  known(): Map<string, IpsetSet> {
+    const out = new Map<string, IpsetSet>();
+    for (const [n, a] of this.sets) out.set(n, a.written);
+    return out;
   }
 
   /** True when a set applied before is no longer desired (the stale sweep is due). */

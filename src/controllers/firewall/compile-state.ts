@@ -35,6 +35,12 @@ interface SetState {
   refs: Set<string>;
   /** Per family: pod key -> entries it contributes (ipBlock sets: key ''). */
   byPod: Map<Family, Map<string, string[]>>;
+  /**
+   * The kernel sets last built from byPod, per family; dropped on every
+   * change. An unchanged set is the same object sync after sync, which is how
+   * the applied memo tells it did not change without comparing members.
+   */
+  built?: Map<Family, IpsetSet>;
 }
 
 /** What an update touched (for metrics and tests). */
@@ -59,6 +65,8 @@ export class FirewallState {
   private readonly pods = new Map<string, CompiledPod>();
   /** Local actionable pods: key -> IPs per family (kube-router-local-pods). */
   private readonly localIps = new Map<string, Partial<Record<Family, string>>>();
+  /** kube-router-local-pods as last built; dropped when localIps changes. */
+  private localBuilt?: IpsetSet[];
 
   constructor(readonly ctx: FirewallContext) {}
 
@@ -69,6 +77,7 @@ export class FirewallState {
     this.sets.clear();
     this.pods.clear();
     this.localIps.clear();
+    this.localBuilt = undefined;
     // Each set is filled from the view when its first policy is compiled, so
     // pods only need their own chains here (no per-pod pass over the sets).
     const changedSets = new Set<string>();
@@ -187,6 +196,7 @@ export class FirewallState {
         if (next.length) m.set(key, next);
         else m.delete(key);
         changedSets.add(base);
+        st.built = undefined;
       }
     }
   }
@@ -195,7 +205,7 @@ export class FirewallState {
     const local = isActionable(pod) && pod.spec?.nodeName === this.ctx.nodeName;
     if (!local) {
       this.pods.delete(key);
-      this.localIps.delete(key);
+      if (this.localIps.delete(key)) this.localBuilt = undefined;
       return;
     }
     const ns = pod.metadata.namespace ?? '';
@@ -210,6 +220,8 @@ export class FirewallState {
       const ip = podIp(pod, fam);
       if (ip) ips[fam] = ip;
     }
+    const had = this.localIps.get(key);
+    if (!had || this.ctx.families.some((f) => had[f] !== ips[f])) this.localBuilt = undefined;
     this.localIps.set(key, ips);
   }
 
@@ -281,25 +293,35 @@ export class FirewallState {
   private ipsets(active: ReadonlySet<string>): IpsetSet[] {
     const out: IpsetSet[] = [];
     for (const st of this.sets.values()) {
-      if (![...st.refs].some((k) => active.has(k))) continue;
+      let used = false;
+      for (const k of st.refs) if (active.has(k)) used = true;
+      if (!used) continue;
+      const built = (st.built ??= new Map());
       for (const fam of this.ctx.families) {
         const name = st.use.names[fam];
         if (!name) continue;
-        const entries = new Set<string>();
-        for (const e of (st.byPod.get(fam) as Map<string, string[]>).values()) for (const x of e) entries.add(x);
-        out.push(toIpset(name, st.use.spec, fam, [...entries].sort(cmp)));
+        let set = built.get(fam);
+        if (!set || set.name !== name) {
+          const entries = new Set<string>();
+          for (const e of (st.byPod.get(fam) as Map<string, string[]>).values()) for (const x of e) entries.add(x);
+          set = toIpset(name, st.use.spec, fam, [...entries].sort(cmp));
+          built.set(fam, set);
+        }
+        out.push(set);
       }
     }
     return out.sort((a, b) => cmp(a.name, b.name));
   }
 
   private localPodsSets(): IpsetSet[] {
+    if (this.localBuilt) return this.localBuilt;
     const out: IpsetSet[] = [];
     for (const fam of this.ctx.families) {
       if (defaultDenyCidrs(this.ctx, fam).length === 0) continue;
       const ips = [...this.localIps.values()].map((x) => x[fam]).filter((x): x is string => !!x).sort(cmp);
       out.push({ name: familySetName(LOCAL_PODS_SET, fam), type: 'hash:ip', family: fam === 'ipv6' ? 'inet6' : 'inet', options: { timeout: 0 }, entries: new Set(ips) });
     }
+    this.localBuilt = out;
     return out;
   }
 }

@@ -8,13 +8,14 @@
 // A failure stops the sequence: the iptables transaction is all or nothing,
 // so the kernel keeps the previous rules, and the next sync retries.
 // With a valid AppliedMemo (incremental syncs), each step is skipped when its
-// part of the desired state equals what the last apply wrote (no kernel read
-// either); steps 1 and 3 then pass only the sets that changed, and step 2
-// writes only the chains that changed (Iptables.applyChains, no read-back).
+// part of the desired state equals what the last apply wrote, and nothing is
+// read back: steps 1 and 3 pass only the sets that changed, diffed against
+// the sets as last written (`known`), and step 2 writes only the chains that
+// changed (Iptables.applyChains).
 
 import type { Ipset, IpsetApplyResult, IpsetSet } from '../../kernel/ipset/types.js';
 import type { Iptables, IptablesApplyResult } from '../../kernel/iptables/types.js';
-import { AppliedMemo, setSignature, tableSignature } from './applied-memo.js';
+import { AppliedMemo, tableSignature, type AppliedSet } from './applied-memo.js';
 import { isOwnedChain, isOwnedSet, type Family, type FirewallDesired } from './model.js';
 
 export interface FirewallKernel {
@@ -61,7 +62,7 @@ export function removalsOnly(desired: readonly IpsetSet[], actual: ReadonlyMap<s
   });
 }
 
-const NOTHING: IpsetApplyResult = { lines: 0, created: [], updated: [], swapped: [], recreated: [], unchanged: 0 };
+const NOTHING: IpsetApplyResult = { lines: 0, created: [], updated: [], swapped: [], recreated: [], unchanged: 0, applied: [] };
 
 export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDesired, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
   const memo = opts.memo;
@@ -70,8 +71,18 @@ export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDes
   try {
     const result = await applySteps(kernel, desired, opts, prev);
     if (memo) {
+      // Every desired set as now written: this apply's, or the previous one's for the sets it skipped.
+      const written = new Map<string, IpsetSet>();
+      for (const s of [...result.ipsets.applied, ...result.localPods.applied]) written.set(s.name, s);
+      const sets = new Map<string, AppliedSet>();
+      let complete = true;
+      for (const s of [...desired.ipsets, ...desired.localPods]) {
+        const w = written.get(s.name) ?? prev?.sets.get(s.name)?.written;
+        if (w) sets.set(s.name, { desired: s, written: w });
+        else complete = false;
+      }
       memo.clear();
-      for (const s of [...desired.ipsets, ...desired.localPods]) memo.sets.set(s.name, setSignature(s));
+      for (const [n, a] of sets) memo.sets.set(n, a);
       for (const fam of Object.keys(desired.iptables) as Family[]) {
         const d = desired.iptables[fam];
         if (d && kernel.iptables[fam]) {
@@ -80,7 +91,7 @@ export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDes
         }
       }
       // A stale set or chain the kernel kept is retried by the next (full) apply.
-      memo.valid = result.kept.length === 0;
+      memo.valid = result.kept.length === 0 && complete;
     }
     return result;
   } catch (err) {
@@ -93,9 +104,13 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
   const policySets = prev ? prev.changedSets(desired.ipsets) : desired.ipsets;
   const localSets = prev ? prev.changedSets(desired.localPods) : desired.localPods;
   const localNames = localSets.map((s) => s.name);
-  const actualLocal = localNames.length > 0 ? await kernel.ipset.list({ names: localNames }) : new Map<string, IpsetSet>();
+  // Incremental: the sets as the last apply wrote them stand for the kernel (nothing is read back).
+  const known = prev?.known();
+  const actualLocal = localNames.length === 0 ? new Map<string, IpsetSet>() : (known ?? (await kernel.ipset.list({ names: localNames })));
   const phase1 = [...policySets, ...removalsOnly(localSets, actualLocal)];
-  const ipsets = phase1.length > 0 ? await kernel.ipset.applyCreatesAndUpdates(phase1) : NOTHING;
+  const ipsets = phase1.length > 0 ? await kernel.ipset.applyCreatesAndUpdates(phase1, { known }) : NOTHING;
+  // The local-pods sets now hold the removals-only version written in phase 1.
+  if (known) for (const s of ipsets.applied) known.set(s.name, s);
   let lines = ipsets.lines;
   const iptables: ReconcileResult['iptables'] = {};
   const kept: string[] = [];
@@ -112,7 +127,7 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
     lines += r.lines;
     for (const k of r.keptStale) kept.push(`chain ${k.chain} (${fam}): ${k.reason}`);
   }
-  const localPods = localSets.length > 0 ? await kernel.ipset.applyCreatesAndUpdates(localSets) : NOTHING;
+  const localPods = localSets.length > 0 ? await kernel.ipset.applyCreatesAndUpdates(localSets, { known }) : NOTHING;
   lines += localPods.lines;
   const names = [...desired.ipsets, ...desired.localPods].map((s) => s.name);
   let destroyedSets: string[] = [];

@@ -44,6 +44,15 @@ function prepare(desired: readonly IpsetSet[]): IpsetSet[] {
   });
 }
 
+function knownSets(known: ReadonlyMap<string, IpsetSet>, names: ReadonlySet<string>): Map<string, IpsetSet> {
+  const out = new Map<string, IpsetSet>();
+  for (const n of names) {
+    const s = known.get(n);
+    if (s) out.set(n, s);
+  }
+  return out;
+}
+
 function summarize(ops: IpsetOp[], kind: IpsetOp['kind']): string[] {
   return ops.filter((o) => o.kind === kind).map((o) => o.set.name);
 }
@@ -64,7 +73,7 @@ export class IpsetReconciler implements Ipset {
     const want = prepare(desired);
     return this.lock.runExclusive(async () => {
       const names = new Set(want.map((s) => s.name));
-      const actual = await this.list({ names, prefixes: [TMP_PREFIX] });
+      const actual = opts.known ? knownSets(opts.known, names) : await this.list({ names, prefixes: [TMP_PREFIX] });
       const plan = planIpsets(want, actual, opts.swapThreshold ?? DEFAULT_SWAP_THRESHOLD);
       const lines = buildIpsetRestore(plan);
       if (lines.length > 0) await this.driver.restore(lines.join('\n') + '\n');
@@ -75,6 +84,7 @@ export class IpsetReconciler implements Ipset {
         swapped: summarize(plan.ops, 'swap'),
         recreated: summarize(plan.ops, 'recreate'),
         unchanged: plan.unchanged,
+        applied: want,
       };
     });
   }

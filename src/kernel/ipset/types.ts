@@ -66,6 +66,8 @@ export interface IpsetApplyResult {
   /** Destroyed and created again (type or family changed). */
   recreated: string[];
   unchanged: number;
+  /** The desired sets as written (entries normalised): what the kernel now holds for them. */
+  applied: IpsetSet[];
 }
 
 export interface IpsetDestroyResult {
@@ -78,6 +80,13 @@ export interface IpsetDestroyResult {
 export interface IpsetApplyOptions {
   /** Switch from add/del to a swap when more than max(this, |desired|/2) members change. Default 64. */
   swapThreshold?: number;
+  /**
+   * The sets as the caller last applied them (IpsetApplyResult.applied),
+   * trusted instead of reading the kernel back. Only for a caller that owns
+   * these sets and whose previous apply succeeded; a set missing from it is
+   * created.
+   */
+  known?: ReadonlyMap<string, IpsetSet>;
 }
 
 export interface IpsetDestroyOptions {

@@ -2,6 +2,7 @@
 // `<ip6>tables-<backend>-restore --noflush --wait` to apply one table atomically.
 
 import { execLocal, kernelError, type Exec } from '../exec.js';
+import { sharedWarmExec } from '../warm-exec.js';
 import type { AsyncMutex } from '../lock.js';
 import { binariesFor, detectBackend, type IptablesBinaries } from './backend.js';
 import { IptablesRestoreError } from './errors.js';
@@ -20,12 +21,15 @@ export interface LinuxIptablesOptions {
 export class LinuxIptablesDriver implements IptablesDriver {
   readonly family: IptablesFamily;
   private readonly exec: Exec;
+  /** Restores run in a process started ahead of time (warm-exec.ts) unless the caller brings its own exec. */
+  private readonly restoreExec: Exec;
   private readonly timeoutMs: number;
   private bins: Promise<IptablesBinaries>;
 
   constructor(opts: LinuxIptablesOptions) {
     this.family = opts.family;
     this.exec = opts.exec ?? execLocal;
+    this.restoreExec = opts.exec ?? sharedWarmExec.exec;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     const fam = opts.family;
     this.bins = opts.backend ? Promise.resolve(binariesFor(opts.backend, fam)) : detectBackend(this.exec).then((b) => binariesFor(b, fam));
@@ -44,7 +48,7 @@ export class LinuxIptablesDriver implements IptablesDriver {
 
   async restore(script: string): Promise<void> {
     const argv = [(await this.bins).restore, '--noflush', '--wait'];
-    const res = await this.exec(argv, { input: script, timeoutMs: this.timeoutMs });
+    const res = await this.restoreExec(argv, { input: script, timeoutMs: this.timeoutMs });
     if (res.code === 0) return;
     if (res.timedOut) throw kernelError(argv, res);
     throw new IptablesRestoreError(argv.join(' '), res.stderr, script.split('\n'));

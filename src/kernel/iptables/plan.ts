@@ -141,6 +141,27 @@ export function planIptables(desired: IptablesDesired, actual: OwnedTableState, 
  * Same rule text (hash comments) as planIptables. Jumps are not planned:
  * undefined when they differ (the caller must use the reading path).
  */
+/**
+ * The changed middle of a chain as deletions (by rule, with its hash
+ * comment, so a drifted chain fails the transaction instead of losing the
+ * wrong rule) and insertions at their positions, when that is less than
+ * half the chain: a pod joining the node adds its jumps to the top-level
+ * chains without rewriting the jumps of every other pod. undefined: flush
+ * and rewrite.
+ */
+export function chainEdits(name: string, before: readonly string[], rules: readonly string[]): string[] | undefined {
+  let head = 0;
+  while (head < before.length && head < rules.length && before[head] === rules[head]) head++;
+  let tail = 0;
+  while (tail < before.length - head && tail < rules.length - head && before[before.length - 1 - tail] === rules[rules.length - 1 - tail]) tail++;
+  const dels = before.slice(head, before.length - tail);
+  const ins = rules.slice(head, rules.length - tail);
+  if (dels.length + ins.length >= rules.length / 2) return undefined;
+  const out = dels.map((r) => `-D ${name} ${hashComment(chainRuleHash(r))} ${r}`);
+  ins.forEach((r, i) => out.push(`-I ${name} ${head + 1 + i} ${hashComment(chainRuleHash(r))} ${r}`));
+  return out;
+}
+
 export function planChainChanges(desired: IptablesDesired, previous: IptablesDesired): IptablesPlan | undefined {
   if (desired.table !== previous.table) return undefined;
   if (desired.jumps.length !== previous.jumps.length || desired.jumps.some((j, i) => jumpHash(j) !== jumpHash(previous.jumps[i]))) return undefined;
@@ -153,6 +174,11 @@ export function planChainChanges(desired: IptablesDesired, previous: IptablesDes
     if (!before) created.push(name);
     else if (before.length !== rules.length || before.some((r, i) => r !== rules[i])) {
       rewritten.push(name);
+      const edits = chainEdits(name, before, rules);
+      if (edits) {
+        ruleLines.push(...edits);
+        continue;
+      }
       ruleLines.push(`-F ${name}`);
     } else continue;
     rules.forEach((r) => ruleLines.push(`-A ${name} ${hashComment(chainRuleHash(r))} ${r}`));

@@ -16,6 +16,8 @@ export function fileLogger(path: string, debug = false): FileLogger {
   let s = streams.get(path);
   if (s === undefined) {
     s = createWriteStream(path, { flags: 'a' });
+    // A log file that cannot be opened or written (its directory removed) must not crash the supervisor.
+    s.on('error', (err) => process.stderr.write(`lab: log ${path}: ${err.message}\n`));
     streams.set(path, s);
   }
   const out = s;
