@@ -97,9 +97,13 @@ describe('FirewallController', () => {
     const iptRestores = r.iptK.restores.length;
     const podChains = (): string[] => r.iptK.chains('filter').filter((c) => c.startsWith('KUBE-POD-FW-'));
     const chainsBefore = podChains().length;
+    const ipsetSaves = r.ipsetK.saves;
     r.cache.delete('NetworkPolicy', 'x/allow-from-a');
     await r.ctl.sync();
     assert.equal(r.iptK.saves, iptSaves);
+    // Its peer set is destroyed without reading the sets back.
+    assert.equal(r.ipsetK.saves, ipsetSaves);
+    assert.ok(!r.ipsetK.names().includes(peer));
     assert.equal(r.iptK.restores.length, iptRestores + 1);
     assert.ok(podChains().length < chainsBefore);
   });

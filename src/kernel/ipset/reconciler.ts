@@ -92,8 +92,9 @@ export class IpsetReconciler implements Ipset {
   async destroyStale(desiredNames: Iterable<string>, opts: IpsetDestroyOptions): Promise<IpsetDestroyResult> {
     const keep = new Set(desiredNames);
     return this.lock.runExclusive(async () => {
-      const actual = await this.list({ match: (n) => opts.owned(n) && !keep.has(n) && !n.startsWith(TMP_PREFIX) });
-      let lines = buildIpsetDestroy([...actual.values()]);
+      const stale = (n: string): boolean => opts.owned(n) && !keep.has(n) && !n.startsWith(TMP_PREFIX);
+      const actual = opts.known ? [...opts.known].filter((s) => stale(s.name)) : [...(await this.list({ match: stale })).values()];
+      let lines = buildIpsetDestroy(actual);
       const result: IpsetDestroyResult = { lines: 0, destroyed: [], kept: [] };
       // ipset restore stops at the first failing line (the ones before stay
       // applied): skip the failing destroy, report it, run the rest.

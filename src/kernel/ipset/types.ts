@@ -92,6 +92,11 @@ export interface IpsetApplyOptions {
 export interface IpsetDestroyOptions {
   /** Sets this caller owns (name prefixes, usually). Only these are ever destroyed. */
   owned: (name: string) => boolean;
+  /**
+   * The sets the caller last wrote, trusted instead of reading the kernel:
+   * the stale ones among them are destroyed, nothing is read back.
+   */
+  known?: Iterable<IpsetSet>;
 }
 
 /** High-level API used by the controllers. */
