@@ -132,7 +132,7 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
   const names = [...desired.ipsets, ...desired.localPods].map((s) => s.name);
   let destroyedSets: string[] = [];
   if (!prev || prev.setsRemoved(new Set(names))) {
-    const destroyed = await kernel.ipset.destroyStale(names, { owned: isOwnedSet, known: prev ? prev.known().values() : undefined });
+    const destroyed = await kernel.ipset.destroyStale(names, { owned: isOwnedSet, known: known?.values() });
     lines += destroyed.lines;
     destroyedSets = destroyed.destroyed;
     for (const k of destroyed.kept) kept.push(`set ${k.name}: ${k.reason}`);

@@ -18,7 +18,7 @@ import { KubeRouterError } from '../../errors.js';
 import { ChannelError, GenlChannel } from '../netlink/channel.js';
 import { IpsetRestoreError } from './errors.js';
 import { createArgs } from './plan.js';
-import { decodeListMessage, decodeTypeReply, encodeAdt, encodeCreate, encodeList, encodeNamed, encodeTypeQuery, errorLine, request, type DumpedSet } from './nl-codec.js';
+import { decodeListMessage, decodeTypeReply, encodeAdt, encodeCreate, encodeList, encodeNamed, encodeTypeQuery, errorLine, listedName, request, type DumpedSet } from './nl-codec.js';
 import { Attr, Cmd, ipsetReason, msgType } from './nl-proto.js';
 import { IPSET_TYPES, type IpsetDriver, type IpsetFamily, type IpsetOptions, type IpsetSet, type IpsetType } from './types.js';
 import { NLA_F_NET_BYTEORDER } from '../netlink/attr-writer.js';
@@ -80,15 +80,7 @@ export class NetlinkIpsetDriver implements IpsetDriver {
     const w = request();
     w.u32be(Attr.FLAGS | NLA_F_NET_BYTEORDER, LIST_SETNAME);
     const msgs = await this.ch.request(msgType(Cmd.LIST), w.finish(), true);
-    const sets = new Map<string, DumpedSet>();
-    const out = new Set<string>();
-    for (const m of msgs) {
-      decodeListMessage(m, sets, (n) => {
-        out.add(n);
-        return false; // the name is all a names-only dump has
-      });
-    }
-    return [...out];
+    return msgs.map(listedName); // one message per set
   }
 
   async read(keep: (name: string) => boolean): Promise<Map<string, IpsetSet>> {

@@ -6,7 +6,7 @@
 // entries in the canonical text of entry.ts: the netlink driver executes
 // `ipset restore` scripts and returns what `ipset save` would print.
 
-import { endianness } from 'node:os';
+import { cstring, hostU32, readAttrs, type AttrList } from '../netlink/attr-reader.js';
 import { AttrWriter, NLA_F_NESTED, NLA_F_NET_BYTEORDER } from '../netlink/attr-writer.js';
 import { AF_INET, AF_INET6, addrToBytes, bytesToAddr, ipv4Value } from '../rtnl/inet.js';
 import {
@@ -26,7 +26,6 @@ import {
 } from './nl-proto.js';
 import { IPSET_TYPES, type IpsetFamily, type IpsetOptions, type IpsetSet, type IpsetType } from './types.js';
 
-const LE = endianness() === 'LE';
 const NET = NLA_F_NET_BYTEORDER;
 
 export class IpsetCodecError extends Error {
@@ -164,35 +163,10 @@ export function encodeAdt(name: string, type: IpsetType, elements: readonly { en
 
 // ---- decoding ----
 
-type AttrList = Array<Buffer | undefined>;
+const codecError = (message: string): Error => new IpsetCodecError(message);
 
-function hostU16(b: Buffer, at: number): number {
-  return LE ? b.readUInt16LE(at) : b.readUInt16BE(at);
-}
-
-function hostU32(b: Buffer): number {
-  return LE ? b.readUInt32LE(0) : b.readUInt32BE(0);
-}
-
-/** Attribute payloads by type (flags masked off); calls `each` for repeated ones (ADT's DATA). */
 function attrs(buf: Buffer, each?: (type: number, payload: Buffer) => void): AttrList {
-  const m: AttrList = [];
-  let off = 0;
-  while (off + 4 <= buf.length) {
-    const len = hostU16(buf, off);
-    if (len < 4 || off + len > buf.length) throw new IpsetCodecError(`bad attribute stream: attribute of ${len} bytes at ${off} of ${buf.length}`);
-    const type = hostU16(buf, off + 2) & 0x3fff;
-    const payload = buf.subarray(off + 4, off + len);
-    m[type] = payload;
-    each?.(type, payload);
-    off += (len + 3) & ~3;
-  }
-  return m;
-}
-
-function cstring(b: Buffer): string {
-  const nul = b.indexOf(0);
-  return b.toString('utf8', 0, nul < 0 ? b.length : nul);
+  return readAttrs(buf, codecError, each);
 }
 
 function ipText(nest: Buffer | undefined): string {
@@ -255,20 +229,32 @@ export interface DumpedSet {
   set?: IpsetSet;
 }
 
+function messageAttrs(payload: Buffer, each?: (type: number, payload: Buffer) => void): AttrList {
+  if (payload.length < 4) throw new IpsetCodecError(`short ipset message (${payload.length} bytes)`);
+  return attrs(payload.subarray(4), each);
+}
+
+function setName(m: AttrList): string {
+  const nameBuf = m[Attr.SETNAME];
+  if (!nameBuf) throw new IpsetCodecError('dump message without a set name');
+  return cstring(nameBuf);
+}
+
+/** The set a LIST dump message is about (all a names-only dump carries). */
+export function listedName(payload: Buffer): string {
+  return setName(messageAttrs(payload));
+}
+
 /**
  * Folds one LIST dump message (payload after the nlmsghdr) into `sets`: the
  * first message of a set carries its header, later ones more members.
  */
 export function decodeListMessage(payload: Buffer, sets: Map<string, DumpedSet>, keep: (name: string) => boolean): void {
-  if (payload.length < 4) throw new IpsetCodecError(`short ipset message (${payload.length} bytes)`);
-  const body = payload.subarray(4);
   const adt: Buffer[] = [];
-  const m = attrs(body, (type, p) => {
+  const m = messageAttrs(payload, (type, p) => {
     if (type === Attr.ADT) adt.push(p);
   });
-  const nameBuf = m[Attr.SETNAME];
-  if (!nameBuf) throw new IpsetCodecError('dump message without a set name');
-  const name = cstring(nameBuf);
+  const name = setName(m);
   if (!keep(name)) return;
   let d = sets.get(name);
   const typeBuf = m[Attr.TYPENAME];
@@ -306,7 +292,7 @@ function decodeHeader(data: Buffer | undefined): IpsetOptions {
 
 /** The revision range of a TYPE reply. */
 export function decodeTypeReply(payload: Buffer): { max: number; min: number } {
-  const m = attrs(payload.subarray(4));
+  const m = messageAttrs(payload);
   const max = m[Attr.REVISION]?.[0];
   if (max === undefined) throw new IpsetCodecError('TYPE reply without a revision');
   return { max, min: m[Attr.REVISION_MIN]?.[0] ?? max };

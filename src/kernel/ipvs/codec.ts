@@ -41,6 +41,7 @@ import type {
 } from './types.js';
 import { zeroStats } from './types.js';
 import { AttrWriter } from '../netlink/attr-writer.js';
+import { cstring, hostU16, hostU32, readAttrs, type AttrList } from '../netlink/attr-reader.js';
 
 export class IpvsDecodeError extends Error {
   constructor(message: string) {
@@ -148,26 +149,14 @@ export function encodeBare(cmd: number): Buffer {
 
 // ------------------------------------------------------------------ reading
 
-/** Attribute payloads by type (IPVS types are small numbers); the last one wins, as in a Map. */
-type AttrMap = Array<Buffer | undefined>;
+type AttrMap = AttrList;
 
 const LE = endianness() === 'LE';
 
-function hostU16(b: Buffer, at: number): number {
-  return LE ? b.readUInt16LE(at) : b.readUInt16BE(at);
-}
+const decodeError = (message: string): Error => new IpvsDecodeError(message);
 
-/** One pass over an attribute stream, no objects but the payload views (dumps decode 100,000 of these). */
 function attrMap(buf: Buffer): AttrMap {
-  const m: AttrMap = [];
-  let off = 0;
-  while (off + 4 <= buf.length) {
-    const len = hostU16(buf, off);
-    if (len < 4 || off + len > buf.length) throw new IpvsDecodeError(`bad attribute stream: attribute of ${len} bytes at ${off} of ${buf.length}`);
-    m[hostU16(buf, off + 2) & 0x3fff] = buf.subarray(off + 4, off + len);
-    off += (len + 3) & ~3;
-  }
-  return m;
+  return readAttrs(buf, decodeError);
 }
 
 function need(m: AttrMap, type: number, what: string): Buffer {
@@ -183,7 +172,7 @@ function u16(b: Buffer, what: string): number {
 
 function u32(b: Buffer, what: string): number {
   if (b.length < 4) throw new IpvsDecodeError(`${what}: ${b.length} bytes`);
-  return LE ? b.readUInt32LE(0) : b.readUInt32BE(0);
+  return hostU32(b);
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -202,10 +191,6 @@ function counter(b: Buffer | undefined): number {
   throw new IpvsDecodeError(`counter of ${b.length} bytes`);
 }
 
-function cstring(b: Buffer): string {
-  const nul = b.indexOf(0);
-  return b.toString('utf8', 0, nul < 0 ? b.length : nul);
-}
 
 /** STATS or STATS64 nest (PAD attributes ignored). */
 export function decodeStats(buf: Buffer): IpvsStats {

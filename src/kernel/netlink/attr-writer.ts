@@ -7,38 +7,13 @@
 
 import { endianness } from 'node:os';
 import { KubeRouterError } from '../../errors.js';
-import { AF_INET, type AddressFamily, addrToInetUnion, familyOf } from '../rtnl/inet.js';
+import { AF_INET, type AddressFamily, addrToInetUnion, familyOf, ipv4Value } from '../rtnl/inet.js';
 
 const LE = endianness() === 'LE';
 /** The type with its flag bits: NLA_F_NESTED (0x8000) and NLA_F_NET_BYTEORDER (0x4000) pass through. */
 const TYPE_MASK = 0xffff;
 export const NLA_F_NESTED = 0x8000;
 export const NLA_F_NET_BYTEORDER = 0x4000;
-
-/** An IPv4 dotted quad without leading zeros as a 32-bit number, or -1 for anything else. */
-function ipv4Number(text: string): number {
-  let value = 0;
-  let part = -1;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + part;
-      dots++;
-      part = -1;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return -1; // leading zero
-      part = part < 0 ? c - 48 : part * 10 + (c - 48);
-      if (part > 255) return -1;
-      digits++;
-    } else return -1;
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + part;
-}
 
 export class AttrWriter {
   private buf: Buffer;
@@ -149,7 +124,7 @@ export class AttrWriter {
 
   /** The kernel's `union nf_inet_addr` (16 bytes, IPv4 in the first 4); returns the address family. */
   inetAddr(type: number, text: string): AddressFamily {
-    const v4 = ipv4Number(text);
+    const v4 = ipv4Value(text);
     this.header(type, 16);
     if (v4 >= 0) {
       this.buf.writeUInt32BE(v4, this.off);
