@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'KR_ERR_CACHE_SYNC' // the initial informer lists did not arrive in time
   | 'KR_ERR_KERNEL' // a kernel call (netlink, iptables-restore, ipset ...) failed
   | 'KR_ERR_BGP' // a gobgpd gRPC call failed
+  | 'KR_ERR_CRI' // a container runtime (CRI) call failed or said what cannot be used
   | 'KR_ERR_LAB' // the lab (VM, scenario) failed
   | 'KR_ERR_INTERNAL';
 

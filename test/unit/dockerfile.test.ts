@@ -32,8 +32,8 @@ const PROVIDES: Readonly<Record<string, readonly string[]>> = {
   'containernetworking-plugins': ['/usr/lib/cni/bridge', '/usr/lib/cni/host-local', '/usr/lib/cni/portmap', '/usr/lib/cni/loopback'],
 };
 
-/** In node:20-bookworm-slim already (essential packages and node itself). */
-const BASE = new Set(['sh', 'cat', 'cp', 'mv', 'grep', 'update-alternatives', 'node', 'npm']);
+/** In node:20-bookworm-slim already (essential packages: util-linux has nsenter; and node itself). */
+const BASE = new Set(['sh', 'cat', 'cp', 'mv', 'grep', 'update-alternatives', 'node', 'npm', 'nsenter']);
 
 // ---- the agent's call sites ----
 
@@ -53,6 +53,8 @@ const INDIRECT: Readonly<Record<string, readonly string[]>> = {
   'src/controllers/routing/pod-egress.ts': ['iptables', 'ip6tables'],
   'src/bgp/gobgpd.ts': ['gobgpd'],
   'src/controllers/proxy/conntrack.ts': ['conntrack'],
+  // DSR: enters an endpoint pod's namespace (util-linux, essential) and runs sh there (which runs ip: iproute2).
+  'src/kernel/podtunnel/linux.ts': ['nsenter', 'sh'],
 };
 
 function walk(dir: string): string[] {

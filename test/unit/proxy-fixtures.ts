@@ -87,6 +87,8 @@ export interface EpInit {
   forZones?: string[];
   /** hints.forNodes names (topology). */
   forNodes?: string[];
+  /** targetRef Pod `name` (namespace of the slice). */
+  pod?: string;
 }
 
 export function ep(ip: string, node = NODE, cond: Omit<EpInit, 'ip' | 'node'> = {}): EpInit {
@@ -114,6 +116,7 @@ export function slice(init: SliceInit = {}): EndpointSlice {
       addresses: Array.isArray(e.ip) ? e.ip : [e.ip],
       conditions: Object.keys(conditions).length ? conditions : { ready: true },
       ...(e.node ? { nodeName: e.node } : {}),
+      ...(e.pod ? { targetRef: { kind: 'Pod', namespace: init.ns ?? 'default', name: e.pod } } : {}),
       ...(e.forZones || e.forNodes
         ? {
             hints: {

@@ -29,12 +29,14 @@ function want(address: string, port: number, dests: IpvsDestination[], scheduler
 
 const d = (a: string, p = 8080): IpvsDestination => ipvsDestination({ address: a, port: p });
 
-test('managed: cluster range and node IPs; not excluded, not foreign, not fwmark', () => {
+test('managed: cluster range and node IPs and DSR fwmarks; not excluded, not foreign, not other fwmarks', () => {
   assert.equal(isManaged({ address: '10.96.0.10', fwmark: 0 }, ranges), true);
   assert.equal(isManaged({ address: '192.168.1.10', fwmark: 0 }, ranges), true);
   assert.equal(isManaged({ address: '10.100.0.1', fwmark: 0 }, ranges), false);
   assert.equal(isManaged({ address: '192.0.2.1', fwmark: 0 }, ranges), false);
-  assert.equal(isManaged({ address: '', fwmark: 7 }, ranges), false);
+  assert.equal(isManaged({ address: '', fwmark: 7 }, ranges), true);
+  assert.equal(isManaged({ address: '', fwmark: 0x3fff }, ranges), true);
+  assert.equal(isManaged({ address: '', fwmark: 0x4000 }, ranges), false);
 });
 
 test('plan order: services, destination adds/updates, destination deletes, service deletes', () => {

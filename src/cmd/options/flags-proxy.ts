@@ -23,7 +23,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     usage: "Enables rule to accept all incoming traffic to service VIP's on the node." },
   { name: 'excluded-cidrs', key: 'excludedCidrs', kind: 'cidrList', typeName: 'strings', default: [], group: p,
     built: true, usage: 'Excluded CIDRs are used to exclude IPVS rules from deletion.' },
-  { name: 'runtime-endpoint', key: 'runtimeEndpoint', kind: 'string', default: '', group: p, built: false,
+  { name: 'runtime-endpoint', key: 'runtimeEndpoint', kind: 'string', default: '', group: p, built: true,
     usage: 'Path to CRI compatible container runtime socket (used for DSR mode). Currently known working with containerd.' },
   { name: 'service-tcp-timeout', key: 'serviceTcpTimeout', kind: 'duration', default: 0, minMs: 0, group: p,
     built: true, usage: `Specify TCP timeout for IPVS services ${TIMEOUT_TAIL}` },

@@ -58,6 +58,11 @@ export function validateOptions(o: AgentOptions, explicit: ReadonlySet<string>):
     throw new FlagError(flag, 'false', 'at least one of --enable-ipv4 and --enable-ipv6 to be true');
   }
 
+  const rt = o.runtimeEndpoint.trim();
+  if (rt !== '' && !/^(unix:\/\/|unix:)?\/\S*$/.test(rt)) {
+    throw new FlagError('--runtime-endpoint', o.runtimeEndpoint, 'a unix socket path, e.g. unix:///run/containerd/containerd.sock (empty: containerd\'s)');
+  }
+
   if (o.routerId !== '' && o.routerId !== 'generate' && isIP(o.routerId) !== 4) {
     throw new FlagError('--router-id', o.routerId, 'an IPv4 address, "generate" or empty');
   }

@@ -52,6 +52,8 @@ export interface ServiceAnnotations {
   skipLbIps: boolean;
   hairpin: boolean;
   hairpinExternalIps: boolean;
+  /** `kube-router.io/service.dsr: tunnel`: external IPs and LoadBalancer IPs served in DSR mode. */
+  dsr: boolean;
 }
 
 export function serviceRef(svc: Service): string {
@@ -95,6 +97,13 @@ export function readAnnotations(svc: Service, warnings: ObjectError[]): ServiceA
     if (scheduler !== 'mh') schedFlags = 0;
   }
 
+  // kube-router takes the DSR path for `tunnel` only; any other value leaves the service in NAT mode.
+  const rawDsr = ann[ANN_DSR];
+  const dsr = rawDsr !== undefined && rawDsr.trim() === 'tunnel';
+  if (rawDsr !== undefined && !dsr) {
+    warnings.push(new ObjectError(ref, annField(ANN_DSR), "only 'tunnel' is supported; service left in NAT mode", rawDsr));
+  }
+
   return {
     scheduler,
     schedFlags,
@@ -104,6 +113,7 @@ export function readAnnotations(svc: Service, warnings: ObjectError[]): ServiceA
     skipLbIps: ANN_SKIP_LB_IPS in ann,
     hairpin: ANN_HAIRPIN in ann,
     hairpinExternalIps: ANN_HAIRPIN_EXTERNAL_IPS in ann,
+    dsr,
   };
 }
 

@@ -24,6 +24,7 @@ import { AF_INET6, compareAddr } from '../../kernel/rtnl/inet.js';
 import { readAnnotations, serviceRef, skipReason, type ServiceAnnotations } from './annotations.js';
 import type { CompileContext } from './compile-context.js';
 import { nodePortAddresses, serviceVips, type ServiceVips } from './compile-vips.js';
+import { compileDsrTuple } from './compile-dsr.js';
 import { collectEndpoints, selectEndpoints, type EndpointInfo } from './endpoints.js';
 import {
   emptyCompiled,
@@ -32,6 +33,7 @@ import {
   IPSET_SVIP_PORT,
   SERVICE_SETS,
   type CompiledService,
+  type DsrEntry,
   type HairpinEntry,
   type HealthCheck,
   type VipKind,
@@ -84,8 +86,29 @@ function familyOfAddr(addr: string): IpFamilyName {
 class Builder {
   readonly byKey = new Map<string, VirtualService>();
   readonly hairpin = new Map<string, HairpinEntry>();
+  readonly dsr = new Map<string, DsrEntry>();
+  private readonly marks = new Set<number>();
 
   constructor(private readonly shape: ServiceShape) {}
+
+  /** A DSR tuple (compile-dsr.ts); first wins for a VIP that is both an externalIP and a LoadBalancer IP. */
+  addDsr(
+    ref: string,
+    kind: VipKind,
+    family: IpFamilyName,
+    port: ValidPort,
+    address: string,
+    eps: readonly EndpointInfo[],
+    nodeAddrs: ReadonlySet<string>,
+    warnings: ObjectError[],
+  ): void {
+    const k = `${address}|${port.protocol}|${port.port}`;
+    if (this.dsr.has(k)) return;
+    const c = compileDsrTuple(ref, family, address, port.protocol, port.port, eps, this.shape, this.marks, nodeAddrs, warnings);
+    if (!c) return;
+    this.dsr.set(k, c.entry);
+    this.byKey.set(serviceKey(c.service), { kind, portName: port.name, service: c.service, destinations: c.destinations });
+  }
 
   add(kind: VipKind, port: ValidPort, address: string, vport: number, eps: readonly EndpointInfo[]): void {
     const service: IpvsService = ipvsService({
@@ -146,6 +169,10 @@ function compareHairpin(a: HairpinEntry, b: HairpinEntry): number {
   );
 }
 
+function compareDsr(a: DsrEntry, b: DsrEntry): number {
+  return compareAddr(a.vip, b.vip) || byText(a.protocol, b.protocol) || a.port - b.port;
+}
+
 function healthCheckOf(svc: Service, etpLocal: boolean, localReady: Set<string>): HealthCheck | null {
   const hc = svc.spec.healthCheckNodePort;
   if (svc.spec.type !== 'LoadBalancer' || !etpLocal || hc === undefined) return null;
@@ -170,6 +197,10 @@ export function compileService(svc: Service, slices: readonly EndpointSlice[], c
   const etpLocal = svc.spec.externalTrafficPolicy === 'Local' || ann.local;
   const itpLocal = svc.spec.internalTrafficPolicy === 'Local';
   const hairpinOn = ctx.flags.hairpinMode || ann.hairpin;
+  const ref = serviceRef(svc);
+  const hostAddrs: ReadonlySet<string> = ann.dsr
+    ? new Set([...(ctx.node.nodeIPs.IPv4 ?? []), ...(ctx.node.nodeIPs.IPv6 ?? []), ...ctx.node.localIPs])
+    : new Set();
 
   const b = new Builder(shapeOf(svc, ann, warnings));
   let hasLocal = false;
@@ -198,8 +229,13 @@ export function compileService(svc: Service, slices: readonly EndpointSlice[], c
       const internal = itpLocal ? local : cluster;
       const external = etpLocal ? local : cluster;
       for (const a of cips) b.add('ClusterIP', port, a, port.port, internal);
-      for (const a of eips) b.add('ExternalIP', port, a, port.port, external);
-      for (const a of lbips) b.add('LoadBalancer', port, a, port.port, external);
+      if (ann.dsr) {
+        for (const a of eips) b.addDsr(ref, 'ExternalIP', family, port, a, external, hostAddrs, warnings);
+        for (const a of lbips) b.addDsr(ref, 'LoadBalancer', family, port, a, external, hostAddrs, warnings);
+      } else {
+        for (const a of eips) b.add('ExternalIP', port, a, port.port, external);
+        for (const a of lbips) b.add('LoadBalancer', port, a, port.port, external);
+      }
       if (nodePortOn) for (const a of nodeAddrs) b.add('NodePort', port, a, port.nodePort, external);
 
       if (hairpinOn && local.length > 0) {
@@ -222,10 +258,18 @@ export function compileService(svc: Service, slices: readonly EndpointSlice[], c
   const addrs: string[] = [];
   for (const vs of services) {
     const s = vs.service;
+    if (s.fwmark) continue;
     const fam = s.af === AF_INET6 ? 'inet6' : 'inet';
     ipsetEntries[IPSET_SVIP][fam].push(s.address);
     ipsetEntries[IPSET_SVIP_PORT][fam].push(`${s.address},${s.protocol.toLowerCase()}:${s.port}`);
     if (vs.kind !== 'NodePort') addrs.push(s.address);
+  }
+  // DSR VIPs are not on kube-dummy-if (the director has no VIP: table 78
+  // delivers the marked packets) but are VIPs for the INPUT firewall.
+  for (const d of b.dsr.values()) {
+    const fam = d.family === 'IPv6' ? 'inet6' : 'inet';
+    ipsetEntries[IPSET_SVIP][fam].push(d.vip);
+    ipsetEntries[IPSET_SVIP_PORT][fam].push(`${d.vip},${d.protocol.toLowerCase()}:${d.port}`);
   }
   if (svc.spec.type === 'LoadBalancer') {
     addSourceRangeEntries(svc, sourceRanges(svc, ctx, warnings), vips.loadBalancerIps, ports, ipsetEntries, warnings);
@@ -244,6 +288,7 @@ export function compileService(svc: Service, slices: readonly EndpointSlice[], c
     addresses,
     ipsetEntries,
     hairpin: [...b.hairpin.values()].sort(compareHairpin),
+    dsr: [...b.dsr.values()].sort(compareDsr),
     healthCheck: healthCheckOf(svc, etpLocal, localReady),
     hasLocalEndpoints: hasLocal,
     warnings,

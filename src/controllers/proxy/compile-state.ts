@@ -15,6 +15,7 @@ import {
   emptyCompiled,
   SERVICE_SETS,
   type CompiledService,
+  type DsrEntry,
   type FamilyEntries,
   type HairpinEntry,
   type VirtualService,
@@ -37,6 +38,13 @@ function vsEq(a: VirtualService, b: VirtualService): boolean {
   return true;
 }
 
+function dsrEq(a: DsrEntry, b: DsrEntry): boolean {
+  if (a.family !== b.family || a.vip !== b.vip || a.protocol !== b.protocol || a.port !== b.port || a.fwmark !== b.fwmark) return false;
+  if (a.localPods.length !== b.localPods.length) return false;
+  for (let i = 0; i < a.localPods.length; i++) if (a.localPods[i].pod !== b.localPods[i].pod || a.localPods[i].ip !== b.localPods[i].ip) return false;
+  return true;
+}
+
 function hairpinEq(a: HairpinEntry, b: HairpinEntry): boolean {
   return a.family === b.family && a.endpoint === b.endpoint && a.vip === b.vip && a.port === b.port && a.protocol === b.protocol;
 }
@@ -53,7 +61,8 @@ export function equalCompiled(a: CompiledService, b: CompiledService): boolean {
   if (a.healthCheck?.localEndpoints !== b.healthCheck?.localEndpoints) return false;
   if (!strArrEq(a.addresses, b.addresses)) return false;
   for (const set of SERVICE_SETS) if (!famEq(a.ipsetEntries[set], b.ipsetEntries[set])) return false;
-  if (a.services.length !== b.services.length || a.hairpin.length !== b.hairpin.length) return false;
+  if (a.services.length !== b.services.length || a.hairpin.length !== b.hairpin.length || a.dsr.length !== b.dsr.length) return false;
+  for (let i = 0; i < a.dsr.length; i++) if (!dsrEq(a.dsr[i], b.dsr[i])) return false;
   for (let i = 0; i < a.services.length; i++) if (!vsEq(a.services[i], b.services[i])) return false;
   for (let i = 0; i < a.hairpin.length; i++) if (!hairpinEq(a.hairpin[i], b.hairpin[i])) return false;
   return true;

@@ -27,14 +27,17 @@ import { PROXY_SYSCTLS, type ProxyKernel } from './kernel.js';
 import { HealthCheckServers } from './healthcheck.js';
 import { createProxyMetrics, registerServiceStats, type ProxyMetrics, type ServiceStatsSample } from './metrics.js';
 import { proxyFlagsFromOptions } from './model.js';
-import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, readLocalIPs } from './node-info.js';
+import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, readLinkMtu, readLocalIPs } from './node-info.js';
+import { DsrApplier, desiredDsr } from './reconcile-dsr.js';
 import { ProxyApplier } from './reconcile-apply.js';
 import { drainService, isManaged, managedRanges, type DesiredVirtualService, type DrainOptions, type ManagedRanges } from './reconcile-ipvs.js';
 import { ServicesFilter } from './filter-services.js';
-import { CHAIN_SERVICES, desiredFilter, desiredIpsets, desiredNat, PROXY_SETS, ownsProxyChain } from './reconcile-tables.js';
+import { CHAIN_SERVICES, desiredFilter, desiredIpsets, desiredMangle, desiredNat, PROXY_SETS, ownsProxyChain } from './reconcile-tables.js';
 
 /** How often draining destinations (graceful termination) are looked at again. */
 const DRAIN_CHECK_MS = 2_000;
+/** A DSR pod that could not be configured is tried again after this long. */
+const DSR_RETRY_MS = 5_000;
 
 export interface ProxyControllerOptions {
   clock?: Clock;
@@ -50,6 +53,10 @@ export class ProxyController implements Controller {
   private readonly state = new DesiredProxyState();
   private readonly metrics: ProxyMetrics;
   private readonly applier: ProxyApplier;
+  private readonly dsr: DsrApplier;
+  private dsrRetry: NodeJS.Timeout | undefined;
+  /** MTU of the primary link (DSR MSS clamp), read on full syncs. */
+  private mtu = 1500;
   private readonly logger: Logger;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly warned = new Set<string>();
@@ -80,6 +87,7 @@ export class ProxyController implements Controller {
     this.metrics = createProxyMetrics(deps.metrics);
     registerServiceStats(deps.metrics, () => this.serviceStats());
     this.applier = new ProxyApplier(kernel, this.metrics, this.logger);
+    this.dsr = new DsrApplier(kernel);
     this.healthChecks = new HealthCheckServers({ logger: this.logger, healthy: () => this.synced });
     this.runner = new BoundedFrequencyRunner({
       name: 'proxy',
@@ -124,9 +132,11 @@ export class ProxyController implements Controller {
     for (const u of this.unsubscribe.splice(0)) u();
     await this.runner.stop();
     clearTimeout(this.drainTimer);
+    clearTimeout(this.dsrRetry);
     await this.healthChecks.close();
     this.kernel.ipvs.close();
     this.kernel.rtnl.close();
+    this.kernel.sandboxes?.close();
   }
 
   health(): ControllerHealth {
@@ -197,7 +207,7 @@ export class ProxyController implements Controller {
     );
   }
 
-  private recompute(key: string, scope: Set<string>): { addresses: boolean; sets: boolean; hairpin: boolean } {
+  private recompute(key: string, scope: Set<string>): { addresses: boolean; sets: boolean; hairpin: boolean; dsr: boolean } {
     const ctx = this.ctx as CompileContext;
     const slash = key.indexOf('/');
     const ns = key.slice(0, slash);
@@ -208,7 +218,7 @@ export class ProxyController implements Controller {
     if (ch.current) this.warn(ch.current.warnings);
     if (!svc && !ch.previous) this.warnOrphanSlices(ns, name);
     if (ch.previous?.healthCheck || ch.current?.healthCheck) this.healthCheckWork.push(this.healthChecks.set(key, ch.current?.healthCheck ?? null));
-    const out = { addresses: false, sets: false, hairpin: false };
+    const out = { addresses: false, sets: false, hairpin: false, dsr: false };
     if (!ch.changed) return out;
     for (const c of [ch.previous, ch.current]) for (const vs of c?.services ?? []) scope.add(serviceKey(vs.service));
     const p = ch.previous;
@@ -216,6 +226,7 @@ export class ProxyController implements Controller {
     out.addresses = JSON.stringify(p?.addresses ?? []) !== JSON.stringify(c?.addresses ?? []);
     out.sets = JSON.stringify(p?.ipsetEntries ?? null) !== JSON.stringify(c?.ipsetEntries ?? null);
     out.hairpin = JSON.stringify(p?.hairpin ?? []) !== JSON.stringify(c?.hairpin ?? []);
+    out.dsr = JSON.stringify(p?.dsr ?? []) !== JSON.stringify(c?.dsr ?? []);
     return out;
   }
 
@@ -316,11 +327,13 @@ export class ProxyController implements Controller {
     let addresses = full;
     let sets = full;
     let hairpin = full;
+    let dsr = full || this.dsr.pending;
     for (const key of keys) {
       const r = this.recompute(key, scope);
       addresses ||= r.addresses;
       sets ||= r.sets;
       hairpin ||= r.hairpin;
+      dsr ||= r.dsr;
     }
     if (this.drainDue) {
       this.drainDue = false;
@@ -331,8 +344,9 @@ export class ProxyController implements Controller {
     rc?.progress();
     // Every compiled Service (sorted): only for addresses, ipsets and nat
     // rules, which an endpoint change leaves alone.
-    const services = addresses || sets || hairpin || full || ctxChanged ? this.state.values() : [];
+    const services = addresses || sets || hairpin || dsr || full || ctxChanged ? this.state.values() : [];
     const ctx = this.ctx as CompileContext;
+    if (full) this.mtu = await readLinkMtu(this.kernel.rtnl, ctx.node.primaryIPs.IPv4).catch(() => 1500);
     const tablesInput = {
       services,
       localIPs: this.localIPs,
@@ -343,6 +357,7 @@ export class ProxyController implements Controller {
       podCidr: nodePodCidrV4(this.node()),
       masqueradeAll: ctx.flags.masqueradeAll,
       permitAll: this.deps.options.ipvsPermitAll,
+      mtu: this.mtu,
     };
     const addrList = addresses ? [...new Set(services.flatMap((s) => s.addresses))].filter((a) => !a.includes(':')) : undefined;
     const result = await this.applier.apply({
@@ -351,11 +366,12 @@ export class ProxyController implements Controller {
       ranges: this.ranges(),
       addresses: addrList,
       ipsets: sets ? desiredIpsets(tablesInput) : undefined,
-      tables: hairpin || full || ctxChanged ? [desiredNat(tablesInput)] : undefined,
+      tables: hairpin || dsr || full || ctxChanged ? [desiredNat(tablesInput), desiredMangle(tablesInput)] : undefined,
       filter: full ? filterRules(tablesInput.permitAll) : undefined,
       drain: this.drainOptions(),
     });
     this.trackDraining(full ? undefined : scope, result.draining);
+    if (dsr || ctxChanged) await this.applyDsr(services, full, result);
     this.lastMutations = result.mutations;
     if (result.ipvsServices !== undefined) this.metrics.services.set(result.ipvsServices);
     this.metrics.syncTime.observe((Date.now() - started) / 1000);
@@ -366,6 +382,24 @@ export class ProxyController implements Controller {
     if (result.errors.length > 0) {
       for (const e of result.errors) this.logger.error({ err: e }, errorMessage(e));
       throw new KubeRouterError('KR_ERR_KERNEL', `proxy sync: ${result.errors.length} kernel operation(s) failed, first: ${errorMessage(result.errors[0])}`);
+    }
+  }
+
+  /** DSR's fwmark rules, table 78 and the tunnels in local endpoint pods (reconcile-dsr.ts). */
+  private async applyDsr(services: ReturnType<DesiredProxyState['values']>, full: boolean, result: { mutations: number; errors: Error[] }): Promise<void> {
+    const r = await this.dsr.apply(desiredDsr(services), full);
+    for (const [kind, n] of Object.entries(r.mutations)) {
+      if (n === 0) continue;
+      result.mutations += n;
+      this.metrics.mutations.inc({ kind: `dsr_${kind}` }, n);
+    }
+    result.errors.push(...r.errors);
+    if (r.podErrors.length > 0) {
+      this.metrics.errors.inc(r.podErrors.length);
+      for (const e of r.podErrors) this.logger.error({ err: e, object: (e as KubeRouterError).context?.object }, `dsr: ${errorMessage(e)}`);
+      clearTimeout(this.dsrRetry);
+      this.dsrRetry = setTimeout(() => this.runner.run(), DSR_RETRY_MS);
+      this.dsrRetry.unref();
     }
   }
 
@@ -402,6 +436,8 @@ export class ProxyController implements Controller {
     });
     await step(DUMMY_LINK, () => rtnl.deleteLink(DUMMY_LINK));
     await step('iptables nat', () => iptables.apply({ table: 'nat', chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
+    await step('iptables mangle', () => iptables.apply({ table: 'mangle', chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
+    await step('dsr rules', () => this.dsr.apply({ marks: [], pods: new Map() }, true));
     await step('iptables filter', () => new ServicesFilter(this.kernel.iptablesDriver).cleanup());
     await step('ipset', () => ipset.destroyStale([], { owned: (n) => PROXY_SETS.includes(n) }));
     ipvs.close();

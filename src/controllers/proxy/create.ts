@@ -8,6 +8,8 @@ import { LinuxIptablesDriver } from '../../kernel/iptables/linux.js';
 import { LinuxIpvs } from '../../kernel/ipvs/linux.js';
 import { LinuxRtnl } from '../../kernel/rtnl/linux.js';
 import { ProcSysctl } from '../../kernel/sysctl.js';
+import { CriClient } from '../../cri/client.js';
+import { LinuxPodTunnel } from '../../kernel/podtunnel/linux.js';
 import { LinuxConntrack } from './conntrack.js';
 import { ProxyController } from './controller.js';
 
@@ -21,5 +23,8 @@ export function createProxyController(deps: ControllerDeps): Controller {
     iptablesDriver,
     sysctl: new ProcSysctl(),
     conntrack: new LinuxConntrack(),
+    podTunnel: new LinuxPodTunnel(),
+    // Connects on first use: only nodes with a local DSR endpoint talk to the runtime.
+    sandboxes: new CriClient({ endpoint: deps.options.runtimeEndpoint }),
   });
 }

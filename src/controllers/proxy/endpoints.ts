@@ -28,6 +28,8 @@ export interface EndpointInfo {
   zoneHints: readonly string[];
   /** `hints.forNodes[].name` (sorted, deduped; shared empty list when none). */
   nodeHints: readonly string[];
+  /** `namespace/name` of a local endpoint's Pod (targetRef), '' otherwise (DSR configures local pods only). */
+  pod: string;
 }
 
 const NO_HINTS: readonly string[] = Object.freeze([]);
@@ -113,6 +115,9 @@ export function collectEndpoints(
       const nodeNameOf = ep.nodeName ?? '';
       const zoneHints = hintNames(ep.hints?.forZones);
       const nodeHints = hintNames(ep.hints?.forNodes);
+      const local = nodeNameOf !== '' && nodeNameOf === nodeName;
+      const ref = ep.targetRef;
+      const pod = local && ref?.kind === 'Pod' && ref.name ? `${ref.namespace ?? slice.metadata.namespace ?? ''}/${ref.name}` : '';
       for (const raw of ep.addresses ?? []) {
         const ip = parseIp(raw);
         if (!ip || ip.family !== family) {
@@ -128,12 +133,13 @@ export function collectEndpoints(
             sortKey,
             port: u.port,
             nodeName: nodeNameOf,
-            local: nodeNameOf !== '' && nodeNameOf === nodeName,
+            local,
             ready: c.ready !== false,
             serving: c.serving !== false,
             terminating: c.terminating === true,
             zoneHints,
             nodeHints,
+            pod,
           };
           let m = byPort.get(u.key);
           if (!m) byPort.set(u.key, (m = new Map()));

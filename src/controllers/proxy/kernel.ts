@@ -6,6 +6,8 @@ import type { Iptables, IptablesDriver } from '../../kernel/iptables/types.js';
 import type { Ipvs } from '../../kernel/ipvs/types.js';
 import type { Rtnl } from '../../kernel/rtnl/types.js';
 import type { Sysctl } from '../../kernel/sysctl.js';
+import type { PodSandboxLookup } from '../../cri/types.js';
+import type { PodTunnel } from '../../kernel/podtunnel/types.js';
 import type { Conntrack } from './conntrack.js';
 
 export interface ProxyKernel {
@@ -19,6 +21,9 @@ export interface ProxyKernel {
   sysctl: Sysctl;
   /** Stale UDP flows to removed destinations are deleted through it (none: not flushed). */
   conntrack?: Conntrack;
+  /** DSR: kube-tunnel-if inside endpoint pods, found through the container runtime. */
+  podTunnel?: PodTunnel;
+  sandboxes?: PodSandboxLookup;
 }
 
 /** kube-router's IPVS sysctls (kube-router-reference 3.5). */

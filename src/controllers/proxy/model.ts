@@ -84,6 +84,30 @@ export interface HealthCheck {
   localEndpoints: number;
 }
 
+/** A local endpoint pod of a DSR service: the VIP goes on kube-tunnel-if in its network namespace. */
+export interface DsrPod {
+  /** `namespace/name` (the endpoint's targetRef). */
+  pod: string;
+  /** The pod IP: the tunnel's local address inside the pod. */
+  ip: string;
+}
+
+/**
+ * One DSR (`kube-router.io/service.dsr: tunnel`) external VIP:port: packets
+ * to it are marked `fwmark` in mangle, delivered locally through table 78
+ * and sent by an IPVS fwmark service in tunnel mode to the endpoints, which
+ * answer the client directly from the VIP.
+ */
+export interface DsrEntry {
+  family: IpFamilyName;
+  vip: string;
+  protocol: IpvsProtocol;
+  port: number;
+  fwmark: number;
+  /** Local endpoint pods (sorted by pod): the VIP is configured in each. */
+  localPods: DsrPod[];
+}
+
 /** The compiled desired state of one Service (`namespace/name`). Every list is sorted. */
 export interface CompiledService {
   key: string;
@@ -94,6 +118,8 @@ export interface CompiledService {
   addresses: string[];
   ipsetEntries: ServiceIpsetEntries;
   hairpin: HairpinEntry[];
+  /** DSR VIP:ports (sorted by VIP, protocol, port); their fwmark services are in `services`. */
+  dsr: DsrEntry[];
   healthCheck: HealthCheck | null;
   /** Endpoints on this node per policy, for the router's advertisement decisions. */
   hasLocalEndpoints: boolean;
@@ -158,6 +184,7 @@ export function emptyCompiled(key: string, skipped = '', warnings: ObjectError[]
     addresses: [],
     ipsetEntries: emptyIpsetEntries(),
     hairpin: [],
+    dsr: [],
     healthCheck: null,
     hasLocalEndpoints: false,
     warnings,

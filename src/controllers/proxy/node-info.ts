@@ -51,3 +51,13 @@ export function nodePodCidrV4(node: Node | undefined): string {
   const list = node?.spec.podCIDRs ?? (node?.spec.podCIDR ? [node.spec.podCIDR] : []);
   return list.find((c) => !c.includes(':')) ?? '';
 }
+
+/** MTU of the link holding `ip` (the node's primary IP), 1500 when not found. */
+export async function readLinkMtu(rtnl: Rtnl, ip: string | undefined): Promise<number> {
+  if (ip === undefined) return 1500;
+  for (const l of await rtnl.listLinks()) {
+    if (skipLocalLink(l.name)) continue;
+    for (const a of await rtnl.listAddresses(l.index)) if (a.address === ip) return l.mtu;
+  }
+  return 1500;
+}

@@ -9,6 +9,7 @@
 // are ever deleted, so a user's own IPVS services survive. A partial diff
 // (`scope`) looks only at the virtual services of the Services that changed.
 
+import { isDsrMark } from './compile-dsr.js';
 import {
   destinationConfig,
   destinationEqual,
@@ -49,9 +50,14 @@ export function managedRanges(cidrs: readonly string[], addresses: Iterable<stri
   return { cidrs: parseCidrs(cidrs), addresses: set, excluded: parseCidrs(excluded) };
 }
 
-/** Whether a kernel service is ours to delete: an address service in the managed ranges, not excluded. */
+/**
+ * Whether a kernel service is ours to delete: an address service in the
+ * managed ranges, not excluded, or a fwmark service in the DSR mark space
+ * (1..0x3FFF, compile-dsr.ts).
+ */
 export function isManaged(svc: Pick<IpvsService, 'address' | 'fwmark'>, r: ManagedRanges): boolean {
-  if (svc.fwmark || svc.address === '') return false;
+  if (svc.fwmark) return isDsrMark(svc.fwmark);
+  if (svc.address === '') return false;
   if (inAnyCidr(svc.address, r.excluded)) return false;
   return r.addresses.has(svc.address) || inAnyCidr(svc.address, r.cidrs);
 }

@@ -20,8 +20,14 @@ import {
 export const IPSET_LOCAL_IPS = 'kube-router-local-ips';
 export const CHAIN_SERVICES = 'KUBE-ROUTER-SERVICES';
 export const CHAIN_HAIRPIN = 'KUBE-ROUTER-HAIRPIN';
+/** mangle: DSR VIP:port -> fwmark (PREROUTING and OUTPUT). */
+export const CHAIN_DSR_MARK = 'KUBE-ROUTER-DSR-MARK';
+/** mangle: MSS clamp on the SYN-ACKs DSR pods send from the VIP (PREROUTING). */
+export const CHAIN_DSR_MSS = 'KUBE-ROUTER-DSR-MSS';
 export const PROXY_SETS: readonly string[] = [IPSET_SVIP, IPSET_SVIP_PORT, IPSET_LOCAL_IPS, IPSET_LB_FW, IPSET_LB_SRC_NET, IPSET_LB_SRC_IP];
-export const PROXY_CHAINS: readonly string[] = [CHAIN_SERVICES, CHAIN_HAIRPIN];
+export const PROXY_CHAINS: readonly string[] = [CHAIN_SERVICES, CHAIN_HAIRPIN, CHAIN_DSR_MARK, CHAIN_DSR_MSS];
+/** The bridge DSR pods' replies come in from (the router's CNI bridge). */
+export const POD_BRIDGE = 'kube-bridge';
 
 /** Chains the proxy owns (filter and nat). */
 export function ownsProxyChain(chain: string): boolean {
@@ -38,6 +44,8 @@ export interface TablesInput {
   podCidr: string;
   masqueradeAll: boolean;
   permitAll: boolean;
+  /** MTU of the node's primary link (default 1500): the DSR MSS clamp leaves room for the IP-in-IP header. */
+  mtu?: number;
 }
 
 function hashSet(name: string, type: IpsetSet['type'], entries: Iterable<string>): IpsetSet {
@@ -147,4 +155,40 @@ export function desiredNat(input: TablesInput): IptablesDesired {
     });
   }
   return { table: 'nat', chains: new Map([[CHAIN_HAIRPIN, hairpin]]), jumps };
+}
+
+/**
+ * mangle for DSR (kube-router's rules, in our own chains): packets to a DSR
+ * VIP:port get the tuple's fwmark (PREROUTING for clients elsewhere, OUTPUT
+ * for the node itself) so the fwmark rule delivers them to IPVS; SYN-ACKs a
+ * local DSR pod sends from the VIP get their MSS clamped to what fits in the
+ * tunnel (MTU - outer IP header - inner IP header - TCP header), so the
+ * client never sends a segment the director cannot encapsulate. No DSR
+ * service: no chain, no jump.
+ */
+export function desiredMangle(input: Pick<TablesInput, 'services' | 'mtu'>): IptablesDesired {
+  const marks: string[] = [];
+  const mss: string[] = [];
+  const clamp = (input.mtu ?? 1500) - 2 * 20 - 20;
+  for (const s of input.services) {
+    for (const d of s.dsr) {
+      if (d.family !== 'IPv4') continue;
+      const p = d.protocol.toLowerCase();
+      marks.push(`-d ${d.vip}/32 -p ${p} -m ${p} --dport ${d.port} -j MARK --set-xmark 0x${d.fwmark.toString(16)}/0xffffffff`);
+      if (d.protocol === 'TCP') {
+        mss.push(`-s ${d.vip}/32 -i ${POD_BRIDGE} -p tcp -m tcp --sport ${d.port} --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${clamp}`);
+      }
+    }
+  }
+  if (marks.length === 0) return { table: 'mangle', chains: new Map(), jumps: [] };
+  const chains = new Map<string, string[]>([[CHAIN_DSR_MARK, marks]]);
+  const jumps: JumpRule[] = [
+    { fromChain: 'PREROUTING', rule: `-j ${CHAIN_DSR_MARK}`, position: 'first', comment: 'kube-router dsr fwmark' },
+    { fromChain: 'OUTPUT', rule: `-j ${CHAIN_DSR_MARK}`, position: 'first', comment: 'kube-router dsr fwmark' },
+  ];
+  if (mss.length > 0) {
+    chains.set(CHAIN_DSR_MSS, mss);
+    jumps.push({ fromChain: 'PREROUTING', rule: `-j ${CHAIN_DSR_MSS}`, position: 'first', comment: 'kube-router dsr mss' });
+  }
+  return { table: 'mangle', chains, jumps };
 }
