@@ -8,6 +8,7 @@ import { startLabApiServer } from '../apiserver/index.js';
 import type { LabApiServer, LabApiServerOptions } from '../apiserver/types.js';
 import { startControllerManager as startCm, type ControllerManager, type LabNodeSpec } from '../cluster/controller-manager/index.js';
 import { startKubelet, startScheduler, type Kubelet } from '../cluster/kubelet/index.js';
+import { labCriDir, startCriServer } from '../cluster/kubelet/cri-server.js';
 import { registerGuestRoutes } from '../scenario/guest.js';
 import { UNDERLAY } from '../topology/types.js';
 import type { GuestContext, Stoppable } from './context.js';
@@ -65,6 +66,12 @@ export async function startKubelets(ctx: GuestContext): Promise<Map<string, Stop
     ),
   );
   for (const k of kubelets) started.set(`kubelet/${k.nodeName}`, { stop: () => k.stop() });
+  // Each node's CRI endpoint (DSR finds pod namespaces through it), at
+  // /run/containerd/containerd.sock in the node's mount namespace.
+  for (const k of kubelets) {
+    const cri = await startCriServer(join(labCriDir(k.nodeName), 'containerd.sock'), () => k.sandboxes());
+    started.set(`cri/${k.nodeName}`, cri);
+  }
   installPodResolver(ctx, kubelets);
   return started;
 }

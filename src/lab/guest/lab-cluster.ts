@@ -249,7 +249,8 @@ export class GuestLabCluster implements LabCluster {
     const script = ['sh', '-c', `exec 2>&1\n${cmd}`];
     let argv: string[];
     try {
-      argv = on.kind === 'node' ? topo.argvFor({ kind: 'node', name: on.name }, script) : topo.argvFor({ kind: 'pod', namespace: on.namespace, name: on.name }, script);
+      if (on.kind === 'pod') argv = topo.argvFor({ kind: 'pod', namespace: on.namespace, name: on.name }, script);
+      else argv = on.name === 'root' ? topo.argvFor({ kind: 'root' }, script) : topo.argvFor({ kind: 'node', name: on.name }, script);
     } catch (err) {
       throw asLabError(err, `exec on ${placeName(on)}`, on.kind === 'pod' ? { object: `Pod ${placeName(on)}` } : { value: on.name });
     }

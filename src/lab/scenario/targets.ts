@@ -65,8 +65,13 @@ export class TargetResolver {
     return n;
   }
 
-  /** Where a probe, hold or command runs from: `ns/pod` or a node name. */
+  /**
+   * Where a probe, hold or command runs from: `ns/pod`, a node name, or (for
+   * `exec` only) `root`: the guest's root namespace, on the underlay as
+   * 192.168.56.1 but outside the cluster (a client that is no node).
+   */
   async place(target: string): Promise<Place> {
+    if (target === 'root') return { kind: 'node', name: 'root' };
     const pm = POD_REF.exec(target);
     if (pm !== null) {
       const pod = await this.getObject('Pod', pm[1], pm[2]);

@@ -8,6 +8,7 @@ export const BUSYBOX = '/bin/busybox';
 
 export function nodeSetupScript(name: string): string {
   const keep = `/tmp/.lab-keep-netns-${name}`;
+  const keepCri = `/tmp/.lab-keep-cri-${name}`;
   const bb = BUSYBOX;
   return [
     `${bb} hostname ${name}`,
@@ -16,10 +17,14 @@ export function nodeSetupScript(name: string): string {
     `${bb} mount -t tmpfs -o mode=0755 tmpfs /var/lib/cni`,
     `${bb} mkdir -p ${keep}`,
     `${bb} mount -o rbind /run/netns ${keep}`,
+    // The lab kubelet's CRI socket for this node (cri-server.ts), seen where containerd's is.
+    `${bb} mkdir -p /run/lab-cri/${name} ${keepCri}`,
+    `${bb} mount -o bind /run/lab-cri/${name} ${keepCri}`,
     `${bb} mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run`,
-    `${bb} mkdir -p /run/netns /run/lock /run/lab`,
+    `${bb} mkdir -p /run/netns /run/lock /run/lab /run/containerd`,
     `${bb} mount -o move ${keep} /run/netns`,
-    `${bb} rmdir ${keep}`,
+    `${bb} mount -o move ${keepCri} /run/containerd`,
+    `${bb} rmdir ${keep} ${keepCri}`,
     // sysfs shows the network devices of the namespace that mounts it.
     `${bb} mount -t sysfs sysfs /sys`,
     `${bb} mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true`,

@@ -17,7 +17,7 @@ import { killResponder, responderAlive, responderPorts, startResponder } from '.
 import { describeFailure, execInNodeRunner, inNetns, prefixRunner, type ExecResult, type NodeRunner } from './runner.js';
 import { PodRecordStore, type PodRecord } from './state.js';
 import { pendingMessage, pendingStatus, runningStatus, statusIsRunning } from './status.js';
-import { silentLogger, type Kubelet, type KubeletOptions, type LabLogger, type PodLocation } from './types.js';
+import { silentLogger, type Kubelet, type KubeletOptions, type LabLogger, type LabSandbox, type PodLocation } from './types.js';
 
 const RESYNC_MS = 10000;
 const MAX_BACKOFF_MS = 10000;
@@ -357,6 +357,25 @@ export class LabKubelet implements Kubelet {
 
   owns(source: string): boolean {
     return source === this.nodeName || this.records.has(source);
+  }
+
+  sandboxes(): LabSandbox[] {
+    const out: LabSandbox[] = [];
+    for (const rec of this.records.values()) {
+      out.push({
+        id: rec.containerID ?? podContainerID(this.nodeName, rec.namespace, rec.name, rec.uid),
+        namespace: rec.namespace,
+        name: rec.name,
+        uid: rec.uid,
+        ready: rec.complete,
+        hostNetwork: rec.hostNetwork,
+        createdAtNs: Date.parse(rec.startTime) * 1e6,
+        netnsPath: rec.netns ? `/run/netns/${rec.netns}` : undefined,
+        pid: rec.responderPid,
+        ips: [...rec.ips],
+      });
+    }
+    return out;
   }
 
   private sourceNetns(source: string): string | undefined {

@@ -77,6 +77,23 @@ export interface PodLocation {
   hostNetwork?: boolean;
 }
 
+/** A pod's sandbox as the lab's CRI endpoint reports it (cri-server.ts). */
+export interface LabSandbox {
+  id: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  /** Set up completely (CNI done, responder started). */
+  ready: boolean;
+  hostNetwork: boolean;
+  createdAtNs: number;
+  /** `/run/netns/<name>` (the same path in the guest and in every node's mount namespace). */
+  netnsPath?: string;
+  /** A process inside the pod's network namespace (its responder), when one runs. */
+  pid?: number;
+  ips: string[];
+}
+
 export interface Kubelet {
   readonly nodeName: string;
   readonly nodeIP: string;
@@ -87,6 +104,8 @@ export interface Kubelet {
   locate(namespace: string, name: string): PodLocation | undefined;
   /** Whether `source` (`ns/name` of a pod here, or this node's name) is served by this kubelet. */
   owns(source: string): boolean;
+  /** The pods' sandboxes, for the lab's CRI endpoint. */
+  sandboxes(): LabSandbox[];
   /** Runs argv in the pod's network namespace (the node's for hostNetwork pods). */
   execInPod(namespace: string, name: string, argv: string[], input?: string): Promise<ExecResult>;
   /** Runs one prober process from `source` (`ns/name` of a pod here, or the node's name) with all probes concurrently. */
