@@ -250,6 +250,13 @@ function structureErrors(docs: readonly Json[]): string[] {
     const cm = m ? get(volumes.get(String(m.name)), 'configMap', 'name') : undefined;
     if (typeof cm === 'string' && cm !== 'kube-proxy' && !find('ConfigMap').some((c) => get(c, 'metadata', 'name') === cm)) errs.push(`the kubeconfig ConfigMap ${cm} is neither kubeadm's kube-proxy nor in the file`);
   }
+  // DSR (--runtime-endpoint set): the runtime's socket mounted at that path, and the
+  // host PID namespace so /proc/<sandbox pid>/ns/net is the pod's (src/cri/).
+  if (o.runtimeEndpoint !== '') {
+    const sock = o.runtimeEndpoint.replace(/^unix:(\/\/)?/, '');
+    if (hostPathOf(mountAt(sock)) !== sock || get(volumes.get(String(mountAt(sock)?.name)), 'hostPath', 'type') !== 'Socket') errs.push(`--runtime-endpoint needs the host ${sock} (type Socket) mounted at ${sock}`);
+    if (get(pod, 'hostPID') !== true) errs.push('--runtime-endpoint (DSR) needs hostPID: true to enter pod namespaces through /proc/<pid>/ns/net');
+  }
   // The service proxy cannot reach the API through the `kubernetes` Service: it IS the proxy.
   if (o.runServiceProxy && o.kubeconfig === '' && o.master === '') errs.push('with the service proxy on, the API server address must come from --kubeconfig or --master');
 
@@ -344,8 +351,9 @@ function broken(from: string, to: string): string {
 }
 
 describe('daemonset/ manifests', () => {
-  it('are the five variants, each parsing as YAML', () => {
+  it('are the six variants, each parsing as YAML', () => {
     assert.deepEqual(MANIFESTS, [
+      'generic-kuberouter-all-features-dsr.yaml',
       'generic-kuberouter-all-features.yaml',
       'generic-kuberouter-only-advertise-routes.yaml',
       'kubeadm-kuberouter-all-features.yaml',
@@ -409,6 +417,9 @@ describe('daemonset/ manifests', () => {
     assert.match(structureErrors(noLock).join('\n'), /needs the host \/run\/xtables\.lock/);
     const unprivileged = parseManifest(broken('            privileged: true', '            privileged: false'), 'priv');
     assert.match(structureErrors(unprivileged).join('\n'), /privileged is needed/);
+    const dsrNoSocket = parseManifest(broken('            - --metrics-port=20245\n', '            - --metrics-port=20245\n            - --runtime-endpoint=unix:///run/containerd/containerd.sock\n'), 'dsr');
+    assert.match(structureErrors(dsrNoSocket).join('\n'), /--runtime-endpoint needs the host \/run\/containerd\/containerd\.sock \(type Socket\) mounted/);
+    assert.match(structureErrors(dsrNoSocket).join('\n'), /needs hostPID: true/);
   });
 
   describe('kubectl create --dry-run=server against the lab API server', { skip: KUBECTL ? false : 'kubectl not found' }, () => {
