@@ -22,6 +22,7 @@ export function flags(over: Partial<ProxyFlags> = {}): ProxyFlags {
     hairpinMode: false,
     masqueradeAll: false,
     clusterCidrs: ['10.244.0.0/16'],
+    ipFamilies: ['IPv4', 'IPv6'],
     ...over,
   };
 }

@@ -53,7 +53,7 @@ export async function dumpProxy(cache: SharedCache, options: AgentOptions, nodeN
     createProxyMetrics(new Registry()),
     pino({ level: 'silent' }),
   );
-  const result = await applier.apply({ scope: undefined, ipvs: d.ipvs, ranges: d.ranges, addresses: d.addresses, ipsets: d.ipsets, tables: [d.nat], filter: d.filter });
+  const result = await applier.apply({ scope: undefined, ipvs: d.ipvs, ranges: d.ranges, addresses: d.addresses, ipsets: d.ipsets, tables: [{ family: 'IPv4', desired: d.nat }], filter: [{ family: 'IPv4', ...d.filter }] });
 
   // Actual state, read the way the reconcilers read it.
   const all = await ipvs.listAll();

@@ -205,7 +205,7 @@ export function compileService(svc: Service, slices: readonly EndpointSlice[], c
   const b = new Builder(shapeOf(svc, ann, warnings));
   let hasLocal = false;
   const localReady = new Set<string>();
-  const families: IpFamilyName[] = ['IPv4', 'IPv6'];
+  const families: readonly IpFamilyName[] = ctx.flags.ipFamilies;
 
   const perFamily = families.map((family) => ({
     family,

@@ -27,7 +27,8 @@ import { PROXY_SYSCTLS, type ProxyKernel } from './kernel.js';
 import { HealthCheckServers } from './healthcheck.js';
 import { createProxyMetrics, registerServiceStats, type ProxyMetrics, type ServiceStatsSample } from './metrics.js';
 import { proxyFlagsFromOptions } from './model.js';
-import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, readLinkMtu, readLocalIPs } from './node-info.js';
+import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, nodePodCidrV6, readLinkMtu, readLocalIPs } from './node-info.js';
+import type { IpFamilyName } from './validate-ip.js';
 import { DsrApplier, desiredDsr } from './reconcile-dsr.js';
 import { ProxyApplier } from './reconcile-apply.js';
 import { drainService, isManaged, managedRanges, type DesiredVirtualService, type DrainOptions, type ManagedRanges } from './reconcile-ipvs.js';
@@ -347,27 +348,37 @@ export class ProxyController implements Controller {
     const services = addresses || sets || hairpin || dsr || full || ctxChanged ? this.state.values() : [];
     const ctx = this.ctx as CompileContext;
     if (full) this.mtu = await readLinkMtu(this.kernel.rtnl, ctx.node.primaryIPs.IPv4).catch(() => 1500);
-    const tablesInput = {
+    const families = ctx.flags.ipFamilies;
+    const node = this.node();
+    const tablesInputs = families.map((family) => ({
+      family,
       services,
       localIPs: this.localIPs,
-      nodeIP: ctx.node.primaryIPs.IPv4 ?? '',
+      nodeIP: ctx.node.primaryIPs[family] ?? '',
       // This node's podCIDR, as kube-router: traffic to a local endpoint keeps
       // its source (externalTrafficPolicy Local), traffic sent to an endpoint
       // on another node is SNATed so the reply comes back through this node.
-      podCidr: nodePodCidrV4(this.node()),
+      podCidr: family === 'IPv6' ? nodePodCidrV6(node) : nodePodCidrV4(node),
       masqueradeAll: ctx.flags.masqueradeAll,
       permitAll: this.deps.options.ipvsPermitAll,
       mtu: this.mtu,
-    };
-    const addrList = addresses ? [...new Set(services.flatMap((s) => s.addresses))].filter((a) => !a.includes(':')) : undefined;
+    }));
+    const v6 = families.includes('IPv6');
+    const addrList = addresses ? [...new Set(services.flatMap((s) => s.addresses))].filter((a) => v6 || !a.includes(':')) : undefined;
+    const tables = hairpin || dsr || full || ctxChanged;
     const result = await this.applier.apply({
       scope: full ? undefined : scope,
       ipvs: this.desiredIpvs(full ? undefined : scope),
       ranges: this.ranges(),
       addresses: addrList,
-      ipsets: sets ? desiredIpsets(tablesInput) : undefined,
-      tables: hairpin || dsr || full || ctxChanged ? [desiredNat(tablesInput), desiredMangle(tablesInput)] : undefined,
-      filter: full ? filterRules(tablesInput.permitAll) : undefined,
+      ipsets: sets ? tablesInputs.flatMap((t) => desiredIpsets(t)) : undefined,
+      tables: tables
+        ? tablesInputs.flatMap((t) => [
+            { family: t.family, desired: desiredNat(t) },
+            ...(t.family === 'IPv4' ? [{ family: t.family, desired: desiredMangle(t) }] : []),
+          ])
+        : undefined,
+      filter: full ? tablesInputs.map((t) => ({ family: t.family, ...filterRules(t.permitAll, t.family) })) : undefined,
       drain: this.drainOptions(),
     });
     this.trackDraining(full ? undefined : scope, result.draining);
@@ -437,6 +448,10 @@ export class ProxyController implements Controller {
     await step(DUMMY_LINK, () => rtnl.deleteLink(DUMMY_LINK));
     await step('iptables nat', () => iptables.apply({ table: 'nat', chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
     await step('iptables mangle', () => iptables.apply({ table: 'mangle', chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
+    const ip6 = this.kernel.iptables6;
+    const drv6 = this.kernel.iptablesDriver6;
+    if (ip6) await step('ip6tables nat', () => ip6.apply({ table: 'nat', chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
+    if (drv6) await step('ip6tables filter', () => new ServicesFilter(drv6).cleanup());
     await step('dsr rules', () => this.dsr.apply({ marks: [], pods: new Map() }, true));
     await step('iptables filter', () => new ServicesFilter(this.kernel.iptablesDriver).cleanup());
     await step('ipset', () => ipset.destroyStale([], { owned: (n) => PROXY_SETS.includes(n) }));
@@ -453,7 +468,7 @@ function isAbsent(e: unknown): boolean {
   return msg === IPVS_FAMILY_MISSING || code === 'ENOENT' || /ENOENT|not found|command not found/i.test(msg);
 }
 
-function filterRules(permitAll: boolean): { rules: readonly string[]; jump: string } {
-  const f = desiredFilter({ permitAll });
+function filterRules(permitAll: boolean, family: IpFamilyName): { rules: readonly string[]; jump: string } {
+  const f = desiredFilter({ permitAll, family });
   return { rules: f.chains.get(CHAIN_SERVICES) ?? [], jump: f.jumps[0].rule };
 }

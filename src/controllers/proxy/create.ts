@@ -15,12 +15,14 @@ import { ProxyController } from './controller.js';
 
 export function createProxyController(deps: ControllerDeps): Controller {
   const iptablesDriver = new LinuxIptablesDriver({ family: 'ipv4' });
+  const iptablesDriver6 = deps.options.enableIpv6 ? new LinuxIptablesDriver({ family: 'ipv6' }) : undefined;
   return new ProxyController(deps, {
     ipvs: new LinuxIpvs(),
     rtnl: new LinuxRtnl(),
     ipset: createLinuxIpset(),
     iptables: new IptablesReconciler(iptablesDriver),
     iptablesDriver,
+    ...(iptablesDriver6 ? { iptables6: new IptablesReconciler(iptablesDriver6), iptablesDriver6 } : {}),
     sysctl: new ProcSysctl(),
     conntrack: new LinuxConntrack(),
     podTunnel: new LinuxPodTunnel(),

@@ -18,6 +18,9 @@ export interface ProxyKernel {
   iptables: Iptables;
   /** The IPv4 driver itself, for KUBE-ROUTER-SERVICES in the shared filter table (see filter-services.ts). */
   iptablesDriver: IptablesDriver;
+  /** ip6tables, the same two ways (--enable-ipv6). */
+  iptables6?: Iptables;
+  iptablesDriver6?: IptablesDriver;
   sysctl: Sysctl;
   /** Stale UDP flows to removed destinations are deleted through it (none: not flushed). */
   conntrack?: Conntrack;

@@ -151,6 +151,8 @@ export interface ProxyFlags {
   masqueradeAll: boolean;
   /** Pod CIDRs of the cluster (--cluster-cidr or the nodes' podCIDRs): for masquerade rules, not per service. */
   clusterCidrs: string[];
+  /** Families served (--enable-ipv4 / --enable-ipv6): a Service's addresses of another family are left out. */
+  ipFamilies: IpFamilyName[];
 }
 
 export function proxyFlagsFromOptions(o: AgentOptions, podCidrs: string[] = []): ProxyFlags {
@@ -163,6 +165,7 @@ export function proxyFlagsFromOptions(o: AgentOptions, podCidrs: string[] = []):
     hairpinMode: o.hairpinMode,
     masqueradeAll: o.masqueradeAll,
     clusterCidrs: o.clusterCidr.length > 0 ? [...o.clusterCidr] : [...podCidrs],
+    ipFamilies: [...(o.enableIpv4 ? (['IPv4'] as const) : []), ...(o.enableIpv6 ? (['IPv6'] as const) : [])],
   };
 }
 

@@ -46,6 +46,12 @@ export function nodeInfoFrom(name: string, node: Node | undefined, localIPs: rea
   return { name, zone: node?.metadata.labels?.[LABEL_ZONE] ?? '', primaryIPs, nodeIPs, localIPs: [...localIPs] };
 }
 
+/** The Node's own IPv6 pod CIDR, '' when none. */
+export function nodePodCidrV6(node: Node | undefined): string {
+  const list = node?.spec.podCIDRs ?? (node?.spec.podCIDR ? [node.spec.podCIDR] : []);
+  return list.find((c) => c.includes(':')) ?? '';
+}
+
 /** The Node's own pod CIDR (IPv4), '' when none. */
 export function nodePodCidrV4(node: Node | undefined): string {
   const list = node?.spec.podCIDRs ?? (node?.spec.podCIDR ? [node.spec.podCIDR] : []);

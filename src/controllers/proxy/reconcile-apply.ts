@@ -16,6 +16,7 @@ import { DUMMY_LINK } from './node-info.js';
 import { planIpvs, type DesiredVirtualService, type DrainOptions, type ManagedRanges } from './reconcile-ipvs.js';
 import { ServicesFilter } from './filter-services.js';
 import { ownsProxyChain } from './reconcile-tables.js';
+import type { IpFamilyName } from './validate-ip.js';
 
 export interface ApplyInput {
   /** undefined: full sync (read and diff everything); else only these IPVS service keys. */
@@ -25,12 +26,17 @@ export interface ApplyInput {
   /** Desired kube-dummy-if addresses (`a.b.c.d/32`), or undefined when unchanged since the last sync. */
   addresses: readonly string[] | undefined;
   ipsets: readonly IpsetSet[] | undefined;
-  /** nat table (reconciler). */
-  tables: readonly IptablesDesired[] | undefined;
-  /** KUBE-ROUTER-SERVICES rules and the INPUT jump (filter, written directly). */
-  filter: { rules: readonly string[]; jump: string } | undefined;
+  /** nat and mangle tables per family (reconciler). */
+  tables: readonly FamilyTable[] | undefined;
+  /** KUBE-ROUTER-SERVICES rules and the INPUT jump per family (filter, written directly). */
+  filter: readonly { family: IpFamilyName; rules: readonly string[]; jump: string }[] | undefined;
   /** Graceful termination (--ipvs-graceful-termination); undefined: removed destinations go at once. */
   drain?: DrainOptions;
+}
+
+export interface FamilyTable {
+  family: IpFamilyName;
+  desired: IptablesDesired;
 }
 
 export interface ApplyResult {
@@ -50,14 +56,21 @@ function toIfAddr(text: string): IfAddr {
 }
 
 export class ProxyApplier {
-  private readonly filter: ServicesFilter;
+  private readonly filters = new Map<IpFamilyName, ServicesFilter>();
 
   constructor(
     private readonly kernel: ProxyKernel,
     private readonly metrics: ProxyMetrics,
     private readonly logger: Logger,
   ) {
-    this.filter = new ServicesFilter(kernel.iptablesDriver);
+    this.filters.set('IPv4', new ServicesFilter(kernel.iptablesDriver));
+    if (kernel.iptablesDriver6) this.filters.set('IPv6', new ServicesFilter(kernel.iptablesDriver6));
+  }
+
+  private iptablesFor(family: IpFamilyName): ProxyKernel['iptables'] {
+    const t = family === 'IPv6' ? this.kernel.iptables6 : this.kernel.iptables;
+    if (!t) throw new KubeRouterError('KR_ERR_CONFIG', 'IPv6 services need ip6tables: --enable-ipv6 was not given to the proxy', { field: '--enable-ipv6' });
+    return t;
   }
 
   private count(kind: string, n = 1): void {
@@ -108,16 +121,21 @@ export class ProxyApplier {
       lap('ipsets');
     }
 
-    // 3. iptables: one transaction per table.
-    if (input.filter) {
-      const r = await this.filter.ensure(input.filter.rules, input.filter.jump);
+    // 3. iptables: one transaction per table and family.
+    for (const f of input.filter ?? []) {
+      const filter = this.filters.get(f.family);
+      if (!filter) {
+        errors.push(new KubeRouterError('KR_ERR_CONFIG', `${f.family} services need ip6tables: --enable-ipv6 was not given to the proxy`, { field: '--enable-ipv6' }));
+        continue;
+      }
+      const r = await filter.ensure(f.rules, f.jump);
       if (r.lines > 0) {
         mutations++;
         this.count('iptables_restore');
       }
     }
     for (const t of input.tables ?? []) {
-      const r = await this.kernel.iptables.apply(t, { owned: ownsProxyChain });
+      const r = await this.iptablesFor(t.family).apply(t.desired, { owned: ownsProxyChain });
       if (r.lines > 0) {
         mutations++;
         this.count('iptables_restore');

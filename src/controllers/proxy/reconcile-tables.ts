@@ -6,6 +6,7 @@
 // `iptables-restore --noflush` per table).
 
 import type { IpsetSet } from '../../kernel/ipset/types.js';
+import type { IpFamilyName } from './validate-ip.js';
 import type { IptablesDesired, JumpRule } from '../../kernel/iptables/types.js';
 import {
   IPSET_LB_FW,
@@ -24,7 +25,15 @@ export const CHAIN_HAIRPIN = 'KUBE-ROUTER-HAIRPIN';
 export const CHAIN_DSR_MARK = 'KUBE-ROUTER-DSR-MARK';
 /** mangle: MSS clamp on the SYN-ACKs DSR pods send from the VIP (PREROUTING). */
 export const CHAIN_DSR_MSS = 'KUBE-ROUTER-DSR-MSS';
-export const PROXY_SETS: readonly string[] = [IPSET_SVIP, IPSET_SVIP_PORT, IPSET_LOCAL_IPS, IPSET_LB_FW, IPSET_LB_SRC_NET, IPSET_LB_SRC_IP];
+const BASE_SETS: readonly string[] = [IPSET_SVIP, IPSET_SVIP_PORT, IPSET_LOCAL_IPS, IPSET_LB_FW, IPSET_LB_SRC_NET, IPSET_LB_SRC_IP];
+
+/** kube-router's name of a set in a family: the IPv6 twin is `inet6:<name>` (kube-router-reference 3.4). */
+export function familySet(name: string, family: IpFamilyName): string {
+  return family === 'IPv6' ? `inet6:${name}` : name;
+}
+
+/** Every set the proxy owns, both families. */
+export const PROXY_SETS: readonly string[] = [...BASE_SETS, ...BASE_SETS.map((n) => familySet(n, 'IPv6'))];
 export const PROXY_CHAINS: readonly string[] = [CHAIN_SERVICES, CHAIN_HAIRPIN, CHAIN_DSR_MARK, CHAIN_DSR_MSS];
 /** The bridge DSR pods' replies come in from (the router's CNI bridge). */
 export const POD_BRIDGE = 'kube-bridge';
@@ -35,12 +44,14 @@ export function ownsProxyChain(chain: string): boolean {
 }
 
 export interface TablesInput {
+  /** The family these sets and rules are for (default IPv4): iptables or ip6tables, `inet` or `inet6:` sets. */
+  family?: IpFamilyName;
   services: readonly CompiledService[];
   /** Node-local addresses (kube-router-local-ips). */
   localIPs: readonly string[];
-  /** The node's primary IPv4, SNAT source of the masquerade rule; '' when unknown. */
+  /** The node's primary IP of the family, SNAT source of the masquerade rule; '' when unknown. */
   nodeIP: string;
-  /** Pod CIDR excluded from masquerade ('' = masquerade every IPVS MASQ connection). */
+  /** Pod CIDR of the family excluded from masquerade ('' = masquerade every IPVS MASQ connection). */
   podCidr: string;
   masqueradeAll: boolean;
   permitAll: boolean;
@@ -48,13 +59,14 @@ export interface TablesInput {
   mtu?: number;
 }
 
-function hashSet(name: string, type: IpsetSet['type'], entries: Iterable<string>): IpsetSet {
-  return { name, type, family: 'inet', options: { timeout: 0 }, entries: new Set(entries) };
+function hashSet(name: string, family: IpFamilyName, type: IpsetSet['type'], entries: Iterable<string>): IpsetSet {
+  return { name: familySet(name, family), type, family: family === 'IPv6' ? 'inet6' : 'inet', options: { timeout: 0 }, entries: new Set(entries) };
 }
 
-function union(services: readonly CompiledService[], set: ProxySetName): Set<string> {
+function union(services: readonly CompiledService[], set: ProxySetName, family: IpFamilyName): Set<string> {
   const out = new Set<string>();
-  for (const s of services) for (const e of s.ipsetEntries[set].inet) out.add(e);
+  const fam = family === 'IPv6' ? 'inet6' : 'inet';
+  for (const s of services) for (const e of s.ipsetEntries[set][fam]) out.add(e);
   return out;
 }
 
@@ -62,18 +74,20 @@ function union(services: readonly CompiledService[], set: ProxySetName): Set<str
  * kube-router-svip (hash:ip), kube-router-svip-prt (hash:ip,port),
  * kube-router-local-ips (hash:ip), and the loadBalancerSourceRanges sets
  * kube-router-lb-fw (hash:ip,port), kube-router-lb-src-net (hash:ip,port,net),
- * kube-router-lb-src-ip (hash:ip,port,ip); IPv4. Always all six, empty or
- * not, so the fixed rules that name them always load.
+ * kube-router-lb-src-ip (hash:ip,port,ip), of `input.family` (IPv6: the
+ * `inet6:` twins). Always all six, empty or not, so the fixed rules that
+ * name them always load.
  */
 export function desiredIpsets(input: TablesInput): IpsetSet[] {
-  const local = input.localIPs.filter((a) => !a.includes(':'));
+  const f = input.family ?? 'IPv4';
+  const local = input.localIPs.filter((a) => a.includes(':') === (f === 'IPv6'));
   return [
-    hashSet(IPSET_SVIP, 'hash:ip', union(input.services, IPSET_SVIP)),
-    hashSet(IPSET_SVIP_PORT, 'hash:ip,port', union(input.services, IPSET_SVIP_PORT)),
-    hashSet(IPSET_LOCAL_IPS, 'hash:ip', local),
-    hashSet(IPSET_LB_FW, 'hash:ip,port', union(input.services, IPSET_LB_FW)),
-    hashSet(IPSET_LB_SRC_NET, 'hash:ip,port,net', union(input.services, IPSET_LB_SRC_NET)),
-    hashSet(IPSET_LB_SRC_IP, 'hash:ip,port,ip', union(input.services, IPSET_LB_SRC_IP)),
+    hashSet(IPSET_SVIP, f, 'hash:ip', union(input.services, IPSET_SVIP, f)),
+    hashSet(IPSET_SVIP_PORT, f, 'hash:ip,port', union(input.services, IPSET_SVIP_PORT, f)),
+    hashSet(IPSET_LOCAL_IPS, f, 'hash:ip', local),
+    hashSet(IPSET_LB_FW, f, 'hash:ip,port', union(input.services, IPSET_LB_FW, f)),
+    hashSet(IPSET_LB_SRC_NET, f, 'hash:ip,port,net', union(input.services, IPSET_LB_SRC_NET, f)),
+    hashSet(IPSET_LB_SRC_IP, f, 'hash:ip,port,ip', union(input.services, IPSET_LB_SRC_IP, f)),
   ];
 }
 
@@ -83,10 +97,14 @@ export function desiredIpsets(input: TablesInput): IpsetSet[] {
  * (kube-router-lb-src-net) nor the node itself (kube-router-lb-src-ip) is
  * dropped, as kube-proxy's KUBE-SOURCE-RANGES-FIREWALL drops it.
  */
-export const SOURCE_RANGES_RULE =
-  `-m set --match-set ${IPSET_LB_FW} dst,dst ` +
-  `-m set ! --match-set ${IPSET_LB_SRC_NET} dst,dst,src ` +
-  `-m set ! --match-set ${IPSET_LB_SRC_IP} dst,dst,src -j DROP`;
+export function sourceRangesRule(family: IpFamilyName = 'IPv4'): string {
+  return (
+    `-m set --match-set ${familySet(IPSET_LB_FW, family)} dst,dst ` +
+    `-m set ! --match-set ${familySet(IPSET_LB_SRC_NET, family)} dst,dst,src ` +
+    `-m set ! --match-set ${familySet(IPSET_LB_SRC_IP, family)} dst,dst,src -j DROP`
+  );
+}
+export const SOURCE_RANGES_RULE = sourceRangesRule('IPv4');
 
 /**
  * filter: INPUT -> KUBE-ROUTER-SERVICES for destinations in kube-router-svip.
@@ -105,22 +123,27 @@ export const SOURCE_RANGES_RULE =
  * leaves its chain empty: traffic to VIPs is not filtered by the proxy (only
  * the source-range drop remains here).
  */
-export function desiredFilter(input: Pick<TablesInput, 'permitAll'>): IptablesDesired {
-  const rules = [SOURCE_RANGES_RULE];
+export function desiredFilter(input: Pick<TablesInput, 'permitAll' | 'family'>): IptablesDesired {
+  const f = input.family ?? 'IPv4';
+  const rules = [sourceRangesRule(f)];
   if (input.permitAll) {
+    // IPv6: the same ICMPv6 types (kube-router's ip6tables twin); neighbour
+    // discovery goes to link-local or multicast addresses, never to a VIP.
+    const icmp = f === 'IPv6' ? '-p ipv6-icmp -m icmp6 --icmpv6-type' : '-p icmp --icmp-type';
     rules.push(
-      '-p icmp --icmp-type echo-request -j ACCEPT',
-      '-p icmp --icmp-type destination-unreachable -j ACCEPT',
-      '-p icmp --icmp-type time-exceeded -j ACCEPT',
-      `-m set --match-set ${IPSET_SVIP_PORT} dst,dst -j ACCEPT`,
+      `${icmp} echo-request -j ACCEPT`,
+      `${icmp} destination-unreachable -j ACCEPT`,
+      `${icmp} time-exceeded -j ACCEPT`,
+      ...(f === 'IPv6' ? [`${icmp} packet-too-big -j ACCEPT`] : []),
+      `-m set --match-set ${familySet(IPSET_SVIP_PORT, f)} dst,dst -j ACCEPT`,
       '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-      `-m set ! --match-set ${IPSET_LOCAL_IPS} dst -j REJECT --reject-with icmp-port-unreachable`,
+      `-m set ! --match-set ${familySet(IPSET_LOCAL_IPS, f)} dst -j REJECT --reject-with ${f === 'IPv6' ? 'icmp6-port-unreachable' : 'icmp-port-unreachable'}`,
     );
   }
   const jumps: JumpRule[] = [
     {
       fromChain: 'INPUT',
-      rule: `-m set --match-set ${IPSET_SVIP} dst -j ${CHAIN_SERVICES}`,
+      rule: `-m set --match-set ${familySet(IPSET_SVIP, f)} dst -j ${CHAIN_SERVICES}`,
       position: 'first',
       comment: 'allow input traffic to ipvs services',
     },
@@ -128,14 +151,16 @@ export function desiredFilter(input: Pick<TablesInput, 'permitAll'>): IptablesDe
   return { table: 'filter', chains: new Map([[CHAIN_SERVICES, rules]]), jumps };
 }
 
-/** nat: hairpin SNAT chain and the ipvs-match masquerade rule in POSTROUTING. */
+/** nat: hairpin SNAT chain and the ipvs-match masquerade rule in POSTROUTING (of `input.family`). */
 export function desiredNat(input: TablesInput): IptablesDesired {
+  const f = input.family ?? 'IPv4';
+  const host = f === 'IPv6' ? 128 : 32;
   const hairpin: string[] = [];
   const seen = new Set<string>();
   for (const s of input.services) {
     for (const h of s.hairpin) {
-      if (h.family !== 'IPv4') continue;
-      const r = `-s ${h.endpoint}/32 -d ${h.endpoint}/32 -m ipvs --vaddr ${h.vip}/32 --vport ${h.port} -j SNAT --to-source ${h.vip}`;
+      if (h.family !== f) continue;
+      const r = `-s ${h.endpoint}/${host} -d ${h.endpoint}/${host} -m ipvs --vaddr ${h.vip}/${host} --vport ${h.port} -j SNAT --to-source ${h.vip}`;
       if (!seen.has(r)) {
         seen.add(r);
         hairpin.push(r);
