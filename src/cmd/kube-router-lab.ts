@@ -2,7 +2,7 @@
 // kube-router-lab: the lab cluster (a real Debian kernel under qemu with
 // network namespaces as nodes and pods) and its API server.
 //   kube-router-lab apiserver --port P --kubeconfig-out FILE [--seed FILE.yaml]
-//   kube-router-lab up | down | exec <node|ns/pod> -- CMD | run FILE.yaml... | demo
+//   kube-router-lab up | down | exec <node|ns/pod> -- CMD | run [--family ipv6] FILE.yaml... | demo
 
 import { runApiServerCommand } from '../lab/apiserver/cli.js';
 import { runVmCommand, VM_COMMANDS } from '../lab/vm/cli.js';
@@ -12,11 +12,13 @@ const USAGE = `usage: kube-router-lab <command> [options]
 commands:
   apiserver --port P --kubeconfig-out FILE [--seed FILE.yaml]
                       run the lab API server alone on this host (no VM) until SIGTERM
-  up [--nodes N] [--second-subnet]
+  up [--nodes N] [--second-subnet] [--dual-stack]
                       boot the lab cluster and keep it running; prints a kubeconfig path
   exec <node|ns/pod> -- CMD...
                       run a command on a node or in a pod of the running lab
-  run FILE.yaml...    run scenario files (one boot for all of them)
+  run [--keep] [--family ipv4|ipv6] FILE.yaml...
+                      run scenario files (one boot for all of them); --family ipv6
+                      runs them in IPv6 on a dual-stack lab
   demo                boot a 3-node cluster with the agent on every node and show it working
   down                stop the running lab
 `;

@@ -18,9 +18,9 @@ export function newStore(): LabStore {
   return s;
 }
 
-export function fakeTopology(nodes = 3, router = false): HostTopology {
+export function fakeTopology(nodes = 3, router = false, dualStack = false): HostTopology {
   return {
-    nodes: Array.from({ length: nodes }, (_, i) => ({ name: `node${i + 1}`, ip: `192.168.56.${11 + i}` })),
+    nodes: Array.from({ length: nodes }, (_, i) => ({ name: `node${i + 1}`, ip: `192.168.56.${11 + i}`, ...(dualStack ? { ip6: `fd00:56::${11 + i}` } : {}) })),
     ...(router ? { router: { name: 'router', ips: ['192.168.56.254', '192.168.57.1'] as [string, string] } } : {}),
     argvFor(target: ExecTarget, argv: readonly string[]): string[] {
       if (target.kind === 'root') return [...argv];
@@ -153,11 +153,11 @@ export interface FakeHost extends LabClusterHost {
   logs: string[];
 }
 
-export function fakeHost(opts: { agentArgs?: string[]; router?: boolean } = {}): FakeHost {
+export function fakeHost(opts: { agentArgs?: string[]; router?: boolean; dualStack?: boolean } = {}): FakeHost {
   const store = newStore();
   const netns = new Set<string>();
   const logs: string[] = [];
-  const topology = fakeTopology(3, opts.router ?? false);
+  const topology = fakeTopology(3, opts.router ?? false, opts.dualStack ?? false);
   return {
     config: { nodes: 3, secondSubnet: opts.router ?? false, agentArgs: opts.agentArgs ?? [] },
     api: { store, stop: async () => void logs.push('api stop'), start: async () => void logs.push('api start') },

@@ -45,14 +45,23 @@ export function defaultService(obj: StoredObject): void {
     spec.externalTrafficPolicy = 'Cluster';
   }
   if (type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined) spec.allocateLoadBalancerNodePorts = true;
-  // IP families: from the ClusterIPs when given, else the cluster's single stack.
+  // IP families: from the ClusterIPs when given. Otherwise they are left
+  // unset here: which families a Service gets depends on the cluster's
+  // service CIDRs (primary family, dual-stack or not) and, on update, on the
+  // stored object, which only the allocator (the controller-manager's
+  // admission hook, as kube-apiserver's registry) knows; it fills
+  // ipFamilies and ipFamilyPolicy.
   const families = asArray(spec.ipFamilies);
   if (families === undefined || families.length === 0) {
     const fromIPs = (asArray(spec.clusterIPs) ?? []).map(familyOf).filter((f): f is 'IPv4' | 'IPv6' => f !== undefined);
-    spec.ipFamilies = fromIPs.length > 0 ? fromIPs : ['IPv4'];
+    if (fromIPs.length > 0) spec.ipFamilies = fromIPs;
   }
-  if (spec.ipFamilyPolicy === undefined || spec.ipFamilyPolicy === '') {
-    spec.ipFamilyPolicy = (spec.ipFamilies as unknown[]).length > 1 ? 'RequireDualStack' : 'SingleStack';
+  // Two families named without a policy can only mean dual-stack (upstream
+  // would reject SingleStack there); one family's policy is the allocator's
+  // call (SingleStack, RequireDualStack for headless selectorless, or the
+  // old object's on update).
+  if ((spec.ipFamilyPolicy === undefined || spec.ipFamilyPolicy === '') && (asArray(spec.ipFamilies) ?? []).length > 1) {
+    spec.ipFamilyPolicy = 'RequireDualStack';
   }
   if (!isObject(obj.status)) obj.status = { loadBalancer: {} };
   else if (!isObject(obj.status.loadBalancer)) obj.status.loadBalancer = {};
@@ -68,12 +77,21 @@ export function keepAllocatedServiceValues(next: StoredObject, prev: StoredObjec
   const os = isObject(prev.spec) ? prev.spec : {};
   const nType = ns.type ?? 'ClusterIP';
   if (nType === 'ExternalName' || os.type === 'ExternalName') return;
-  if ((ns.clusterIP === undefined || ns.clusterIP === '') && typeof os.clusterIP === 'string' && os.clusterIP !== '') {
+  const omitted = (v: unknown): boolean => v === undefined || v === '';
+  if (omitted(ns.clusterIP) && typeof os.clusterIP === 'string' && os.clusterIP !== '') {
     ns.clusterIP = os.clusterIP;
     if (os.clusterIPs !== undefined) ns.clusterIPs = structuredClone(os.clusterIPs);
     if (ns.ipFamilies === undefined && os.ipFamilies !== undefined) ns.ipFamilies = structuredClone(os.ipFamilies);
-    if (ns.ipFamilyPolicy === undefined && os.ipFamilyPolicy !== undefined) ns.ipFamilyPolicy = os.ipFamilyPolicy;
   }
+  // clusterIPs given as just clusterIP: keep the stored list (a dual-stack
+  // Service's secondary), as patchAllocatedValues copies it when empty.
+  const ips = asArray(ns.clusterIPs);
+  if ((ips === undefined || ips.length === 0) && ns.clusterIP === os.clusterIP && os.clusterIPs !== undefined) {
+    ns.clusterIPs = structuredClone(os.clusterIPs);
+  }
+  // An update without a policy keeps the stored one (upstream adopts it), so
+  // it is never read as a switch between single- and dual-stack.
+  if (omitted(ns.ipFamilyPolicy) && os.ipFamilyPolicy !== undefined) ns.ipFamilyPolicy = os.ipFamilyPolicy;
   if (nType === 'NodePort' || nType === 'LoadBalancer') {
     const oldPorts = (asArray(os.ports) ?? []).filter(isObject);
     for (const p of asArray(ns.ports) ?? []) {

@@ -16,6 +16,8 @@ export interface GuestConfig {
   nodeBinary: string;
   nodes: number;
   secondSubnet: boolean;
+  /** IPv6 next to IPv4 on the underlay, pod CIDRs and Service CIDRs. */
+  dualStack?: boolean;
   /** Extra flags for every agent. */
   agentArgs: string[];
   /** Start one agent per node once the cluster is up (default true). */
@@ -47,6 +49,7 @@ export function readGuestConfig(path: string): GuestConfig {
     nodeBinary: c.nodeBinary ?? process.execPath,
     nodes: c.nodes,
     secondSubnet: c.secondSubnet ?? false,
+    ...(c.dualStack === true ? { dualStack: true } : {}),
     agentArgs: c.agentArgs ?? [],
     startAgents: c.startAgents ?? true,
     controlPort: c.controlPort ?? 7070,

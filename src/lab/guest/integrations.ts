@@ -16,6 +16,9 @@ import { fileLogger } from './file-logger.js';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/12';
+/** The IPv6 halves of a dual-stack lab: a /64 per node out of the /56, and a /112 of ClusterIPs. */
+export const CLUSTER_CIDR6 = 'fd00:10:244::/56';
+export const SERVICE_CIDR6 = 'fd00:10:96::/112';
 
 export function startApiServer(opts: LabApiServerOptions): Promise<LabApiServer> {
   return startLabApiServer(opts);
@@ -25,7 +28,7 @@ export function startApiServer(opts: LabApiServerOptions): Promise<LabApiServer>
 export function labNodeSpecs(ctx: GuestContext): LabNodeSpec[] {
   return ctx.topology.nodes.map((n) => {
     const labels = ctx.config.nodeLabels?.[n.name];
-    return labels === undefined ? { name: n.name, internalIP: n.ip } : { name: n.name, internalIP: n.ip, labels };
+    return { name: n.name, internalIP: n.ip, ...(n.ip6 !== undefined ? { internalIP6: n.ip6 } : {}), ...(labels !== undefined ? { labels } : {}) };
   });
 }
 
@@ -40,8 +43,8 @@ export function startControllerManager(ctx: GuestContext): Promise<ControllerMan
   return startCm({
     store: ctx.api.store,
     nodes: labNodeSpecs(ctx),
-    clusterCidr: CLUSTER_CIDR,
-    serviceCidr: SERVICE_CIDR,
+    clusterCidr: ctx.config.dualStack ? [CLUSTER_CIDR, CLUSTER_CIDR6] : CLUSTER_CIDR,
+    serviceCidr: ctx.config.dualStack ? [SERVICE_CIDR, SERVICE_CIDR6] : SERVICE_CIDR,
     nodePortRange: [30000, 32767],
     apiServerEndpoint: { ip: UNDERLAY.bridgeIp, port: ctx.config.apiPort },
     logger: fileLogger(join(ctx.config.logsDir, 'controller-manager.log')),

@@ -18,7 +18,7 @@ export interface HostApi {
 }
 
 export interface HostTopology {
-  readonly nodes: readonly Pick<LabNode, 'name' | 'ip'>[];
+  readonly nodes: readonly Pick<LabNode, 'name' | 'ip' | 'ip6'>[];
   readonly router?: Pick<LabRouter, 'name' | 'ips'>;
   /** The external BGP peer namespace while one is up. */
   readonly peer?: Pick<LabPeer, 'name' | 'ip' | 'asn'>;

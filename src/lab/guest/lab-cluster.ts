@@ -26,6 +26,8 @@ import {
   type SettleResult,
 } from '../scenario/cluster.js';
 import { KubeRouterError, errorMessage } from '../../errors.js';
+import type { IpFamily } from '../scenario/family.js';
+import { specForFamily } from '../scenario/family-args.js';
 import type { GuestContext } from './context.js';
 import { execEvents } from './exec.js';
 import { observeAgents, waitAgentUp, type HealthFetcher } from './lab-cluster-agents.js';
@@ -111,6 +113,7 @@ export class GuestLabCluster implements LabCluster {
       secondSubnet: host.topology !== undefined ? host.topology.router !== undefined : host.config.secondSubnet,
       agentArgs: [...host.config.agentArgs],
       externalPeer: host.topology?.peer !== undefined,
+      ...(host.topology?.nodes.some((n) => n.ip6 !== undefined) ? { dualStack: true } : {}),
     };
     for (const n of host.topology?.nodes ?? []) if (host.agents?.statusOf(n.name).running) this.expected.add(n.name);
     if (host.api !== undefined) this.tracker = new ChangeTracker(host.api.store);
@@ -125,10 +128,25 @@ export class GuestLabCluster implements LabCluster {
     return { ...this.spec, agentArgs: [...this.spec.agentArgs] };
   }
 
-  async configure(spec: ClusterSpec): Promise<void> {
+  async configure(fileSpec: ClusterSpec, family: IpFamily = 'ipv4'): Promise<void> {
     const topo = needTopology(this.host, 'configure');
     const have = topo.nodes.length;
     const haveSecond = topo.router !== undefined;
+    const haveDual = topo.nodes.some((n) => n.ip6 !== undefined);
+    if (family === 'ipv6' && !haveDual) {
+      throw labError('--family ipv6 needs a dual-stack lab; this VM was booted IPv4-only (kube-router-lab down; kube-router-lab up --dual-stack)', {
+        field: 'family',
+        value: family,
+      });
+    }
+    // The agents' flags of this run: an IPv6 run extends the file's (IPv4: the spec as written).
+    const spec = this.specFor(fileSpec, family);
+    if ((spec.dualStack ?? false) !== haveDual) {
+      throw labError(
+        `cluster: the file wants ${spec.dualStack ? 'a dual-stack' : 'an IPv4-only'} lab; this VM was booted ${haveDual ? 'dual-stack' : 'IPv4-only'}: run it in a VM booted that way (kube-router-lab up ${spec.dualStack ? '--dual-stack' : 'without --dual-stack'})`,
+        { field: 'cluster.dualStack', value: String(spec.dualStack ?? false) },
+      );
+    }
     if (spec.nodes !== have || spec.secondSubnet !== haveSecond) {
       throw labError(
         `cluster: the file wants ${spec.nodes} nodes${spec.secondSubnet ? ' with the last behind a router' : ''}; this VM was booted with ${have}${haveSecond ? ' (second subnet)' : ''} and cannot change its nodes while running: run it in a VM booted with that topology`,
@@ -167,6 +185,14 @@ export class GuestLabCluster implements LabCluster {
     // Every agent answers /healthz before the file's steps run (also the ones
     // the supervisor started at boot: under emulation that takes minutes).
     await Promise.all(nodes.map((n) => waitAgentUp(this.host, n, this.fetch, this.opts.agentUpTimeoutMs ?? AGENT_UP_TIMEOUT_MS, this.pollMs)));
+  }
+
+  private specFor(spec: ClusterSpec, family: IpFamily): ClusterSpec {
+    try {
+      return specForFamily(spec, family);
+    } catch (err) {
+      throw labError(`cluster: agentArgs of an ${family} run: ${errorMessage(err)}`, { field: 'cluster.agentArgs' }, err);
+    }
   }
 
   async reset(): Promise<void> {
@@ -323,7 +349,7 @@ export class GuestLabCluster implements LabCluster {
 
   async nodes(): Promise<NodeInfo[]> {
     const topo = needTopology(this.host, 'nodes');
-    const out: NodeInfo[] = topo.nodes.map((n) => ({ name: n.name, ips: [n.ip], role: 'node' }));
+    const out: NodeInfo[] = topo.nodes.map((n) => ({ name: n.name, ips: [n.ip], role: 'node', ...(n.ip6 !== undefined ? { ip6: n.ip6 } : {}) }));
     if (topo.router !== undefined) out.push({ name: topo.router.name, ips: [...topo.router.ips], role: 'router' });
     if (topo.peer !== undefined) out.push({ name: topo.peer.name, ips: [topo.peer.ip], role: 'peer' });
     return out;

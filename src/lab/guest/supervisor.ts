@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     const api = await phase('apiserver', () => startApiServer({ host: '0.0.0.0', port: config.apiPort, certHosts: API_CERT_HOSTS, certs: premade.certs }));
     ctx.api = api;
     state.components.apiserver = `${api.url} (https://${UNDERLAY.bridgeIp}:${config.apiPort} from the nodes; certificates made by the ${premade.certs === undefined ? 'guest' : 'host'})`;
-    ctx.topology = await phase('topology', () => Topology.create({ nodes: config.nodes, secondSubnet: config.secondSubnet }));
+    ctx.topology = await phase('topology', () => Topology.create({ nodes: config.nodes, secondSubnet: config.secondSubnet, dualStack: config.dualStack ?? false }));
     await startCluster(ctx, state, phase);
     timings.readyKernelUptimeS = uptime();
     setPhase('ready');

@@ -8,6 +8,7 @@
 // sees IPs, ports and the place a probe or command runs from.
 
 import type { StoredObject } from '../apiserver/types.js';
+import type { IpFamily } from './family.js';
 
 /** The `cluster:` section of a scenario file, defaults applied. */
 export interface ClusterSpec {
@@ -19,6 +20,8 @@ export interface ClusterSpec {
   agentArgs: string[];
   /** An FRR or BIRD router namespace on the underlay, AS 64513. */
   externalPeer: boolean;
+  /** IPv6 next to IPv4 (underlay, pod and Service CIDRs); present only when true. */
+  dualStack?: boolean;
 }
 
 export const DEFAULT_CLUSTER_SPEC: Readonly<ClusterSpec> = Object.freeze({
@@ -33,6 +36,7 @@ export function sameClusterSpec(a: ClusterSpec, b: ClusterSpec): boolean {
     a.nodes === b.nodes &&
     a.secondSubnet === b.secondSubnet &&
     a.externalPeer === b.externalPeer &&
+    (a.dualStack ?? false) === (b.dualStack ?? false) &&
     a.agentArgs.length === b.agentArgs.length &&
     a.agentArgs.every((arg, i) => arg === b.agentArgs[i])
   );
@@ -99,6 +103,8 @@ export interface NodeInfo {
   name: string;
   /** The node's InternalIP (first) and any other addresses. */
   ips: string[];
+  /** The node's IPv6 underlay address in a dual-stack lab (fd00:56::1x); absent otherwise. */
+  ip6?: string;
   /** `node` for cluster nodes; `router` / `peer` for the other namespaces a probe may run from. */
   role: 'node' | 'router' | 'peer';
 }
@@ -107,9 +113,12 @@ export interface LabCluster {
   /**
    * Brings the cluster to this shape. Restarts agents (and re-creates nodes,
    * the router and the external peer) only when the spec differs from the
-   * current one; otherwise returns at once.
+   * current one; otherwise returns at once. With `family: 'ipv6'` (a
+   * `--family ipv6` run) the spec is taken as that run's: dual-stack, agents
+   * with IPv6 enabled and their IPv4 ranges extended with their IPv6 twins;
+   * rejects when the lab is not dual-stack.
    */
-  configure(spec: ClusterSpec): Promise<void>;
+  configure(spec: ClusterSpec, family?: IpFamily): Promise<void>;
   /** Deletes every object created through apply() since the last reset (pods are gone, not just terminating, when it resolves). */
   reset(): Promise<void>;
   /** Creates or replaces each object, in order. Throws (a KubeRouterError naming the object) when the API server rejects one. */

@@ -2,6 +2,8 @@
 // against the interface): objects in a map, pods given IPs from their node's
 // podCIDR, services ClusterIPs and nodePorts, and probes answered by a
 // programmable reachability function. Every call is logged in `calls`.
+// With `dualStack: true` it plays a dual-stack lab: pods and Services get an
+// IPv6 address too (status.podIPs, spec.clusterIPs) and nodes an ip6.
 
 import type { StoredObject } from '../apiserver/types.js';
 import { KubeRouterError } from '../../errors.js';
@@ -20,6 +22,7 @@ import {
   type ProbeResult,
   type SettleResult,
 } from './cluster.js';
+import type { IpFamily } from './family.js';
 
 export interface ReachContext {
   cluster: FakeCluster;
@@ -40,6 +43,8 @@ export interface FakeClusterOptions {
   startExitCode?: number;
   /** Pods get no IP when false (a pod not yet started). */
   assignPodIPs?: boolean;
+  /** A dual-stack lab: IPv6 pod IPs and ClusterIPs (Services not SingleStack), node ip6; configure() accepts family ipv6. */
+  dualStack?: boolean;
 }
 
 /** Default reachability: a pod answers on its declared container ports with `ns/name`; nothing else answers. */
@@ -60,6 +65,8 @@ export class FakeCluster implements LabCluster {
   readonly calls: string[] = [];
   readonly batches: ProbeRequest[][] = [];
   spec: ClusterSpec | undefined;
+  /** The family of the last configure(). */
+  family: IpFamily = 'ipv4';
   /** How many times configure() "restarted" the agents (the spec changed). */
   agentRestarts = 0;
   private created = new Set<string>();
@@ -71,8 +78,12 @@ export class FakeCluster implements LabCluster {
 
   constructor(private readonly opts: FakeClusterOptions = {}) {}
 
-  async configure(spec: ClusterSpec): Promise<void> {
-    this.calls.push(`configure ${JSON.stringify(spec)}`);
+  async configure(spec: ClusterSpec, family: IpFamily = 'ipv4'): Promise<void> {
+    if (family === 'ipv6' && this.opts.dualStack !== true) {
+      throw new KubeRouterError('KR_ERR_LAB', '--family ipv6 needs a dual-stack lab; this VM was booted IPv4-only', { field: 'family', value: family });
+    }
+    this.calls.push(family === 'ipv4' ? `configure ${JSON.stringify(spec)}` : `configure ${family} ${JSON.stringify(spec)}`);
+    this.family = family;
     if (this.spec === undefined || !sameClusterSpec(this.spec, spec)) this.agentRestarts++;
     this.spec = { ...spec, agentArgs: [...spec.agentArgs] };
   }
@@ -118,13 +129,24 @@ export class FakeCluster implements LabCluster {
       this.nextPodHost.set(spec.nodeName, host + 1);
       podIP = `10.244.${idx}.${host}`;
     }
-    pod.status = podIP === undefined ? { phase: 'Pending' } : { phase: 'Running', podIP, podIPs: [{ ip: podIP }] };
+    pod.status = podIP === undefined ? { phase: 'Pending' } : { phase: 'Running', podIP, podIPs: this.podIPs(podIP).map((ip) => ({ ip })) };
+  }
+
+  /** 10.244.N.H, and in a dual-stack lab fd00:10:244:N::H (H in hex) too. */
+  private podIPs(v4: string): string[] {
+    if (this.opts.dualStack !== true) return [v4];
+    const [, , n, h] = v4.split('.').map(Number);
+    return [v4, `fd00:10:244:${n}::${h.toString(16)}`];
   }
 
   private defaultService(svc: StoredObject, old: StoredObject | undefined): void {
-    const spec = (svc.spec ??= {}) as { clusterIP?: string; type?: string; ports?: { port: number; nodePort?: number }[] };
-    const oldSpec = (old?.spec ?? {}) as { clusterIP?: string };
+    const spec = (svc.spec ??= {}) as { clusterIP?: string; clusterIPs?: string[]; ipFamilyPolicy?: string; type?: string; ports?: { port: number; nodePort?: number }[] };
+    const oldSpec = (old?.spec ?? {}) as { clusterIP?: string; clusterIPs?: string[] };
     spec.clusterIP ??= oldSpec.clusterIP ?? `10.96.0.${this.nextClusterIP++}`;
+    if (this.opts.dualStack === true && spec.clusterIP !== 'None' && spec.ipFamilyPolicy !== 'SingleStack') {
+      const host = Number(spec.clusterIP.split('.')[3]);
+      spec.clusterIPs ??= oldSpec.clusterIPs ?? [spec.clusterIP, `fd00:10:96::${host.toString(16)}`];
+    }
     if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
       for (const p of spec.ports ?? []) p.nodePort ??= this.nextNodePort++;
     }
@@ -154,7 +176,8 @@ export class FakeCluster implements LabCluster {
 
   podByIP(ip: string): StoredObject | undefined {
     for (const o of this.objects.values()) {
-      if (o.kind === 'Pod' && ((o.status ?? {}) as { podIP?: string }).podIP === ip) return o;
+      const st = (o.status ?? {}) as { podIP?: string; podIPs?: { ip?: string }[] };
+      if (o.kind === 'Pod' && (st.podIP === ip || (st.podIPs ?? []).some((p) => p.ip === ip))) return o;
     }
     return undefined;
   }
@@ -204,7 +227,8 @@ export class FakeCluster implements LabCluster {
   }
 
   async nodes(): Promise<NodeInfo[]> {
-    const nodes: NodeInfo[] = this.nodeNames().map((name, i) => ({ name, ips: [`192.168.56.${11 + i}`], role: 'node' }));
+    const v6 = this.opts.dualStack === true;
+    const nodes: NodeInfo[] = this.nodeNames().map((name, i) => ({ name, ips: [`192.168.56.${11 + i}`], role: 'node', ...(v6 ? { ip6: `fd00:56::${11 + i}` } : {}) }));
     if (this.spec?.secondSubnet) nodes.push({ name: 'router', ips: ['192.168.56.1'], role: 'router' });
     if (this.spec?.externalPeer) nodes.push({ name: 'peer', ips: ['192.168.56.254'], role: 'peer' });
     return nodes;

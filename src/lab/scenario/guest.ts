@@ -1,6 +1,6 @@
 // The scenario runner's guest side: `registerGuestRoutes(ctx)` (called by the
 // guest supervisor, src/lab/guest/integrations.ts) adds
-//   POST /v1/scenario/run {files: [absolute paths], retryDelayMs?}
+//   POST /v1/scenario/run {files: [absolute paths], retryDelayMs?, family?: "ipv4"|"ipv6"}
 // answering JSON lines: each result line of the runner as an object, each
 // `<file>: N passed, N failed` / total line as {"summary": "..."}, and last
 // {"done": true, "passed": N, "failed": N, "exitCode": 0|1}.
@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeRouterError } from '../../errors.js';
 import type { LabCluster } from './cluster.js';
+import { isFamily, type IpFamily } from './family.js';
 import type { ScenarioOutput } from './report.js';
 import { runScenarioFiles, type RunOptions, type RunSummary } from './runner.js';
 
@@ -45,7 +46,7 @@ export function registerGuestRoutes(ctx: ScenarioRouteHost, cluster?: LabCluster
   let shared: Promise<LabCluster> | undefined = cluster === undefined ? undefined : Promise.resolve(cluster);
   let busy = false;
   ctx.control.route('POST', SCENARIO_RUN_PATH, async (req) => {
-    const { files, retryDelayMs } = runRequest(req.body);
+    const { files, retryDelayMs, family } = runRequest(req.body);
     if (busy) throw new KubeRouterError('KR_ERR_LAB', 'a scenario run is already in progress');
     shared ??= loadLabCluster(ctx);
     let c: LabCluster;
@@ -56,18 +57,21 @@ export function registerGuestRoutes(ctx: ScenarioRouteHost, cluster?: LabCluster
       throw err;
     }
     busy = true;
-    const opts: RunOptions = retryDelayMs === undefined ? {} : { retryDelayMs };
+    const opts: RunOptions = { ...(retryDelayMs === undefined ? {} : { retryDelayMs }), ...(family === undefined ? {} : { family }) };
     return streamRun((out) => runScenarioFiles(files, c, out, opts).finally(() => (busy = false)));
   });
 }
 
-function runRequest(body: unknown): { files: string[]; retryDelayMs?: number } {
-  const b = (body ?? {}) as { files?: unknown; retryDelayMs?: unknown };
+export function runRequest(body: unknown): { files: string[]; retryDelayMs?: number; family?: IpFamily } {
+  const b = (body ?? {}) as { files?: unknown; retryDelayMs?: unknown; family?: unknown };
   if (!Array.isArray(b.files) || b.files.length === 0 || !b.files.every((f) => typeof f === 'string')) {
     throw new KubeRouterError('KR_ERR_LAB', 'body must be {"files": ["/abs/path.yaml", ...]}');
   }
+  if (b.family !== undefined && !isFamily(b.family)) {
+    throw new KubeRouterError('KR_ERR_LAB', `body: family must be "ipv4" or "ipv6", got ${JSON.stringify(b.family)}`, { field: 'family' });
+  }
   const retryDelayMs = typeof b.retryDelayMs === 'number' ? b.retryDelayMs : undefined;
-  return { files: b.files as string[], retryDelayMs };
+  return { files: b.files as string[], retryDelayMs, family: b.family };
 }
 
 /** Turns the runner's output into a stream of objects, ending with a `done` object. */

@@ -14,6 +14,7 @@ export type {
 } from './cluster.js';
 export { DEFAULT_CLUSTER_SPEC, placeName, sameClusterSpec } from './cluster.js';
 export { ScenarioError } from './errors.js';
+export { FamilyError, type IpFamily } from './family.js';
 export { parseScenarioFile, parseScenarioText } from './parse.js';
 export type { ScenarioOutput } from './report.js';
 export { runScenarioFiles, runScenarios, PROBE_RETRY_DELAY_MS, type RunOptions, type RunSummary } from './runner.js';

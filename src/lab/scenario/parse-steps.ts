@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { ScenarioError, show, type ScenarioErrorWhere } from './errors.js';
 import { Fields, isMapping, type Mapping } from './fields.js';
 import { parseMatrix } from './matrix.js';
-import { scanTemplates } from './template.js';
+import { blankTemplates, scanTemplates } from './template.js';
 import type { ObjectRef } from './cluster.js';
 import type { ApplySource, StepBody } from './types.js';
 
@@ -66,7 +66,9 @@ export function parseStepBody(key: Exclude<StepKey, 'include'>, value: unknown, 
       return parseExec(Fields.of(value, where, 'exec'));
     case 'hold': {
       const f = Fields.of(value, where, 'hold').only(['name', 'from', 'to', 'port']);
-      return { kind: 'hold', name: f.string('name'), from: f.string('from'), to: f.string('to'), port: f.optInt('port', 1, 65535) };
+      const to = f.string('to');
+      checkTemplates(f, 'to', to);
+      return { kind: 'hold', name: f.string('name'), from: f.string('from'), to, port: f.optInt('port', 1, 65535) };
     }
     case 'release': {
       const f = Fields.of(value, where, 'release').only(['name', 'expect', 'maxGap']);
@@ -106,14 +108,15 @@ export function parseStepBody(key: Exclude<StepKey, 'include'>, value: unknown, 
 function parseProbe(f: Fields): StepBody {
   f.only(['from', 'to', 'port', 'protocol', 'expect', 'body', 'timeout', 'repeat', 'bodies', 'sameBody']);
   const to = f.string('to');
+  checkTemplates(f, 'to', to);
   const port = f.optInt('port', 1, 65535);
   if (port === undefined && !to.startsWith('service:') && !to.startsWith('nodeport:')) {
     f.fail('port', `is required when 'to' is not a service: or nodeport: target`);
   }
   const body = f.optString('body');
-  if (body !== undefined) checkBody(f, 'body', body);
+  if (body !== undefined) checkTemplates(f, 'body', body);
   const bodies = f.has('bodies') ? f.stringList('bodies') : undefined;
-  for (const b of bodies ?? []) checkBody(f, 'bodies', b);
+  for (const b of bodies ?? []) checkTemplates(f, 'bodies', b);
   const expect = f.oneOf('expect', ['allow', 'deny'] as const);
   const sameBody = f.bool('sameBody', false);
   if (expect === 'deny' && (body !== undefined || bodies !== undefined || sameBody)) {
@@ -142,10 +145,12 @@ function parseExec(f: Fields): StepBody {
   const expectNot = f.optString('expectNot');
   if (expect !== undefined) checkRegex(f, 'expect', expect);
   if (expectNot !== undefined) checkRegex(f, 'expectNot', expectNot);
+  const cmd = f.string('cmd');
+  checkTemplates(f, 'cmd', cmd);
   return {
     kind: 'exec',
     on: f.string('on'),
-    cmd: f.string('cmd'),
+    cmd,
     expect,
     expectNot,
     expectExit: f.optInt('expectExit', 0, 255) ?? 0,
@@ -165,8 +170,8 @@ function parseRestart(f: Fields): StepBody {
   return { kind: 'restart-apiserver', downForMs: f.duration('downFor', 0) };
 }
 
-/** A reply pattern: templates ({{ip ns/pod}}...) allowed, substring or regex. */
-function checkBody(f: Fields, key: string, source: string): void {
+/** Text where templates ({{ip ns/pod}}, {{vip A.B.C.D}}...) are allowed: every one must parse. */
+function checkTemplates(f: Fields, key: string, source: string): void {
   try {
     scanTemplates(source);
   } catch (err) {
@@ -174,9 +179,11 @@ function checkBody(f: Fields, key: string, source: string): void {
   }
 }
 
+/** A regular expression that may hold templates (their values are escaped when substituted). */
 function checkRegex(f: Fields, key: string, source: string): void {
+  checkTemplates(f, key, source);
   try {
-    new RegExp(source);
+    new RegExp(blankTemplates(source, 'x'));
   } catch (err) {
     f.fail(key, `is not a valid regular expression: ${(err as Error).message}`);
   }

@@ -51,11 +51,14 @@ function loadYaml(text: string, file: string): unknown {
 
 export function parseCluster(value: unknown, file: string): ClusterSpec {
   const f = Fields.of(value, { file, key: 'cluster' }, 'cluster', true);
-  f.only(['nodes', 'secondSubnet', 'agentArgs', 'externalPeer']);
+  f.only(['nodes', 'secondSubnet', 'agentArgs', 'externalPeer', 'dualStack']);
   const nodes = f.has('nodes') ? f.int('nodes', 1, 20) : DEFAULT_CLUSTER_SPEC.nodes;
   const secondSubnet = f.bool('secondSubnet', DEFAULT_CLUSTER_SPEC.secondSubnet);
   if (secondSubnet && nodes < 2) f.fail('secondSubnet', 'needs at least 2 nodes');
+  const dualStack = f.bool('dualStack', false);
+  if (dualStack && secondSubnet) f.fail('dualStack', 'is not available with secondSubnet');
   return {
+    ...(dualStack ? { dualStack } : {}),
     nodes,
     secondSubnet,
     agentArgs: [...f.stringList('agentArgs', [...DEFAULT_CLUSTER_SPEC.agentArgs])],

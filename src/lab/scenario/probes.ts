@@ -1,11 +1,15 @@
 // A batch of probes (consecutive `probe` and `matrix` steps) run in parallel.
 // Targets are resolved just before probing; probes whose result is wrong (or
 // whose target did not resolve) are resolved and probed once more after a
-// delay (2 s, as upstream's e2e does) before they count as failed.
+// delay (2 s, as upstream's e2e does) before they count as failed. `to` may
+// hold templates (`{{vip 198.51.100.20}}`); `body`/`bodies` too, matched as a
+// substring with the values as they are, else as a regular expression with
+// the values escaped.
 
 import type { LabCluster, ProbeRequest, ProbeResult, Protocol } from './cluster.js';
+import type { IpFamily } from './family.js';
 import { TargetResolver } from './targets.js';
-import { substituteTemplates } from './template.js';
+import { substituteInRegExp, substituteTemplates } from './template.js';
 import type { Expect } from './types.js';
 
 export interface PlannedProbe {
@@ -35,6 +39,9 @@ export interface ProbeOutcome {
   /** `body` and `bodies` with templates substituted. */
   wantBody?: string;
   wantBodies?: string[];
+  /** The same with substituted values regex-escaped: what the regular-expression match uses. */
+  wantBodyRe?: string;
+  wantBodiesRe?: string[];
   /** Resolution or cluster error, or what did not hold. */
   error?: string;
   /** allow, deny, or `mixed` when some repetitions connected and some did not. */
@@ -49,6 +56,8 @@ export interface BatchOptions {
   sleep: (ms: number) => Promise<void>;
   now: () => number;
   retryDelayMs: number;
+  /** The IP family targets and templates resolve to (default ipv4). */
+  family?: IpFamily;
 }
 
 export async function runProbeBatch(cluster: LabCluster, probes: PlannedProbe[], opts: BatchOptions): Promise<ProbeOutcome[]> {
@@ -64,17 +73,16 @@ export async function runProbeBatch(cluster: LabCluster, probes: PlannedProbe[],
 }
 
 async function attempt(cluster: LabCluster, probes: PlannedProbe[], opts: BatchOptions, retried: boolean): Promise<ProbeOutcome[]> {
-  const resolver = new TargetResolver(cluster);
+  const resolver = new TargetResolver(cluster, opts.family);
   const started = opts.now();
   const planned = await Promise.all(
     probes.map(async (probe): Promise<ProbeOutcome> => {
       try {
-        const [from, addr] = await Promise.all([resolver.place(probe.from), resolver.address(probe.to, probe.port, probe.protocol)]);
-        const request: ProbeRequest = { from, toIP: addr.ip, port: addr.port, protocol: addr.protocol, timeoutMs: probe.timeoutMs };
         const sub = (t: string): Promise<string> => substituteTemplates(t, (ref) => resolver.template(ref));
-        const wantBody = probe.body === undefined ? undefined : await sub(probe.body);
-        const wantBodies = probe.bodies === undefined ? undefined : await Promise.all(probe.bodies.map(sub));
-        return { probe, request, wantBody, wantBodies, ok: false, retried, ms: 0 };
+        const to = await sub(probe.to);
+        const [from, addr] = await Promise.all([resolver.place(probe.from), resolver.address(to, probe.port, probe.protocol)]);
+        const request: ProbeRequest = { from, toIP: addr.ip, port: addr.port, protocol: addr.protocol, timeoutMs: probe.timeoutMs };
+        return { probe, request, ...(await wantedBodies(probe, resolver)), ok: false, retried, ms: 0 };
       } catch (err) {
         return { probe, error: (err as Error).message, ok: false, retried, ms: 0 };
       }
@@ -114,6 +122,16 @@ async function attempt(cluster: LabCluster, probes: PlannedProbe[], opts: BatchO
   return planned;
 }
 
+/** `body` and `bodies` with templates substituted: as text, and for the regular-expression match. */
+async function wantedBodies(probe: PlannedProbe, resolver: TargetResolver): Promise<Pick<ProbeOutcome, 'wantBody' | 'wantBodies' | 'wantBodyRe' | 'wantBodiesRe'>> {
+  const sub = (t: string): Promise<string> => substituteTemplates(t, (ref) => resolver.template(ref));
+  const subRe = (t: string): Promise<string> => substituteInRegExp(t, (ref) => resolver.template(ref));
+  const out: Pick<ProbeOutcome, 'wantBody' | 'wantBodies' | 'wantBodyRe' | 'wantBodiesRe'> = {};
+  if (probe.body !== undefined) [out.wantBody, out.wantBodyRe] = await Promise.all([sub(probe.body), subRe(probe.body)]);
+  if (probe.bodies !== undefined) [out.wantBodies, out.wantBodiesRe] = await Promise.all([Promise.all(probe.bodies.map(sub)), Promise.all(probe.bodies.map(subRe))]);
+  return out;
+}
+
 /** Undefined when the results are as expected; else `wrong` (allow/deny) or what did not hold. */
 export function judge(o: ProbeOutcome, rs: ProbeResult[]): string | undefined {
   const p = o.probe;
@@ -123,23 +141,27 @@ export function judge(o: ProbeOutcome, rs: ProbeResult[]): string | undefined {
   // A pattern matches the body, or the body with the client the responder saw
   // (`x/a client=10.244.1.5:40312`: source-IP checks).
   const withClient = rs.map((r) => (r.client === undefined ? r.body ?? '' : `${r.body ?? ''} client=${r.client}`));
-  const matches = (want: string, i: number): boolean => bodyMatches(want, bodies[i]) || bodyMatches(want, withClient[i]);
+  const matches = (want: string, re: string, i: number): boolean => bodyMatches(want, bodies[i], re) || bodyMatches(want, withClient[i], re);
   if (o.wantBody !== undefined) {
-    const i = bodies.findIndex((_, j) => !matches(o.wantBody as string, j));
+    const want = o.wantBody;
+    const i = bodies.findIndex((_, j) => !matches(want, o.wantBodyRe ?? want, j));
     if (i >= 0) return `reply '${withClient[i]}' does not match '${o.wantBody}'`;
   }
-  for (const want of o.wantBodies ?? []) {
-    if (!bodies.some((_, j) => matches(want, j))) return `no reply matched '${want}'`;
+  for (const [k, want] of (o.wantBodies ?? []).entries()) {
+    if (!bodies.some((_, j) => matches(want, o.wantBodiesRe?.[k] ?? want, j))) return `no reply matched '${want}'`;
   }
   if (p.sameBody === true && new Set(bodies).size > 1) return `replies differ: ${[...new Set(bodies)].join(', ')}`;
   return undefined;
 }
 
-/** `pattern` as a plain substring, or else as a regular expression. */
-export function bodyMatches(pattern: string, body: string): boolean {
+/**
+ * `pattern` as a plain substring, or else as a regular expression: `regex`,
+ * the pattern with its substituted template values escaped (default: the pattern).
+ */
+export function bodyMatches(pattern: string, body: string, regex: string = pattern): boolean {
   if (body.includes(pattern)) return true;
   try {
-    return new RegExp(pattern).test(body);
+    return new RegExp(regex).test(body);
   } catch {
     return false;
   }

@@ -3,10 +3,13 @@
 // differs; reset() between files), steps in order, consecutive probe and
 // matrix steps as one parallel batch. Prints one JSON line per step result,
 // `<file>: N passed, N failed` after each file and `N passed, N failed` last;
-// the exit status is 0 only if every expectation held.
+// the exit status is 0 only if every expectation held. `family` (the
+// `--family` of `kube-router-lab run`) is the IP family every target and
+// template resolves to, and is handed to configure() with each cluster section.
 
 import { errorMessage } from '../../errors.js';
 import type { LabCluster } from './cluster.js';
+import type { IpFamily } from './family.js';
 import { parseScenarioFile, type ParseOptions } from './parse.js';
 import { probeLine, runProbeBatch, type BatchOptions, type PlannedProbe } from './probes.js';
 import { FileReport, totalLine, type ScenarioOutput, type Tally } from './report.js';
@@ -20,6 +23,8 @@ export interface RunOptions {
   /** Delay before wrong probes are probed again (default 2000 ms). */
   retryDelayMs?: number;
   parse?: ParseOptions;
+  /** The IP family of the run (default ipv4; ipv6 needs a dual-stack lab). */
+  family?: IpFamily;
 }
 
 export interface RunSummary extends Tally {
@@ -76,10 +81,11 @@ export async function runScenarios(scenarios: Scenario[], cluster: LabCluster, o
 /** Runs one scenario's steps, reporting into `report`. */
 export async function runScenario(scenario: Scenario, cluster: LabCluster, report: FileReport, opts: RunOptions, resetFirst: boolean): Promise<void> {
   const sleep = opts.sleep ?? realSleep;
-  const batchOpts: BatchOptions = { sleep, now: opts.now ?? Date.now, retryDelayMs: opts.retryDelayMs ?? PROBE_RETRY_DELAY_MS };
+  const family = opts.family ?? 'ipv4';
+  const batchOpts: BatchOptions = { sleep, now: opts.now ?? Date.now, retryDelayMs: opts.retryDelayMs ?? PROBE_RETRY_DELAY_MS, family };
   try {
     if (resetFirst) await cluster.reset();
-    await cluster.configure(scenario.cluster);
+    await cluster.configure(scenario.cluster, family);
   } catch (err) {
     report.result(undefined, 'configure', false, { cluster: scenario.cluster, error: errorMessage(err), skipped: scenario.steps.length });
     return;
@@ -99,7 +105,7 @@ export async function runScenario(scenario: Scenario, cluster: LabCluster, repor
       continue;
     }
     const started = batchOpts.now();
-    const o = await executeStep(step, { cluster, sleep, holds });
+    const o = await executeStep(step, { cluster, sleep, holds, family });
     const skipped = o.abort ? steps.length - i - 1 : undefined;
     report.result(step.index, stepKey(step), o.ok, { ...where(step, scenario.file), ...o.fields, skipped, ms: batchOpts.now() - started });
     if (o.abort) break;

@@ -2,15 +2,18 @@
 // report line, whether its expectation held, and whether the rest of the file
 // must be skipped (the cluster could not be brought to the state the
 // following steps assume: an apply rejected, an agent that did not start).
+// Templates are substituted in the run's family: in apply objects, hold `to`,
+// exec `cmd` (as they are) and exec `expect`/`expectNot` (regex-escaped).
 
 import { parseAllDocuments } from 'yaml';
 import type { StoredObject } from '../apiserver/types.js';
 import { errorMessage } from '../../errors.js';
 import type { LabCluster } from './cluster.js';
+import type { IpFamily } from './family.js';
 import { isMapping } from './fields.js';
 import { clip } from './report.js';
 import { TargetResolver } from './targets.js';
-import { substituteTemplates } from './template.js';
+import { substituteInRegExp, substituteTemplates, type TemplateRef } from './template.js';
 import type { ApplySource, Step } from './types.js';
 
 export interface StepOutcome {
@@ -24,6 +27,8 @@ export interface StepContext {
   sleep: (ms: number) => Promise<void>;
   /** Names of connections held and not yet released in this file. */
   holds: Set<string>;
+  /** The IP family targets and templates resolve to (default ipv4). */
+  family?: IpFamily;
 }
 
 type NonProbeStep = Exclude<Step, { kind: 'probe' } | { kind: 'matrix' }>;
@@ -71,9 +76,10 @@ function describe(step: NonProbeStep): Record<string, unknown> {
 async function execute(step: NonProbeStep, ctx: StepContext): Promise<StepOutcome> {
   const { cluster } = ctx;
   const base = describe(step);
+  const resolver = (): TargetResolver => new TargetResolver(cluster, ctx.family);
   switch (step.kind) {
     case 'apply': {
-      const objects = await renderObjects(step.objects, new TargetResolver(cluster));
+      const objects = await renderObjects(step.objects, resolver());
       await cluster.apply(objects);
       return { ok: true, fields: { objects: objects.map(objectName) } };
     }
@@ -85,23 +91,26 @@ async function execute(step: NonProbeStep, ctx: StepContext): Promise<StepOutcom
       return { ok: r.settled, fields: { ...base, pending: r.settled ? undefined : r.pending } };
     }
     case 'exec': {
-      const on = await new TargetResolver(cluster).place(step.on);
-      const r = await cluster.exec(on, step.cmd, step.timeoutMs);
+      const res = resolver();
+      const x = await renderExec(step, res);
+      const on = await res.place(step.on);
+      const r = await cluster.exec(on, x.cmd, step.timeoutMs);
       const problems: string[] = [];
       if (r.exitCode !== step.expectExit) problems.push(`exit status ${r.exitCode}, expected ${step.expectExit}`);
-      if (step.expect !== undefined && !new RegExp(step.expect, 'm').test(r.output)) {
-        problems.push(`output does not match /${step.expect}/`);
+      if (x.expect !== undefined && !new RegExp(x.expect, 'm').test(r.output)) {
+        problems.push(`output does not match /${x.expect}/`);
       }
-      if (step.expectNot !== undefined && new RegExp(step.expectNot, 'm').test(r.output)) {
-        problems.push(`output matches /${step.expectNot}/`);
+      if (x.expectNot !== undefined && new RegExp(x.expectNot, 'm').test(r.output)) {
+        problems.push(`output matches /${x.expectNot}/`);
       }
       const ok = problems.length === 0;
       return {
         ok,
         fields: {
           ...base,
-          expect: step.expect,
-          expectNot: step.expectNot,
+          cmd: x.cmd,
+          expect: x.expect,
+          expectNot: x.expectNot,
           expectExit: step.expectExit,
           exitCode: r.exitCode,
           error: ok ? undefined : problems.join('; '),
@@ -111,8 +120,9 @@ async function execute(step: NonProbeStep, ctx: StepContext): Promise<StepOutcom
     }
     case 'hold': {
       if (ctx.holds.has(step.name)) throw new Error(`a connection named '${step.name}' is already held`);
-      const resolver = new TargetResolver(cluster);
-      const [from, addr] = await Promise.all([resolver.place(step.from), resolver.address(step.to, step.port, 'TCP')]);
+      const res = resolver();
+      const to = await substituteTemplates(step.to, (ref) => res.template(ref));
+      const [from, addr] = await Promise.all([res.place(step.from), res.address(to, step.port, 'TCP')]);
       await cluster.hold(step.name, from, addr.ip, addr.port);
       ctx.holds.add(step.name);
       return { ok: true, fields: { ...base, ip: addr.ip, port: addr.port } };
@@ -151,6 +161,16 @@ async function execute(step: NonProbeStep, ctx: StepContext): Promise<StepOutcom
       await ctx.sleep(step.ms);
       return { ok: true, fields: base };
   }
+}
+
+type ExecStep = Extract<Step, { kind: 'exec' }>;
+
+/** An exec step's command (values as they are) and patterns (values regex-escaped) with templates substituted. */
+export async function renderExec(step: Pick<ExecStep, 'cmd' | 'expect' | 'expectNot'>, resolver: TargetResolver): Promise<{ cmd: string; expect?: string; expectNot?: string }> {
+  const resolve = (ref: TemplateRef): Promise<string> => resolver.template(ref);
+  const re = (t: string | undefined): Promise<string | undefined> => (t === undefined ? Promise.resolve(undefined) : substituteInRegExp(t, resolve));
+  const [cmd, expect, expectNot] = await Promise.all([substituteTemplates(step.cmd, resolve), re(step.expect), re(step.expectNot)]);
+  return { cmd, expect, expectNot };
 }
 
 /** Substitutes templates and parses the objects of an apply step. */

@@ -3,12 +3,16 @@
 // `service:ns/name` (its ClusterIP, first port unless a port is given, and
 // that port's protocol) and `nodeport:ns/name@node` (that node's IP and the
 // service's first nodePort, or the nodePort of the service port given).
+// Addresses are those of the run's family (`--family ipv6`: the pod's IPv6
+// entry of status.podIPs, the Service's IPv6 entry of spec.clusterIPs, the
+// node's ip6); an IP literal is taken as written.
 
 import { isIP } from 'node:net';
 import type { StoredObject } from '../apiserver/types.js';
 import { KubeRouterError } from '../../errors.js';
 import type { LabCluster, NodeInfo, Place, Protocol } from './cluster.js';
-import { maskIP, type TemplateRef } from './template.js';
+import { familyNumber, prefixFor, type IpFamily } from './family.js';
+import { familyTemplate, maskIP, type TemplateRef } from './template.js';
 
 export interface Address {
   ip: string;
@@ -40,7 +44,10 @@ export class TargetResolver {
   private nodeList: Promise<NodeInfo[]> | undefined;
   private readonly objects = new Map<string, Promise<StoredObject | undefined>>();
 
-  constructor(private readonly cluster: LabCluster) {}
+  constructor(
+    private readonly cluster: LabCluster,
+    readonly family: IpFamily = 'ipv4',
+  ) {}
 
   private nodes(): Promise<NodeInfo[]> {
     this.nodeList ??= this.cluster.nodes();
@@ -65,6 +72,14 @@ export class TargetResolver {
     return n;
   }
 
+  /** The node's address of the run's family (IPv4: its InternalIP, as always). */
+  private async nodeIP(target: string, name: string): Promise<string> {
+    const n = await this.node(target, name);
+    if (this.family === 'ipv4') return n.ips[0];
+    if (n.ip6 === undefined) throw new TargetError(target, `node '${name}' has no IPv6 address (a dual-stack lab gives nodes one)`);
+    return n.ip6;
+  }
+
   /**
    * Where a probe, hold or command runs from: `ns/pod`, a node name, or (for
    * `exec` only) `root`: the guest's root namespace, on the underlay as
@@ -86,8 +101,10 @@ export class TargetResolver {
     const pod = await this.getObject('Pod', namespace, name);
     if (pod === undefined) throw new TargetError(target, `no pod ${namespace}/${name}`);
     const status = (pod.status ?? {}) as { podIP?: string; podIPs?: { ip?: string }[] };
-    const ip = status.podIP ?? status.podIPs?.[0]?.ip;
-    if (ip === undefined || ip === '') throw new TargetError(target, `pod ${namespace}/${name} has no IP (yet)`);
+    const ips = addresses(status.podIP, (status.podIPs ?? []).map((p) => p.ip));
+    if (ips.length === 0) throw new TargetError(target, `pod ${namespace}/${name} has no IP (yet)`);
+    const ip = ips.find((a) => isIP(a) === familyNumber(this.family));
+    if (ip === undefined) throw new TargetError(target, `pod ${namespace}/${name} has no ${label(this.family)} address (podIPs: ${ips.join(', ')})`);
     return ip;
   }
 
@@ -105,7 +122,7 @@ export class TargetResolver {
     if (isIP(target) !== 0) return target;
     const pm = POD_REF.exec(target);
     if (pm !== null) return this.podIP(target, pm[1], pm[2]);
-    return (await this.node(target, target)).ips[0];
+    return this.nodeIP(target, target);
   }
 
   private async serviceObject(target: string, ref: string): Promise<{ svc: StoredObject; ports: ServicePort[] }> {
@@ -118,11 +135,9 @@ export class TargetResolver {
   }
 
   private async service(target: string, port: number | undefined, protocol: Protocol | undefined): Promise<Address> {
-    const { svc, ports } = await this.serviceObject(target, target.slice('service:'.length));
-    const clusterIP = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
-    if (clusterIP === undefined || clusterIP === '' || clusterIP === 'None') {
-      throw new TargetError(target, 'the service has no ClusterIP (yet)');
-    }
+    const ref = target.slice('service:'.length);
+    const { svc, ports } = await this.serviceObject(target, ref);
+    const clusterIP = this.clusterIP(target, ref, svc);
     const sp = port === undefined ? ports[0] : ports.find((p) => p.port === port);
     if (port === undefined && sp?.port === undefined) throw new TargetError(target, 'the service has no ports');
     return { ip: clusterIP, port: port ?? (sp?.port as number), protocol: protocol ?? toProtocol(sp?.protocol) };
@@ -133,14 +148,26 @@ export class TargetResolver {
     const at = rest.lastIndexOf('@');
     if (at < 0) throw new TargetError(target, 'expected nodeport:namespace/name@node');
     const { ports } = await this.serviceObject(target, rest.slice(0, at));
-    const node = await this.node(target, rest.slice(at + 1));
+    const nodeIP = await this.nodeIP(target, rest.slice(at + 1));
     const sp = port === undefined ? ports[0] : (ports.find((p) => p.port === port) ?? ports.find((p) => p.nodePort === port));
     if (sp === undefined) throw new TargetError(target, port === undefined ? 'the service has no ports' : `the service has no port ${port}`);
     if (sp.nodePort === undefined) throw new TargetError(target, 'the service port has no nodePort (yet)');
-    return { ip: node.ips[0], port: sp.nodePort, protocol: protocol ?? toProtocol(sp.protocol) };
+    return { ip: nodeIP, port: sp.nodePort, protocol: protocol ?? toProtocol(sp.protocol) };
   }
 
-  /** What a template stands for. */
+  /** The ClusterIP of the run's family: spec.clusterIPs (clusterIP is its first entry). */
+  private clusterIP(target: string, ref: string, svc: StoredObject): string {
+    const spec = (svc.spec ?? {}) as { clusterIP?: string; clusterIPs?: string[] };
+    const ips = addresses(spec.clusterIP, spec.clusterIPs ?? []).filter((a) => a !== 'None');
+    if (ips.length === 0) throw new TargetError(target, 'the service has no ClusterIP (yet)');
+    const ip = ips.find((a) => isIP(a) === familyNumber(this.family));
+    if (ip === undefined) {
+      throw new TargetError(target, `service ${ref} has no ${label(this.family)} ClusterIP (clusterIPs: ${ips.join(', ')}; ipFamilyPolicy PreferDualStack gives it one)`);
+    }
+    return ip;
+  }
+
+  /** What a template stands for in the run's family. */
   async template(ref: TemplateRef): Promise<string> {
     switch (ref.fn) {
       case 'ip':
@@ -149,15 +176,27 @@ export class TargetResolver {
         const t = `{{net ${ref.namespace}/${ref.pod} ${ref.bits}}}`;
         const ip = await this.podIP(t, ref.namespace, ref.pod);
         try {
-          return maskIP(ip, ref.bits);
+          return maskIP(ip, prefixFor(ref.bits, this.family));
         } catch (err) {
           throw new TargetError(t, (err as Error).message);
         }
       }
       case 'nodeip':
-        return (await this.node(`{{nodeip ${ref.node}}}`, ref.node)).ips[0];
+        return this.nodeIP(`{{nodeip ${ref.node}}}`, ref.node);
+      default:
+        return familyTemplate(ref, this.family);
     }
   }
+}
+
+/** The addresses of a primary field and its list (the primary is the list's first entry when both are set), deduplicated. */
+function addresses(primary: string | undefined, list: (string | undefined)[]): string[] {
+  const all = [primary, ...list].filter((a): a is string => a !== undefined && a !== '');
+  return [...new Set(all)];
+}
+
+function label(family: IpFamily): string {
+  return family === 'ipv4' ? 'IPv4' : 'IPv6';
 }
 
 function toProtocol(p: string | undefined): Protocol {

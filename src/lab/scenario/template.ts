@@ -1,14 +1,36 @@
-// Templates in applied objects: `{{ip ns/pod}}` (the pod's current IP),
-// `{{net ns/pod N}}` (that IP masked to N bits, as a CIDR, for ipBlock
-// policies written against pod addresses) and `{{nodeip node}}` (a node's
-// InternalIP).
+// Templates in scenario text (apply bodies, probe `to`/`body`/`bodies`, hold
+// `to`, exec `cmd`/`expect`/`expectNot`), substituted when the step runs.
+// Cluster-dependent: `{{ip ns/pod}}` (the pod's current IP of the run's
+// family), `{{net ns/pod N}}` (that IP masked to N bits, as a CIDR, for
+// ipBlock policies written against pod addresses) and `{{nodeip node}}` (a
+// node's address of the run's family). Family-dependent literals, so that one
+// file runs in IPv4 and in IPv6 (`kube-router-lab run --family ipv6`):
+// `{{vip A.B.C.D}}`, `{{cidr A.B.C.D/N}}`, `{{set NAME}}` and the words of
+// FAMILY_WORDS. In a regular expression (exec expect, probe bodies) the
+// substituted text is escaped: `10.96.0.1` must not match `10x96y0z1`.
 
-import { isIP } from 'node:net';
+import { cidrFor, FamilyError, vipFor, ipv6Twin, ipv6TwinCidr, type IpFamily } from './family.js';
+
+export { maskIP } from './ip-text.js';
+
+/** Templates without an argument that stand for one word per family: [IPv4, IPv6]. */
+export const FAMILY_WORDS = {
+  iptables: ['iptables', 'ip6tables'],
+  'ip-family': ['-4', '-6'],
+  'host-len': ['32', '128'],
+  family: ['IPv4', 'IPv6'],
+  inet: ['inet', 'inet6'],
+} as const;
+export type FamilyWord = keyof typeof FAMILY_WORDS;
 
 export type TemplateRef =
   | { fn: 'ip'; namespace: string; pod: string }
   | { fn: 'net'; namespace: string; pod: string; bits: number }
-  | { fn: 'nodeip'; node: string };
+  | { fn: 'nodeip'; node: string }
+  | { fn: 'vip'; ip: string }
+  | { fn: 'cidr'; cidr: string }
+  | { fn: 'set'; name: string }
+  | { fn: 'word'; word: FamilyWord };
 
 export interface TemplateUse {
   start: number;
@@ -30,6 +52,13 @@ export function scanTemplates(text: string): TemplateUse[] {
   return uses;
 }
 
+const KNOWN = ['ip', 'net', 'nodeip', 'vip', 'cidr', 'set', ...Object.keys(FAMILY_WORDS)].join(', ');
+const SET_NAME = /^[A-Za-z0-9][-A-Za-z0-9_.]*$/;
+
+function isFamilyWord(fn: string): fn is FamilyWord {
+  return Object.hasOwn(FAMILY_WORDS, fn);
+}
+
 function parseTemplate(whole: string, inner: string): TemplateRef {
   const words = inner.split(/\s+/).filter((w) => w !== '');
   const [fn, arg, bitsText] = words;
@@ -48,7 +77,52 @@ function parseTemplate(whole: string, inner: string): TemplateRef {
     if (words.length !== 2) throw bad('expected {{nodeip node}}');
     return { fn, node: arg };
   }
-  throw bad(`unknown template '${fn ?? ''}' (known: ip, net, nodeip)`);
+  if (fn === 'vip' || fn === 'cidr') return parseLiteral(fn, words, bad);
+  if (fn === 'set') {
+    if (words.length !== 2 || !SET_NAME.test(arg)) throw bad('expected {{set NAME}} (an ipset name)');
+    return { fn, name: arg };
+  }
+  if (fn !== undefined && isFamilyWord(fn)) {
+    if (words.length !== 1) throw bad(`{{${fn}}} takes no argument`);
+    return { fn: 'word', word: fn };
+  }
+  throw bad(`unknown template '${fn ?? ''}' (known: ${KNOWN})`);
+}
+
+/**
+ * `{{vip A.B.C.D}}` / `{{cidr A.B.C.D/N}}`: the literal must have an IPv6
+ * twin in either family, so a file that passes in IPv4 cannot fail to parse
+ * in IPv6 (checked when the file is parsed, before any boot).
+ */
+function parseLiteral(fn: 'vip' | 'cidr', words: string[], bad: (why: string) => Error): TemplateRef {
+  if (words.length !== 2) throw bad(fn === 'vip' ? 'expected {{vip A.B.C.D}}' : 'expected {{cidr A.B.C.D/N}}');
+  try {
+    if (fn === 'vip') ipv6Twin(words[1]);
+    else ipv6TwinCidr(words[1]);
+  } catch (err) {
+    if (err instanceof FamilyError) throw bad(err.message);
+    throw err;
+  }
+  return fn === 'vip' ? { fn, ip: words[1] } : { fn, cidr: words[1] };
+}
+
+/** The templates that need no cluster lookup: they depend on the run's family only. */
+export type FamilyTemplateRef = Exclude<TemplateRef, { fn: 'ip' } | { fn: 'net' } | { fn: 'nodeip' }>;
+
+/** What a template that needs no cluster lookup stands for in `family`. */
+export function familyTemplate(ref: FamilyTemplateRef, family: IpFamily): string {
+  const v6 = family === 'ipv6';
+  switch (ref.fn) {
+    case 'vip':
+      return vipFor(ref.ip, family);
+    case 'cidr':
+      return cidrFor(ref.cidr, family);
+    case 'set':
+      // kube-router names the IPv6 twin of a set `inet6:<name>`.
+      return v6 ? `inet6:${ref.name}` : ref.name;
+    case 'word':
+      return FAMILY_WORDS[ref.word][v6 ? 1 : 0];
+  }
 }
 
 /** Replaces each template with what `resolve` returns for it. */
@@ -68,55 +142,17 @@ export async function substituteTemplates(
   return out + text.slice(pos);
 }
 
-/** `10.244.1.7`, 24 -> `10.244.1.0/24`; IPv6 too. Throws on a bad address or prefix. */
-export function maskIP(ip: string, bits: number): string {
-  const family = isIP(ip);
-  if (family === 4) {
-    if (bits > 32) throw new Error(`prefix /${bits} is too long for IPv4 address ${ip}`);
-    const n = ip.split('.').reduce((acc, o) => acc * 256n + BigInt(Number(o)), 0n);
-    const masked = mask(n, 32, bits);
-    const octets = [24n, 16n, 8n, 0n].map((s) => String((masked >> s) & 255n));
-    return `${octets.join('.')}/${bits}`;
-  }
-  if (family === 6) {
-    const n = parseIPv6(ip);
-    const masked = mask(n, 128, bits);
-    const groups: string[] = [];
-    for (let s = 112n; s >= 0n; s -= 16n) groups.push(((masked >> s) & 0xffffn).toString(16));
-    return `${compressIPv6(groups)}/${bits}`;
-  }
-  throw new Error(`'${ip}' is not an IP address`);
+/** `text` with every character special in a regular expression escaped. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function mask(n: bigint, width: number, bits: number): bigint {
-  const keep = ((1n << BigInt(bits)) - 1n) << BigInt(width - bits);
-  return n & keep;
+/** As substituteTemplates, for a regular expression: the substituted text matches itself only. */
+export function substituteInRegExp(text: string, resolve: (ref: TemplateRef) => Promise<string>): Promise<string> {
+  return substituteTemplates(text, async (ref) => escapeRegExp(await resolve(ref)));
 }
 
-function parseIPv6(ip: string): bigint {
-  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const fill = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].reduce((acc, g) => acc * 65536n + BigInt(parseInt(g, 16)), 0n);
-}
-
-function compressIPv6(groups: string[]): string {
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < groups.length; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < groups.length && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+/** `text` with its templates blanked (for validating the text around them before they can be resolved). */
+export function blankTemplates(text: string, blank: string): string {
+  return text.replace(/\{\{[^{}]*\}\}/g, blank);
 }

@@ -13,6 +13,7 @@ export function nodeSetupScript(name: string): string {
   return [
     `${bb} hostname ${name}`,
     'echo 1 > /proc/sys/net/ipv4/ip_forward',
+    'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding',
     `${bb} mount -t tmpfs -o mode=0755 tmpfs /etc/cni/net.d`,
     `${bb} mount -t tmpfs -o mode=0755 tmpfs /var/lib/cni`,
     `${bb} mkdir -p ${keep}`,

@@ -45,7 +45,7 @@ export class Topology {
   private podResolver: PodResolver | undefined;
 
   private constructor(readonly options: Required<TopologyOptions>) {
-    const { nodes, secondSubnet } = options;
+    const { nodes, secondSubnet, dualStack } = options;
     for (let i = 1; i <= nodes; i++) {
       const second = secondSubnet && i === nodes;
       const name = nodeName(i);
@@ -55,6 +55,7 @@ export class Topology {
         ip: `${second ? UNDERLAY.second.prefix : UNDERLAY.prefix}.${10 + i}`,
         subnet: second ? UNDERLAY.second.subnet : UNDERLAY.subnet,
         gateway: second ? UNDERLAY.second.routerIp2 : UNDERLAY.bridgeIp,
+        ...(dualStack ? { ip6: `${UNDERLAY.v6.prefix}${10 + i}` } : {}),
         netnsPath: `/run/netns/${name}`,
         mntPin: join(UNDERLAY.pinDir, `${name}.mnt`),
         utsPin: join(UNDERLAY.pinDir, `${name}.uts`),
@@ -69,7 +70,8 @@ export class Topology {
   static async create(opts: TopologyOptions): Promise<Topology> {
     if (opts.nodes < 1 || opts.nodes > 40) throw new LabError('topology', `nodes must be 1..40, got ${opts.nodes}`);
     if (opts.secondSubnet && opts.nodes < 2) throw new LabError('topology', 'secondSubnet needs at least 2 nodes');
-    const t = new Topology({ nodes: opts.nodes, secondSubnet: opts.secondSubnet ?? false });
+    if (opts.secondSubnet && opts.dualStack) throw new LabError('topology', 'dualStack is not available with secondSubnet');
+    const t = new Topology({ nodes: opts.nodes, secondSubnet: opts.secondSubnet ?? false, dualStack: opts.dualStack ?? false });
     await t.build();
     return t;
   }
@@ -161,6 +163,7 @@ export class Topology {
     for (const n of this.nodes) root.push(`netns add ${n.name}`);
     if (this.router) root.push(`netns add ${this.router.name}`);
     root.push(`link add ${UNDERLAY.bridge} type bridge`, `addr add ${UNDERLAY.bridgeIp}/24 dev ${UNDERLAY.bridge}`, `link set ${UNDERLAY.bridge} up`);
+    if (this.options.dualStack) root.push(`addr add ${UNDERLAY.v6.bridgeIp}/64 dev ${UNDERLAY.bridge} nodad`);
     if (this.router) {
       const s = UNDERLAY.second;
       root.push(`link add ${s.bridge} type bridge`, `link set ${s.bridge} up`);
@@ -190,6 +193,8 @@ export class Topology {
 
   private async buildNode(n: LabNode): Promise<void> {
     const lines = ['link set lo up', `addr add ${n.ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${n.gateway}`];
+    // nodad: the address is usable at once (duplicate detection would hold it for a second or more).
+    if (n.ip6 !== undefined) lines.push(`addr add ${n.ip6}/64 dev eth0 nodad`, `route add default via ${UNDERLAY.v6.bridgeIp}`);
     if (this.router && n.subnet === UNDERLAY.subnet) lines.push(`route add ${UNDERLAY.second.subnet} via ${UNDERLAY.second.routerIp1}`);
     await ipBatch(n.name, lines, `node ${n.name}`);
     writeFileSync(n.mntPin, '');

@@ -7,6 +7,8 @@ export interface TopologyOptions {
   nodes: number;
   /** The last node in 192.168.57.0/24 behind a router namespace. */
   secondSubnet?: boolean;
+  /** Also IPv6 on the underlay (fd00:56::/64): dual-stack nodes (not with secondSubnet). */
+  dualStack?: boolean;
 }
 
 export interface LabNode {
@@ -15,6 +17,8 @@ export interface LabNode {
   index: number;
   /** Underlay address (eth0 in the node). */
   ip: string;
+  /** IPv6 underlay address with dualStack (fd00:56::1x), else undefined. */
+  ip6?: string;
   /** Prefix of the node's subnet, e.g. 192.168.56.0/24. */
   subnet: string;
   gateway: string;
@@ -66,6 +70,8 @@ export const UNDERLAY = {
   second: { bridge: 'lab-br1', subnet: '192.168.57.0/24', prefix: '192.168.57', routerIp1: '192.168.56.254', routerIp2: '192.168.57.1' },
   /** The external peer's address (the router's on the first subnet: the two never coexist) and AS. */
   peer: { name: 'peer', ip: '192.168.56.254', asn: 64513 },
+  /** The IPv6 underlay of a dual-stack lab: lab-br0 is ::1, node i is ::(10+i). */
+  v6: { bridgeIp: 'fd00:56::1', prefix: 'fd00:56::', subnet: 'fd00:56::/64' },
   /** Where the node mount/UTS namespace pins live (a private bind mount). */
   pinDir: '/run/lab/ns',
 } as const;

@@ -1,8 +1,8 @@
 // `kube-router-lab up|down|exec|run|demo` on the host.
-//   up [--nodes N] [--second-subnet] [--agent-arg FLAG]... [--node-label NODE:KEY=VALUE]... [--no-agents] [--no-wait] [--memory MiB]
+//   up [--nodes N] [--second-subnet] [--dual-stack] [--agent-arg FLAG]... [--node-label NODE:KEY=VALUE]... [--no-agents] [--no-wait] [--memory MiB]
 //   exec <node|ns/pod|root> -- CMD...
 //   down
-//   run FILE.yaml...     (scenario runner: src/lab/scenario/cli.ts)
+//   run [--keep] [--family ipv4|ipv6] FILE.yaml...   (scenario runner: src/lab/scenario/cli.ts; argv passed as is)
 //   demo                 (src/lab/vm/demo.ts)
 
 import { runScenarioCommand } from '../scenario/cli.js';
@@ -20,6 +20,7 @@ function say(line: string): void {
 interface UpArgs {
   nodes: number;
   secondSubnet: boolean;
+  dualStack: boolean;
   agentArgs: string[];
   startAgents: boolean;
   waitAgents: boolean;
@@ -36,7 +37,7 @@ function addNodeLabel(out: UpArgs, v: string): void {
 }
 
 function parseUp(argv: string[]): UpArgs {
-  const out: UpArgs = { nodes: 3, secondSubnet: false, agentArgs: [], startAgents: true, waitAgents: true, memoryMiB: undefined };
+  const out: UpArgs = { nodes: 3, secondSubnet: false, dualStack: false, agentArgs: [], startAgents: true, waitAgents: true, memoryMiB: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -49,6 +50,7 @@ function parseUp(argv: string[]): UpArgs {
       out.nodes = Number.parseInt(value(), 10);
       if (!Number.isInteger(out.nodes) || out.nodes < 1) throw new LabError('up', `--nodes must be a positive integer`);
     } else if (flag === '--second-subnet') out.secondSubnet = inline === undefined ? true : inline !== 'false';
+    else if (flag === '--dual-stack') out.dualStack = inline === undefined ? true : inline !== 'false';
     else if (flag === '--agent-arg') out.agentArgs.push(value());
     else if (flag === '--node-label') addNodeLabel(out, value());
     else if (flag === '--no-agents') out.startAgents = false;
@@ -98,7 +100,7 @@ async function down(): Promise<number> {
   return 0;
 }
 
-/** `kube-router-lab run FILE.yaml...`: the scenario runner (src/lab/scenario/cli.ts) boots or reuses the lab. */
+/** `kube-router-lab run [--keep] [--family F] FILE.yaml...`: the scenario runner (src/lab/scenario/cli.ts) parses its flags, boots or reuses the lab. */
 function runScenarios(argv: string[]): Promise<number> {
   return runScenarioCommand(argv);
 }

@@ -26,6 +26,8 @@ export interface BootOptions {
   id?: string;
   nodes?: number;
   secondSubnet?: boolean;
+  /** IPv6 too: underlay, pod CIDRs, Service CIDRs (the lab's dual-stack option). */
+  dualStack?: boolean;
   agentArgs?: string[];
   startAgents?: boolean;
   /** Extra labels per node name (e.g. {node1: {'topology.kubernetes.io/zone': 'a'}}). */
@@ -130,6 +132,7 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
     nodeBinary: process.execPath,
     nodes,
     secondSubnet: opts.secondSubnet ?? false,
+    ...(opts.dualStack ? { dualStack: true } : {}),
     agentArgs: opts.agentArgs ?? [],
     startAgents: opts.startAgents ?? true,
     controlPort: GUEST_CONTROL_PORT,
@@ -141,7 +144,7 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
   const supervisor = join(checkoutRoot(), 'dist', 'src', 'lab', 'guest', 'supervisor.js');
   if (!existsSync(supervisor)) throw new LabError('up', `${supervisor} is not built (npm run build)`);
 
-  say(`lab: booting kernel ${kernel.version} (${nodes} nodes${config.secondSubnet ? ', second subnet' : ''})`);
+  say(`lab: booting kernel ${kernel.version} (${nodes} nodes${config.secondSubnet ? ', second subnet' : ''}${config.dualStack ? ', dual-stack' : ''})`);
   const t0 = performance.now();
   const pid = launchQemu({
     kernel,
@@ -168,6 +171,7 @@ export async function bootLab(opts: BootOptions = {}): Promise<LabVm> {
     kernel: kernel.version,
     nodes,
     secondSubnet: config.secondSubnet,
+    ...(config.dualStack ? { dualStack: true } : {}),
     kubeconfig: paths.kubeconfig,
     startedAt: new Date().toISOString(),
   };

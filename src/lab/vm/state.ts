@@ -13,6 +13,7 @@ export interface LabState {
   kernel: string;
   nodes: number;
   secondSubnet: boolean;
+  dualStack?: boolean;
   kubeconfig: string;
   startedAt: string;
 }

@@ -64,3 +64,28 @@ export class CidrRange {
     return canonicalIP(ip);
   }
 }
+
+/** The other IP family (a dual-stack Service's secondary when only the primary is named). */
+export function otherFamily(f: AddressType): AddressType {
+  return f === 'IPv4' ? 'IPv6' : 'IPv4';
+}
+
+/**
+ * One CIDR or a list of at most two, one per family, the first being the
+ * primary family: the form of kube-controller-manager's --cluster-cidr and
+ * kube-apiserver's --service-cluster-ip-range ("10.244.0.0/16,fd00::/56").
+ * `field` names the option in the KR_ERR_CONFIG error.
+ */
+export function parseCidrList(value: string | readonly string[], what: string, field: string): CidrRange[] {
+  const list = typeof value === 'string' ? [value] : [...value];
+  if (list.length === 0 || list.length > 2) {
+    throw new KubeRouterError('KR_ERR_CONFIG', `${what}: expected one CIDR or two (one per IP family), got ${list.length}`,
+      { field, value: list.join(',') });
+  }
+  const ranges = list.map((c) => new CidrRange(c, what));
+  if (ranges.length === 2 && ranges[0]?.family === ranges[1]?.family) {
+    throw new KubeRouterError('KR_ERR_CONFIG', `${what}: a dual-stack list needs one IPv4 and one IPv6 CIDR, got two ${ranges[0]?.family ?? ''}`,
+      { field, value: list.join(',') });
+  }
+  return ranges;
+}

@@ -1,5 +1,6 @@
 // The lab's controller-manager: registers the lab nodes and allocates their
-// podCIDRs (node-ipam), allocates Service ClusterIPs / NodePorts (what
+// podCIDRs (node-ipam, one per configured family), allocates Service
+// ClusterIPs (one per family the Service has) / NodePorts (what
 // kube-apiserver's service registry does), maintains EndpointSlices
 // (endpointslice controller), and creates the namespaces and the
 // `kubernetes` Service every cluster has. Works on the lab API server's
@@ -7,7 +8,7 @@
 import type { LabKind, ObjectStore, StoredObject } from '../../apiserver/types.js';
 import { ensureKubernetesService, ensureNamespaces, type ApiServerEndpoint } from './bootstrap.js';
 import { AllocationError } from './errors.js';
-import { PodCidrAllocator } from './node-ipam.js';
+import { NodeIpam } from './node-ipam.js';
 import { NodeController, type LabNodeSpec } from './nodes.js';
 import { ServiceAllocator } from './service-alloc.js';
 import { ServiceAllocController } from './services.js';
@@ -20,17 +21,28 @@ export type { CmLogger } from './types.js';
 export { AllocationError } from './errors.js';
 export { reconcileService, type ReconcileInput, type ReconcilePlan } from './reconciler.js';
 export { ServiceAllocator } from './service-alloc.js';
-export { PodCidrAllocator } from './node-ipam.js';
+export { NodeIpam, PodCidrAllocator } from './node-ipam.js';
+export { initIPFamilyFields, type IPFamilyPolicy } from './ip-families.js';
 
 export interface ControllerManagerOptions {
   store: ObjectStore;
   nodes: LabNodeSpec[];
-  /** Default 10.244.0.0/16. */
-  clusterCidr?: string;
-  /** Default 24. */
+  /**
+   * Pod network, default 10.244.0.0/16. A list of two (one IPv4, one IPv6;
+   * the first is the primary family, spec.podCIDR) makes every Node
+   * dual-stack, as kube-controller-manager's --cluster-cidr=v4,v6.
+   */
+  clusterCidr?: string | readonly string[];
+  /** Per-node IPv4 subnet size, default 24 (--node-cidr-mask-size-ipv4). */
   nodeCidrMaskSize?: number;
-  /** Default 10.96.0.0/12. */
-  serviceCidr?: string;
+  /** Per-node IPv6 subnet size, default 64 (--node-cidr-mask-size-ipv6). */
+  nodeCidrMaskSizeIPv6?: number;
+  /**
+   * Service ClusterIP range(s), default 10.96.0.0/12. A list of two (one per
+   * family, primary first) enables dual-stack Services, as kube-apiserver's
+   * --service-cluster-ip-range=v4,v6.
+   */
+  serviceCidr?: string | readonly string[];
   /** Inclusive, default [30000, 32767]. */
   nodePortRange?: [number, number];
   /** Where the `kubernetes` Service's EndpointSlice points. */
@@ -79,8 +91,10 @@ export interface ControllerManager extends AdmissionHooks {
   addNode(node: LabNodeSpec): StoredObject;
   /** Deletes a node's Node object and frees its podCIDR. */
   removeNode(name: string): void;
-  /** The podCIDR the allocator gave a node. */
+  /** The (primary) podCIDR the allocator gave a node. */
   podCIDROf(name: string): string | undefined;
+  /** Every podCIDR the allocator gave a node, in the configured family order. */
+  podCIDRsOf(name: string): string[] | undefined;
   /** Resolves once no sync is queued or running in any controller. */
   idle(): Promise<void>;
   /** Ends the watches and the queues (and uninstalls the admission hooks). Resolves at once. */
@@ -90,7 +104,11 @@ export interface ControllerManager extends AdmissionHooks {
 export async function startControllerManager(opts: ControllerManagerOptions): Promise<ControllerManager> {
   const logger = opts.logger ?? silentLogger;
   const store = opts.store;
-  const cidrs = new PodCidrAllocator(opts.clusterCidr ?? '10.244.0.0/16', opts.nodeCidrMaskSize ?? 24);
+  const cidrs = new NodeIpam({
+    clusterCidrs: opts.clusterCidr ?? '10.244.0.0/16',
+    maskSizeIPv4: opts.nodeCidrMaskSize ?? 24,
+    maskSizeIPv6: opts.nodeCidrMaskSizeIPv6 ?? 64,
+  });
   const allocator = new ServiceAllocator({
     serviceCidr: opts.serviceCidr ?? '10.96.0.0/12',
     nodePortRange: opts.nodePortRange ?? [30000, 32767],
@@ -120,7 +138,8 @@ export async function startControllerManager(opts: ControllerManagerOptions): Pr
     allocateOnCreate: (kind, obj) => services.admitCreate(kind, obj),
     addNode: (n) => nodes.register(n),
     removeNode: (name) => nodes.remove(name),
-    podCIDROf: (name) => cidrs.cidrOf(name),
+    podCIDROf: (name) => cidrs.allocators[0]?.cidrOf(name),
+    podCIDRsOf: (name) => cidrs.cidrsOf(name),
     async idle() {
       // Watch events may arrive on a later turn: idle twice in a row, a tick apart.
       let quiet = 0;

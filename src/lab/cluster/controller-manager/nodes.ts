@@ -1,11 +1,15 @@
 // Node registration (what each lab node's kubelet would post) and the
-// node-ipam controller: every Node gets a podCIDR from the cluster CIDR,
-// existing ones are kept.
+// node-ipam controller: every Node gets one podCIDR per configured cluster
+// CIDR family (spec.podCIDRs, spec.podCIDR = the first); existing ones are
+// kept. A Node's podCIDRs are set once: the API server refuses to change
+// them afterwards ("may not change podCIDR except from \"\" to valid"), so
+// a node registered before a family was configured keeps its single family,
+// as with kube-controller-manager; it is only logged.
 import type { ObjectStore, StoredObject } from '../../apiserver/types.js';
 import { errorMessage } from '../../../errors.js';
 import { LABEL_ARCH, LABEL_HOSTNAME, LABEL_OS } from './constants.js';
 import { canonical } from './endpoints.js';
-import type { PodCidrAllocator } from './node-ipam.js';
+import type { NodeIpam } from './node-ipam.js';
 import { WorkQueue } from './queue.js';
 import { recordEvent } from './events.js';
 import { asNode, toStored, type CmLogger, type NodeObj } from './types.js';
@@ -13,14 +17,16 @@ import { asNode, toStored, type CmLogger, type NodeObj } from './types.js';
 export interface LabNodeSpec {
   name: string;
   internalIP: string;
+  /** A second InternalIP of the other family (dual-stack nodes), as kubelet reports with --node-ip=v4,v6. */
+  internalIP6?: string;
   /** Extra labels, e.g. topology.kubernetes.io/zone. */
   labels?: Record<string, string>;
 }
 
 const ARCH = process.arch === 'x64' ? 'amd64' : process.arch;
 
-/** The Node object for a lab node: labels, addresses, a Ready condition, its podCIDR. */
-export function buildNode(spec: LabNodeSpec, podCIDR: string, now: string): NodeObj {
+/** The Node object for a lab node: labels, addresses, a Ready condition, its podCIDRs (first = spec.podCIDR). */
+export function buildNode(spec: LabNodeSpec, podCIDRs: readonly string[], now: string): NodeObj {
   const resources = { cpu: '2', memory: '2Gi', pods: '110', 'ephemeral-storage': '10Gi' };
   return {
     apiVersion: 'v1',
@@ -36,10 +42,11 @@ export function buildNode(spec: LabNodeSpec, podCIDR: string, now: string): Node
         ...(spec.labels ?? {}),
       },
     },
-    spec: { podCIDR, podCIDRs: [podCIDR] },
+    spec: { podCIDR: podCIDRs[0], podCIDRs: [...podCIDRs] },
     status: {
       addresses: [
         { type: 'InternalIP', address: spec.internalIP },
+        ...(spec.internalIP6 !== undefined ? [{ type: 'InternalIP', address: spec.internalIP6 }] : []),
         { type: 'Hostname', address: spec.name },
       ],
       conditions: [
@@ -71,6 +78,13 @@ export function buildNode(spec: LabNodeSpec, podCIDR: string, now: string): Node
   };
 }
 
+/** A stored Node's podCIDRs (podCIDRs, else the lone podCIDR of an older writer). */
+function storedPodCIDRs(node: NodeObj | undefined): string[] {
+  const list = node?.spec?.podCIDRs?.filter((c) => !!c) ?? [];
+  if (list.length > 0) return list;
+  return node?.spec?.podCIDR ? [node.spec.podCIDR] : [];
+}
+
 function nowRFC3339(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
@@ -78,10 +92,12 @@ function nowRFC3339(): string {
 export class NodeController {
   private stopWatch: (() => void) | undefined;
   private readonly queue: WorkQueue;
+  /** Nodes already warned about a missing family (the warning is not repeated on every sync). */
+  private readonly warnedMissing = new Set<string>();
 
   constructor(
     private readonly store: ObjectStore,
-    private readonly cidrs: PodCidrAllocator,
+    private readonly cidrs: NodeIpam,
     private readonly logger: CmLogger,
   ) {
     this.queue = new WorkQueue('node-ipam', (name) => this.sync(name), logger);
@@ -94,32 +110,34 @@ export class NodeController {
   /** Records the podCIDRs of every Node already stored (before any new allocation). */
   recordExisting(): string {
     const { items, resourceVersion } = this.store.list('Node');
-    for (const o of items) this.record(asNode(o));
+    for (const o of items) {
+      const cidrs = storedPodCIDRs(asNode(o));
+      if (cidrs.length > 0) this.record(o.metadata.name, cidrs);
+    }
     return resourceVersion;
   }
 
-  /** Creates or refreshes the Node of a lab node, keeping its podCIDR. */
+  /** Creates or refreshes the Node of a lab node, keeping its podCIDRs. */
   register(spec: LabNodeSpec): StoredObject {
     const existing = this.store.get('Node', undefined, spec.name);
     const cur = existing ? asNode(existing) : undefined;
-    let podCIDR = cur?.spec?.podCIDR;
-    if (podCIDR && !this.cidrs.occupy(spec.name, podCIDR)) {
-      this.logger.warn({ node: spec.name, podCIDR }, 'node keeps a podCIDR outside the allocator (foreign or taken)');
-    }
-    if (!podCIDR) podCIDR = this.cidrs.allocate(spec.name);
-    const want = buildNode(spec, podCIDR, nowRFC3339());
+    let podCIDRs = storedPodCIDRs(cur);
+    if (podCIDRs.length > 0) this.record(spec.name, podCIDRs);
+    else podCIDRs = this.cidrs.allocate(spec.name);
+    const podCIDR = podCIDRs[0] as string;
+    const want = buildNode(spec, podCIDRs, nowRFC3339());
     if (!cur) {
       const created = this.store.create('Node', toStored(want));
       if (!asNode(created).status?.addresses?.length) {
         return this.store.update('Node', { ...created, status: want.status }, { subresource: 'status' });
       }
-      this.logger.info({ node: spec.name, podCIDR }, 'registered node');
+      this.logger.info({ node: spec.name, podCIDRs }, 'registered node');
       return created;
     }
     let obj = existing as StoredObject;
     const next = structuredClone(cur);
     next.metadata.labels = { ...(cur.metadata.labels ?? {}), ...(want.metadata.labels ?? {}) };
-    next.spec = { ...(cur.spec ?? {}), podCIDR, podCIDRs: cur.spec?.podCIDRs?.length ? cur.spec.podCIDRs : [podCIDR] };
+    next.spec = { ...(cur.spec ?? {}), podCIDR, podCIDRs: cur.spec?.podCIDRs?.length ? cur.spec.podCIDRs : podCIDRs };
     if (canonical(next.metadata.labels) !== canonical(cur.metadata.labels ?? {}) || canonical(next.spec) !== canonical(cur.spec ?? {})) {
       obj = this.store.update('Node', toStored(next));
     }
@@ -132,13 +150,14 @@ export class NodeController {
     return obj;
   }
 
-  /** Deletes a lab node's Node object and frees its podCIDR. */
+  /** Deletes a lab node's Node object and frees its podCIDRs. */
   remove(name: string): void {
     this.store.delete('Node', undefined, name);
     this.cidrs.release(name);
+    this.warnedMissing.delete(name);
   }
 
-  /** Watches Nodes: allocates a podCIDR for nodes created without one, frees it on delete. */
+  /** Watches Nodes: allocates podCIDRs for nodes created without any, frees them on delete. */
   watch(fromResourceVersion: string): void {
     this.stopWatch = this.store.watch('Node', fromResourceVersion, {}, (ev) => {
       if (ev.type !== 'BOOKMARK') this.queue.add(ev.object.metadata.name);
@@ -155,26 +174,38 @@ export class NodeController {
 
   private sync(name: string): void {
     const cur = this.store.get('Node', undefined, name);
-    if (cur) this.ensureCidr(asNode(cur));
-    else this.cidrs.release(name);
+    if (cur) {
+      this.ensureCidr(asNode(cur));
+    } else {
+      this.cidrs.release(name);
+      this.warnedMissing.delete(name);
+    }
   }
 
-  private record(node: NodeObj): void {
-    const cidr = node.spec?.podCIDR;
-    if (cidr && !this.cidrs.occupy(node.metadata.name, cidr)) {
-      this.logger.warn({ node: node.metadata.name, podCIDR: cidr }, 'podCIDR not recorded: outside the cluster CIDR or already taken');
+  /** Records a Node's existing podCIDRs; what cannot be recorded (or is missing) is only logged. */
+  private record(name: string, podCIDRs: readonly string[]): void {
+    const foreign = this.cidrs.occupy(name, podCIDRs);
+    if (foreign.length > 0) {
+      this.logger.warn({ node: name, podCIDRs: foreign }, 'podCIDR not recorded: outside the cluster CIDRs, of another family or already taken');
+    }
+    const missing = this.cidrs.missingFamilies(podCIDRs);
+    if (missing.length > 0 && !this.warnedMissing.has(name)) {
+      // Node podCIDRs are immutable once set: the node stays without these families.
+      this.warnedMissing.add(name);
+      this.logger.warn({ node: name, podCIDRs, missing }, 'node has no podCIDR of a configured family (podCIDRs are set once, at registration)');
     }
   }
 
   private ensureCidr(node: NodeObj): void {
-    if (node.spec?.podCIDR) {
-      this.record(node);
+    const have = storedPodCIDRs(node);
+    if (have.length > 0) {
+      this.record(node.metadata.name, have);
       return;
     }
     try {
-      const podCIDR = this.cidrs.allocate(node.metadata.name);
-      this.store.patch('Node', undefined, node.metadata.name, { spec: { podCIDR, podCIDRs: [podCIDR] } });
-      this.logger.info({ node: node.metadata.name, podCIDR }, 'allocated podCIDR');
+      const podCIDRs = this.cidrs.allocate(node.metadata.name);
+      this.store.patch('Node', undefined, node.metadata.name, { spec: { podCIDR: podCIDRs[0], podCIDRs } });
+      this.logger.info({ node: node.metadata.name, podCIDRs }, 'allocated podCIDRs');
     } catch (err) {
       this.logger.error({ node: node.metadata.name, err: errorMessage(err) }, 'podCIDR allocation failed');
       recordEvent(this.store, this.logger, node, 'Warning', 'CIDRNotAvailable', errorMessage(err), 'cidrAllocator');

@@ -128,6 +128,6 @@ export class ServiceAllocController {
     if (canonical(out.spec) === canonical(svc.spec)) return;
     // A 409 (the object moved on) throws and the queue retries with the new version.
     this.store.update('Service', toStored(out));
-    this.logger.info({ service: key, clusterIP: out.spec.clusterIP }, 'allocated service values');
+    this.logger.info({ service: key, clusterIPs: out.spec.clusterIPs }, 'allocated service values');
   }
 }
