@@ -73,9 +73,9 @@ test('the cluster templates follow the family', async () => {
     const r = new TargetResolver(c, family);
     return Promise.all(scanTemplates(text).map((u) => r.template(u.ref)));
   };
-  const text = '{{ip x/a}} {{net x/a 24}} {{nodeip node1}} {{vip 198.51.100.20}} {{host-len}}';
-  assert.deepEqual(await at(text, 'ipv4'), ['10.244.1.2', '10.244.1.0/24', '192.168.56.11', '198.51.100.20', '32']);
-  assert.deepEqual(await at(text, 'ipv6'), ['fd00:10:244:1::2', 'fd00:10:244:1::/120', 'fd00:56::11', '2001:db8:51:100::20', '128']);
+  const text = '{{ip x/a}} {{net x/a 24}} {{nodeip node1}} {{vip 198.51.100.20}} {{host-len}} {{net x/a 4 4}}';
+  assert.deepEqual(await at(text, 'ipv4'), ['10.244.1.2', '10.244.1.0/24', '192.168.56.11', '198.51.100.20', '32', '0.0.0.0/4']);
+  assert.deepEqual(await at(text, 'ipv6'), ['fd00:10:244:1::2', 'fd00:10:244:1::/120', 'fd00:56::11', '2001:db8:51:100::20', '128', 'f000::/4']);
 });
 
 test('exec: cmd substituted as it is, expect and expectNot regex-escaped', async () => {

@@ -173,10 +173,10 @@ export class TargetResolver {
       case 'ip':
         return this.podIP(`{{ip ${ref.namespace}/${ref.pod}}}`, ref.namespace, ref.pod);
       case 'net': {
-        const t = `{{net ${ref.namespace}/${ref.pod} ${ref.bits}}}`;
+        const t = `{{net ${ref.namespace}/${ref.pod} ${ref.bits}${ref.bits6 !== undefined ? ` ${ref.bits6}` : ''}}}`;
         const ip = await this.podIP(t, ref.namespace, ref.pod);
         try {
-          return maskIP(ip, prefixFor(ref.bits, this.family));
+          return maskIP(ip, this.family === 'ipv6' && ref.bits6 !== undefined ? ref.bits6 : prefixFor(ref.bits, this.family));
         } catch (err) {
           throw new TargetError(t, (err as Error).message);
         }

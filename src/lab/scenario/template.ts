@@ -25,7 +25,7 @@ export type FamilyWord = keyof typeof FAMILY_WORDS;
 
 export type TemplateRef =
   | { fn: 'ip'; namespace: string; pod: string }
-  | { fn: 'net'; namespace: string; pod: string; bits: number }
+  | { fn: 'net'; namespace: string; pod: string; bits: number; bits6?: number }
   | { fn: 'nodeip'; node: string }
   | { fn: 'vip'; ip: string }
   | { fn: 'cidr'; cidr: string }
@@ -61,17 +61,22 @@ function isFamilyWord(fn: string): fn is FamilyWord {
 
 function parseTemplate(whole: string, inner: string): TemplateRef {
   const words = inner.split(/\s+/).filter((w) => w !== '');
-  const [fn, arg, bitsText] = words;
+  const [fn, arg, bitsText, bits6Text] = words;
   const bad = (why: string): Error => new Error(`template ${whole}: ${why}`);
   if (fn === 'ip' || fn === 'net') {
-    const want = fn === 'ip' ? 2 : 3;
-    if (words.length !== want) throw bad(fn === 'ip' ? 'expected {{ip ns/pod}}' : 'expected {{net ns/pod N}}');
+    const ok = fn === 'ip' ? words.length === 2 : words.length === 3 || words.length === 4;
+    if (!ok) throw bad(fn === 'ip' ? 'expected {{ip ns/pod}}' : 'expected {{net ns/pod N}} or {{net ns/pod N N6}}');
     const pm = POD.exec(arg);
     if (pm === null) throw bad(`'${arg}' is not namespace/pod`);
     if (fn === 'ip') return { fn, namespace: pm[1], pod: pm[3] };
     const bits = Number(bitsText);
     if (!Number.isInteger(bits) || bits < 0 || bits > 128) throw bad(`'${bitsText}' is not a prefix length`);
-    return { fn, namespace: pm[1], pod: pm[3], bits };
+    if (bits6Text === undefined) return { fn, namespace: pm[1], pod: pm[3], bits };
+    // An explicit IPv6 length: for blocks whose meaning is not "the same
+    // number of hosts" (e.g. /4 around a pod: every pod of the cluster).
+    const bits6 = Number(bits6Text);
+    if (!Number.isInteger(bits6) || bits6 < 0 || bits6 > 128) throw bad(`'${bits6Text}' is not an IPv6 prefix length`);
+    return { fn, namespace: pm[1], pod: pm[3], bits, bits6 };
   }
   if (fn === 'nodeip') {
     if (words.length !== 2) throw bad('expected {{nodeip node}}');
