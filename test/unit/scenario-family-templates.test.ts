@@ -29,6 +29,7 @@ const EACH: [template: string, ipv4: string, ipv6: string][] = [
   ['{{vip 203.0.113.10}}', '203.0.113.10', '2001:db8:203:113::10'],
   ['{{vip 192.168.56.11}}', '192.168.56.11', 'fd00:56::11'],
   ['{{vip 192.0.2.1}}', '192.0.2.1', '2001:db8:0:2::1'],
+  ['{{hostport 10.96.100.10 80}}', '10.96.100.10:80', '[fd00:10:96::640a]:80'],
   ['{{cidr 10.96.0.0/12}}', '10.96.0.0/12', 'fd00:10:96::/112'],
   ['{{cidr 198.51.100.0/24}}', '198.51.100.0/24', '2001:db8:51:100::/120'],
   ['{{cidr 198.51.100.20/32}}', '198.51.100.20/32', '2001:db8:51:100::20/128'],
@@ -39,6 +40,7 @@ const EACH: [template: string, ipv4: string, ipv6: string][] = [
   ['{{host-len}}', '32', '128'],
   ['{{family}}', 'IPv4', 'IPv6'],
   ['{{inet}}', 'inet', 'inet6'],
+  ['{{ipv}}', 'ipv4', 'ipv6'],
   ['{{set kube-router-svip}}', 'kube-router-svip', 'inet6:kube-router-svip'],
 ];
 
@@ -70,6 +72,8 @@ test('a literal without an IPv6 twin is a parse error naming it, in either famil
   assert.throws(() => scanTemplates('{{vip 8.8.8.8}}'), /template \{\{vip 8\.8\.8\.8\}\}: '8\.8\.8\.8': has no IPv6 twin \(mapped ranges: 10\.96\.0\.0\/12, 198\.51\.100\.0\/24/);
   assert.throws(() => scanTemplates('{{vip 10.97.0.1}}'), /'10\.97\.0\.1': only 10\.96\.0\.0\/16 of 10\.96\.0\.0\/12 has IPv6 twins/);
   assert.throws(() => scanTemplates('{{vip fd00::1}}'), /'fd00::1': is not an IPv4 address/);
+  assert.throws(() => scanTemplates('{{hostport 10.96.0.1 x}}'), /expected \{\{hostport A\.B\.C\.D PORT\}\}/);
+  assert.throws(() => scanTemplates('{{hostport 8.8.8.8 80}}'), /'8\.8\.8\.8': has no IPv6 twin/);
   assert.throws(() => scanTemplates('{{vip}}'), /expected \{\{vip A\.B\.C\.D\}\}/);
   assert.throws(() => scanTemplates('{{cidr 100.64.200.0/31}}'), /'100\.64\.200\.0\/31': has no IPv6 twin/);
   assert.throws(() => scanTemplates('{{cidr 10.0.0.0/8}}'), /'10\.0\.0\.0\/8': has no IPv6 twin/);
@@ -77,7 +81,7 @@ test('a literal without an IPv6 twin is a parse error naming it, in either famil
   assert.throws(() => scanTemplates('{{set}}'), /expected \{\{set NAME\}\}/);
   assert.throws(() => scanTemplates('{{set inet6:foo}}'), /expected \{\{set NAME\}\}/);
   assert.throws(() => scanTemplates('{{iptables -t nat}}'), /\{\{iptables\}\} takes no argument/);
-  assert.throws(() => scanTemplates('{{ip6tables}}'), /unknown template 'ip6tables' \(known: ip, net, nodeip, vip, cidr, set, iptables, ip-family, host-len, family, inet\)/);
+  assert.throws(() => scanTemplates('{{ip6tables}}'), /unknown template 'ip6tables' \(known: ip, net, nodeip, vip, hostport, cidr, set, iptables, ip-family, host-len, family, inet, ipv\)/);
   assert.throws(() => vipFor('8.8.8.8', 'ipv4'), (e: unknown) => e instanceof FamilyError && e.code === 'KR_ERR_LAB' && e.context.value === '8.8.8.8');
 });
 

@@ -20,6 +20,7 @@ export const FAMILY_WORDS = {
   'host-len': ['32', '128'],
   family: ['IPv4', 'IPv6'],
   inet: ['inet', 'inet6'],
+  ipv: ['ipv4', 'ipv6'],
 } as const;
 export type FamilyWord = keyof typeof FAMILY_WORDS;
 
@@ -29,6 +30,7 @@ export type TemplateRef =
   | { fn: 'nodeip'; node: string }
   | { fn: 'vip'; ip: string }
   | { fn: 'cidr'; cidr: string }
+  | { fn: 'hostport'; ip: string; port: number }
   | { fn: 'set'; name: string }
   | { fn: 'word'; word: FamilyWord };
 
@@ -52,7 +54,7 @@ export function scanTemplates(text: string): TemplateUse[] {
   return uses;
 }
 
-const KNOWN = ['ip', 'net', 'nodeip', 'vip', 'cidr', 'set', ...Object.keys(FAMILY_WORDS)].join(', ');
+const KNOWN = ['ip', 'net', 'nodeip', 'vip', 'hostport', 'cidr', 'set', ...Object.keys(FAMILY_WORDS)].join(', ');
 const SET_NAME = /^[A-Za-z0-9][-A-Za-z0-9_.]*$/;
 
 function isFamilyWord(fn: string): fn is FamilyWord {
@@ -83,6 +85,13 @@ function parseTemplate(whole: string, inner: string): TemplateRef {
     return { fn, node: arg };
   }
   if (fn === 'vip' || fn === 'cidr') return parseLiteral(fn, words, bad);
+  if (fn === 'hostport') {
+    // `{{hostport A.B.C.D P}}`: ipvsadm's service address form, `[v6]:P` in IPv6.
+    const port = Number(bitsText);
+    if (words.length !== 3 || !Number.isInteger(port) || port < 1 || port > 65535) throw bad('expected {{hostport A.B.C.D PORT}}');
+    parseLiteral('vip', words.slice(0, 2), bad); // throws unless the address has a twin
+    return { fn, ip: arg, port };
+  }
   if (fn === 'set') {
     if (words.length !== 2 || !SET_NAME.test(arg)) throw bad('expected {{set NAME}} (an ipset name)');
     return { fn, name: arg };
@@ -122,6 +131,8 @@ export function familyTemplate(ref: FamilyTemplateRef, family: IpFamily): string
       return vipFor(ref.ip, family);
     case 'cidr':
       return cidrFor(ref.cidr, family);
+    case 'hostport':
+      return v6 ? `[${vipFor(ref.ip, family)}]:${ref.port}` : `${vipFor(ref.ip, family)}:${ref.port}`;
     case 'set':
       // kube-router names the IPv6 twin of a set `inet6:<name>`.
       return v6 ? `inet6:${ref.name}` : ref.name;
