@@ -112,6 +112,42 @@ test('bootOptions: a range without a twin boots with the flags as written (the f
   assert.deepEqual(bootOptions(spec, 'ipv6'), { nodes: 3, secondSubnet: false, dualStack: true, agentArgs: spec.agentArgs });
 });
 
+const SECOND_SUBNET_FILE = `cluster:
+  nodes: 3
+  secondSubnet: true
+  agentArgs: ["--enable-overlay=true"]
+steps:
+  - settle: {}
+`;
+
+test('bootOptions: an ipv6 run of a secondSubnet file boots a dual-stack lab with the second subnet', () => {
+  const spec = { nodes: 3, secondSubnet: true, agentArgs: ['--enable-overlay=true'], externalPeer: false };
+  assert.deepEqual(bootOptions(spec, 'ipv6'), {
+    nodes: 3,
+    secondSubnet: true,
+    dualStack: true,
+    agentArgs: ['--enable-overlay=true', '--enable-ipv6=true', '--service-cluster-ip-range=10.96.0.0/12,fd00:10:96::/112'],
+  });
+  assert.deepEqual(bootOptions(spec, 'ipv4'), { nodes: 3, secondSubnet: true, dualStack: false, agentArgs: spec.agentArgs });
+  assert.deepEqual(bootOptions({ ...spec, dualStack: true }, 'ipv4'), { nodes: 3, secondSubnet: true, dualStack: true, agentArgs: spec.agentArgs }, 'a file asking for both');
+});
+
+test('with no lab up, an ipv6 run of a secondSubnet file boots it dual-stack (nothing refuses the combination)', async () => {
+  const f = tmpFile(SECOND_SUBNET_FILE);
+  const v6 = await run(['--family', 'ipv6', f], undefined);
+  assert.equal(v6.code, 0, v6.said.join('\n'));
+  assert.deepEqual(v6.rec.boots, [
+    {
+      nodes: 3,
+      secondSubnet: true,
+      dualStack: true,
+      agentArgs: ['--enable-overlay=true', '--enable-ipv6=true', '--service-cluster-ip-range=10.96.0.0/12,fd00:10:96::/112'],
+      say: undefined,
+    },
+  ]);
+  assert.deepEqual(v6.rec.posts, [{ files: [f], family: 'ipv6' }]);
+});
+
 test('a bad --family is a usage error (exit 2) before anything is parsed or booted', async () => {
   const r = await run(['--family', 'inet6', 'missing.yaml'], undefined);
   assert.equal(r.code, 2);

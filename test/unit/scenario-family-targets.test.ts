@@ -78,6 +78,19 @@ test('the cluster templates follow the family', async () => {
   assert.deepEqual(await at(text, 'ipv6'), ['fd00:10:244:1::2', 'fd00:10:244:1::/120', 'fd00:56::11', '2001:db8:51:100::20', '128', 'f000::/4']);
 });
 
+test('a dual-stack lab with a second subnet: {{nodeip node3}}, node3 and the router resolve per family', async () => {
+  const c = new FakeCluster({ dualStack: true });
+  await c.configure({ ...DEFAULT_CLUSTER_SPEC, secondSubnet: true, dualStack: true });
+  const at = async (text: string, family: IpFamily): Promise<string[]> => {
+    const r = new TargetResolver(c, family);
+    return Promise.all(scanTemplates(text).map((u) => r.template(u.ref)));
+  };
+  const text = '{{nodeip node1}} {{nodeip node3}} {{vip 192.168.57.13}} {{cidr 192.168.57.0/24}} {{nodeip router}}';
+  assert.deepEqual(await at(text, 'ipv4'), ['192.168.56.11', '192.168.57.13', '192.168.57.13', '192.168.57.0/24', '192.168.56.254']);
+  assert.deepEqual(await at(text, 'ipv6'), ['fd00:56::11', 'fd00:57::13', 'fd00:57::13', 'fd00:57::/64', 'fd00:56::254']);
+  assert.equal(await new TargetResolver(c, 'ipv6').ip('node3'), 'fd00:57::13');
+});
+
 test('exec: cmd substituted as it is, expect and expectNot regex-escaped', async () => {
   const c = await cluster();
   const step = { cmd: '{{iptables}}-save | grep {{vip 10.96.100.10}}', expect: '-d {{vip 10.96.100.10}}/{{host-len}} ', expectNot: '{{set kube-router-svip}}' };

@@ -28,6 +28,8 @@ const EACH: [template: string, ipv4: string, ipv6: string][] = [
   ['{{vip 198.51.100.20}}', '198.51.100.20', '2001:db8:51:100::20'],
   ['{{vip 203.0.113.10}}', '203.0.113.10', '2001:db8:203:113::10'],
   ['{{vip 192.168.56.11}}', '192.168.56.11', 'fd00:56::11'],
+  ['{{vip 192.168.57.13}}', '192.168.57.13', 'fd00:57::13'],
+  ['{{cidr 192.168.57.0/24}}', '192.168.57.0/24', 'fd00:57::/64'],
   ['{{vip 192.0.2.1}}', '192.0.2.1', '2001:db8:0:2::1'],
   ['{{hostport 10.96.100.10 80}}', '10.96.100.10:80', '[fd00:10:96::640a]:80'],
   ['{{cidr 10.96.0.0/12}}', '10.96.0.0/12', 'fd00:10:96::/112'],
@@ -96,6 +98,12 @@ test('IPv6 twins: addresses and CIDRs of the mapped ranges', () => {
   assert.equal(ipv6TwinCidr('10.96.100.10/32'), 'fd00:10:96::640a/128');
   assert.equal(ipv6TwinCidr('198.51.100.0/28'), '2001:db8:51:100::/124');
   assert.equal(ipv6TwinCidr('192.168.56.0/24'), 'fd00:56::/64', 'the whole underlay is its /64');
+  assert.equal(ipv6Twin('192.168.57.13'), 'fd00:57::13', 'the second subnet: as the topology writes node3 behind the router');
+  assert.equal(ipv6Twin('192.168.57.1'), 'fd00:57::1', 'the router\'s second-subnet side');
+  assert.equal(ipv6TwinCidr('192.168.57.0/24'), 'fd00:57::/64', 'the whole second subnet is its /64');
+  assert.equal(ipv6TwinCidr('192.168.57.13/32'), 'fd00:57::13/128');
+  assert.equal(cidrFor('192.168.57.0/24', 'ipv6'), 'fd00:57::/64');
+  assert.throws(() => ipv6Twin('192.168.58.1'), /has no IPv6 twin/, 'only the two lab subnets of 192.168.0.0/16');
   assert.throws(() => ipv6TwinCidr('10.100.0.0/16'), /only 10\.96\.0\.0\/16/);
   assert.throws(() => ipv6TwinCidr('198.51.0.0/16'), /has no IPv6 twin/, 'wider than the mapped /24');
   assert.throws(() => ipv6TwinCidr('198.51.100.0/33'), /too long/);

@@ -79,6 +79,12 @@ test('cluster defaults when the section is absent', () => {
   assert.deepEqual(s.cluster, { nodes: 3, secondSubnet: false, agentArgs: [], externalPeer: false });
 });
 
+test('a dual-stack lab with a second subnet is a cluster section like any other; a second subnet still needs 2 nodes', () => {
+  const s = parseScenarioText('cluster: {nodes: 3, secondSubnet: true, dualStack: true}\nsteps:\n  - settle: {}\n', 's.yaml');
+  assert.deepEqual(s.cluster, { dualStack: true, nodes: 3, secondSubnet: true, agentArgs: [], externalPeer: false });
+  assert.throws(() => parseScenarioText('cluster: {nodes: 1, secondSubnet: true, dualStack: true}\nsteps: [settle: {}]\n', 's.yaml'), /field 'secondSubnet' needs at least 2 nodes/);
+});
+
 test('a bad expect names the step index, its key and the field', () => {
   const err = parseError(`steps:
   - settle: {}

@@ -19,7 +19,7 @@ export interface HostApi {
 
 export interface HostTopology {
   readonly nodes: readonly Pick<LabNode, 'name' | 'ip' | 'ip6'>[];
-  readonly router?: Pick<LabRouter, 'name' | 'ips'>;
+  readonly router?: Pick<LabRouter, 'name' | 'ips' | 'ips6'>;
   /** The external BGP peer namespace while one is up. */
   readonly peer?: Pick<LabPeer, 'name' | 'ip' | 'asn'>;
   argvFor(target: ExecTarget, argv: readonly string[]): string[];

@@ -350,7 +350,9 @@ export class GuestLabCluster implements LabCluster {
   async nodes(): Promise<NodeInfo[]> {
     const topo = needTopology(this.host, 'nodes');
     const out: NodeInfo[] = topo.nodes.map((n) => ({ name: n.name, ips: [n.ip], role: 'node', ...(n.ip6 !== undefined ? { ip6: n.ip6 } : {}) }));
-    if (topo.router !== undefined) out.push({ name: topo.router.name, ips: [...topo.router.ips], role: 'router' });
+    const r = topo.router;
+    // As ips[0] in IPv4, its IPv6 address is its lab-br0 side (fd00:56::254): the next hop of the first subnet's nodes.
+    if (r !== undefined) out.push({ name: r.name, ips: [...r.ips], role: 'router', ...(r.ips6 !== undefined ? { ip6: r.ips6[0] } : {}) });
     if (topo.peer !== undefined) out.push({ name: topo.peer.name, ips: [topo.peer.ip], role: 'peer' });
     return out;
   }

@@ -103,7 +103,7 @@ export interface NodeInfo {
   name: string;
   /** The node's InternalIP (first) and any other addresses. */
   ips: string[];
-  /** The node's IPv6 underlay address in a dual-stack lab (fd00:56::1x); absent otherwise. */
+  /** The node's IPv6 underlay address in a dual-stack lab (fd00:56::1x, fd00:57::1x behind the router); absent otherwise. */
   ip6?: string;
   /** `node` for cluster nodes; `router` / `peer` for the other namespaces a probe may run from. */
   role: 'node' | 'router' | 'peer';

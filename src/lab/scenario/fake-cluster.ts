@@ -228,8 +228,14 @@ export class FakeCluster implements LabCluster {
 
   async nodes(): Promise<NodeInfo[]> {
     const v6 = this.opts.dualStack === true;
-    const nodes: NodeInfo[] = this.nodeNames().map((name, i) => ({ name, ips: [`192.168.56.${11 + i}`], role: 'node', ...(v6 ? { ip6: `fd00:56::${11 + i}` } : {}) }));
-    if (this.spec?.secondSubnet) nodes.push({ name: 'router', ips: ['192.168.56.1'], role: 'router' });
+    const names = this.nodeNames();
+    const second = this.spec?.secondSubnet === true;
+    // As the topology: with secondSubnet the last node is 192.168.57.1N (fd00:57::1N) behind the router.
+    const nodes: NodeInfo[] = names.map((name, i) => {
+      const net = second && i === names.length - 1 ? '57' : '56';
+      return { name, ips: [`192.168.${net}.${11 + i}`], role: 'node', ...(v6 ? { ip6: `fd00:${net}::${11 + i}` } : {}) };
+    });
+    if (second) nodes.push({ name: 'router', ips: ['192.168.56.254', '192.168.57.1'], role: 'router', ...(v6 ? { ip6: 'fd00:56::254' } : {}) });
     if (this.spec?.externalPeer) nodes.push({ name: 'peer', ips: ['192.168.56.254'], role: 'peer' });
     return nodes;
   }

@@ -51,6 +51,8 @@ const TWINS: readonly Twin[] = [
   { v4: '203.0.113.0', bits: 24, v6: '2001:db8:203:113::', host: 'decimal', wholeBits: 120 },
   // The underlay: nodes are fd00:56::1x in the topology, on a /64.
   { v4: '192.168.56.0', bits: 24, v6: UNDERLAY.v6.prefix, host: 'decimal', wholeBits: 64 },
+  // The second subnet behind the router (secondSubnet): the last node is fd00:57::1N, on a /64 too.
+  { v4: '192.168.57.0', bits: 24, v6: UNDERLAY.v6.second.prefix, host: 'decimal', wholeBits: 64 },
   { v4: '192.0.2.0', bits: 24, v6: '2001:db8:0:2::', host: 'decimal', wholeBits: 120 },
 ];
 

@@ -56,7 +56,6 @@ export function parseCluster(value: unknown, file: string): ClusterSpec {
   const secondSubnet = f.bool('secondSubnet', DEFAULT_CLUSTER_SPEC.secondSubnet);
   if (secondSubnet && nodes < 2) f.fail('secondSubnet', 'needs at least 2 nodes');
   const dualStack = f.bool('dualStack', false);
-  if (dualStack && secondSubnet) f.fail('dualStack', 'is not available with secondSubnet');
   return {
     ...(dualStack ? { dualStack } : {}),
     nodes,

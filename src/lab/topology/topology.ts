@@ -4,14 +4,13 @@
 // /etc/cni/net.d, /var/lib/cni, /run and a sysfs of its own netns, with
 // /run/netns still shared with the guest root so pod namespaces show up in
 // every node) and its own UTS namespace (hostname nodeN), pinned under
-// /run/lab/ns/.
+// /run/lab/ns/. The addresses and the `ip -batch` lines come from plan.ts.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { LabError, run } from '../vm/proc.js';
+import { checkedOptions, nodeLines, planNodes, planRouter, routerForwardingScript, routerLines, teardownLines, underlayLines } from './plan.js';
 import { BUSYBOX, nodeSetupArgv } from './setup-script.js';
 import {
-  nodeName,
   UNDERLAY,
   type ExecTarget,
   type LabNode,
@@ -45,33 +44,13 @@ export class Topology {
   private podResolver: PodResolver | undefined;
 
   private constructor(readonly options: Required<TopologyOptions>) {
-    const { nodes, secondSubnet, dualStack } = options;
-    for (let i = 1; i <= nodes; i++) {
-      const second = secondSubnet && i === nodes;
-      const name = nodeName(i);
-      this.nodes.push({
-        name,
-        index: i,
-        ip: `${second ? UNDERLAY.second.prefix : UNDERLAY.prefix}.${10 + i}`,
-        subnet: second ? UNDERLAY.second.subnet : UNDERLAY.subnet,
-        gateway: second ? UNDERLAY.second.routerIp2 : UNDERLAY.bridgeIp,
-        ...(dualStack ? { ip6: `${UNDERLAY.v6.prefix}${10 + i}` } : {}),
-        netnsPath: `/run/netns/${name}`,
-        mntPin: join(UNDERLAY.pinDir, `${name}.mnt`),
-        utsPin: join(UNDERLAY.pinDir, `${name}.uts`),
-      });
-    }
-    if (secondSubnet) {
-      this.router = { name: 'router', ips: [UNDERLAY.second.routerIp1, UNDERLAY.second.routerIp2], netnsPath: '/run/netns/router' };
-    }
+    this.nodes.push(...planNodes(options));
+    this.router = planRouter(options);
   }
 
   /** Creates the bridges, the router (if any) and every node. */
   static async create(opts: TopologyOptions): Promise<Topology> {
-    if (opts.nodes < 1 || opts.nodes > 40) throw new LabError('topology', `nodes must be 1..40, got ${opts.nodes}`);
-    if (opts.secondSubnet && opts.nodes < 2) throw new LabError('topology', 'secondSubnet needs at least 2 nodes');
-    if (opts.secondSubnet && opts.dualStack) throw new LabError('topology', 'dualStack is not available with secondSubnet');
-    const t = new Topology({ nodes: opts.nodes, secondSubnet: opts.secondSubnet ?? false, dualStack: opts.dualStack ?? false });
+    const t = new Topology(checkedOptions(opts));
     await t.build();
     return t;
   }
@@ -159,31 +138,15 @@ export class Topology {
     mkdirSync('/etc/cni/net.d', { recursive: true });
     mkdirSync('/var/lib/cni', { recursive: true });
 
-    const root: string[] = [];
-    for (const n of this.nodes) root.push(`netns add ${n.name}`);
-    if (this.router) root.push(`netns add ${this.router.name}`);
-    root.push(`link add ${UNDERLAY.bridge} type bridge`, `addr add ${UNDERLAY.bridgeIp}/24 dev ${UNDERLAY.bridge}`, `link set ${UNDERLAY.bridge} up`);
-    if (this.options.dualStack) root.push(`addr add ${UNDERLAY.v6.bridgeIp}/64 dev ${UNDERLAY.bridge} nodad`);
-    if (this.router) {
-      const s = UNDERLAY.second;
-      root.push(`link add ${s.bridge} type bridge`, `link set ${s.bridge} up`);
-      root.push(`link add veth-router0 type veth peer name eth0 netns ${this.router.name}`, `link set veth-router0 master ${UNDERLAY.bridge} up`);
-      root.push(`link add veth-router1 type veth peer name eth1 netns ${this.router.name}`, `link set veth-router1 master ${s.bridge} up`);
-      root.push(`route add ${s.subnet} via ${s.routerIp1}`);
-    }
-    for (const n of this.nodes) {
-      const br = n.subnet === UNDERLAY.subnet ? UNDERLAY.bridge : UNDERLAY.second.bridge;
-      root.push(`link add veth-${n.name} type veth peer name eth0 netns ${n.name}`, `link set veth-${n.name} master ${br} up`);
-    }
+    const root = underlayLines(this.options, this.nodes, this.router);
     await ipBatch(undefined, root, 'underlay');
 
     const jobs: Promise<void>[] = [];
     if (this.router) {
-      const s = UNDERLAY.second;
-      const r = this.router.name;
+      const r = this.router;
       jobs.push(
-        ipBatch(r, ['link set lo up', `addr add ${s.routerIp1}/24 dev eth0`, 'link set eth0 up', `addr add ${s.routerIp2}/24 dev eth1`, 'link set eth1 up', `route add default via ${UNDERLAY.bridgeIp}`], 'router').then(() =>
-          run([BUSYBOX, 'nsenter', `--net=${this.router?.netnsPath}`, BUSYBOX, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'], { phase: 'topology (router forwarding)' }).then(() => undefined),
+        ipBatch(r.name, routerLines(r), 'router').then(() =>
+          run([BUSYBOX, 'nsenter', `--net=${r.netnsPath}`, BUSYBOX, 'sh', '-c', routerForwardingScript(r)], { phase: 'topology (router forwarding)' }).then(() => undefined),
         ),
       );
     }
@@ -192,11 +155,7 @@ export class Topology {
   }
 
   private async buildNode(n: LabNode): Promise<void> {
-    const lines = ['link set lo up', `addr add ${n.ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${n.gateway}`];
-    // nodad: the address is usable at once (duplicate detection would hold it for a second or more).
-    if (n.ip6 !== undefined) lines.push(`addr add ${n.ip6}/64 dev eth0 nodad`, `route add default via ${UNDERLAY.v6.bridgeIp}`);
-    if (this.router && n.subnet === UNDERLAY.subnet) lines.push(`route add ${UNDERLAY.second.subnet} via ${UNDERLAY.second.routerIp1}`);
-    await ipBatch(n.name, lines, `node ${n.name}`);
+    await ipBatch(n.name, nodeLines(n, this.router), `node ${n.name}`);
     writeFileSync(n.mntPin, '');
     writeFileSync(n.utsPin, '');
     await run(
@@ -214,9 +173,7 @@ export class Topology {
       await run(['umount', n.mntPin], { allowFail: true });
       await run(['umount', n.utsPin], { allowFail: true });
     }
-    const lines = names.map((n) => `netns del ${n}`);
-    lines.push(`link del ${UNDERLAY.bridge}`);
-    if (this.router) lines.push(`link del ${UNDERLAY.second.bridge}`, `route del ${UNDERLAY.second.subnet}`);
+    const lines = teardownLines(this.nodes, this.router);
     await run(['ip', '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, allowFail: true });
   }
 }

@@ -7,7 +7,7 @@ export interface TopologyOptions {
   nodes: number;
   /** The last node in 192.168.57.0/24 behind a router namespace. */
   secondSubnet?: boolean;
-  /** Also IPv6 on the underlay (fd00:56::/64): dual-stack nodes (not with secondSubnet). */
+  /** Also IPv6 on the underlay (fd00:56::/64, and fd00:57::/64 behind the router with secondSubnet): dual-stack nodes. */
   dualStack?: boolean;
 }
 
@@ -17,11 +17,13 @@ export interface LabNode {
   index: number;
   /** Underlay address (eth0 in the node). */
   ip: string;
-  /** IPv6 underlay address with dualStack (fd00:56::1x), else undefined. */
+  /** IPv6 underlay address with dualStack (fd00:56::1x; fd00:57::1x behind the router), else undefined. */
   ip6?: string;
   /** Prefix of the node's subnet, e.g. 192.168.56.0/24. */
   subnet: string;
   gateway: string;
+  /** The IPv6 default gateway with dualStack (lab-br0's fd00:56::1, or the router's fd00:57::1), else undefined. */
+  gateway6?: string;
   /** /run/netns/<name>. */
   netnsPath: string;
   /** Pins of the node's own mount and UTS namespaces (enter with nsenter --mount= --uts=). */
@@ -33,6 +35,8 @@ export interface LabRouter {
   name: string;
   /** Addresses on the first and the second subnet. */
   ips: [string, string];
+  /** IPv6 addresses on the first and the second subnet with dualStack (fd00:56::254, fd00:57::1), else undefined. */
+  ips6?: [string, string];
   netnsPath: string;
 }
 
@@ -71,7 +75,13 @@ export const UNDERLAY = {
   /** The external peer's address (the router's on the first subnet: the two never coexist) and AS. */
   peer: { name: 'peer', ip: '192.168.56.254', asn: 64513 },
   /** The IPv6 underlay of a dual-stack lab: lab-br0 is ::1, node i is ::(10+i). */
-  v6: { bridgeIp: 'fd00:56::1', prefix: 'fd00:56::', subnet: 'fd00:56::/64' },
+  v6: {
+    bridgeIp: 'fd00:56::1',
+    prefix: 'fd00:56::',
+    subnet: 'fd00:56::/64',
+    /** The second subnet's IPv6 twin (dualStack with secondSubnet): the router is ::254 / ::1 as in IPv4, node i is fd00:57::(10+i). */
+    second: { subnet: 'fd00:57::/64', prefix: 'fd00:57::', routerIp1: 'fd00:56::254', routerIp2: 'fd00:57::1' },
+  },
   /** Where the node mount/UTS namespace pins live (a private bind mount). */
   pinDir: '/run/lab/ns',
 } as const;
