@@ -21,6 +21,8 @@ export const FAMILY_WORDS = {
   family: ['IPv4', 'IPv6'],
   inet: ['inet', 'inet6'],
   ipv: ['ipv4', 'ipv6'],
+  // The overlay's tunnel link kind (`ip -d link show type ...`): ipip, ip6tnl (mode ip6ip6).
+  'tunnel-kind': ['ipip', 'ip6tnl'],
 } as const;
 export type FamilyWord = keyof typeof FAMILY_WORDS;
 
