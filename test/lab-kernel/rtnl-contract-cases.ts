@@ -247,11 +247,22 @@ export const rtnlContractCases: RtnlCase[] = [
     name: 'ipip tunnel: created up with kind ipip; deleted',
     needsVirtualLinks: true,
     async run({ rtnl }) {
-      const t = await rtnl.ensureIpipTunnel('tun-kr0', { local: '192.168.56.11', remote: '192.168.56.12' });
+      const t = await rtnl.ensureTunnel('tun-kr0', { local: '192.168.56.11', remote: '192.168.56.12' });
       assert.equal(t.kind, 'ipip');
       assert.equal(t.up, true);
-      assert.equal((await rtnl.ensureIpipTunnel('tun-kr0', { local: '192.168.56.11', remote: '192.168.56.12' })).index, t.index);
+      assert.equal((await rtnl.ensureTunnel('tun-kr0', { local: '192.168.56.11', remote: '192.168.56.12' })).index, t.index);
       assert.equal(await rtnl.deleteLink('tun-kr0'), true);
+    },
+  },
+  {
+    name: 'ip6ip6 tunnel: created up with kind ip6tnl; deleted',
+    needsVirtualLinks: true,
+    async run({ rtnl }) {
+      const t = await rtnl.ensureTunnel('tun-kr6', { mode: 'ip6ip6', local: 'fd00:56::11', remote: 'fd00:57::13' });
+      assert.equal(t.kind, 'ip6tnl');
+      assert.equal(t.up, true);
+      assert.equal((await rtnl.ensureTunnel('tun-kr6', { mode: 'ip6ip6', local: 'fd00:56::11', remote: 'fd00:57::13' })).index, t.index);
+      assert.equal(await rtnl.deleteLink('tun-kr6'), true);
     },
   },
 ];

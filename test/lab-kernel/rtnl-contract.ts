@@ -65,7 +65,7 @@ async function inner(): Promise<number> {
       // The ipip endpoints really land in the kernel in network order (the formatIptun gotcha).
       const name = 'ipip endpoints as `ip -d link` shows them';
       try {
-        await rtnl.ensureIpipTunnel('tun-kr1', { local: '192.168.56.11', remote: '192.168.56.12', ttl: 64 });
+        await rtnl.ensureTunnel('tun-kr1', { local: '192.168.56.11', remote: '192.168.56.12', ttl: 64 });
         const out = sh(['ip', '-d', 'link', 'show', 'tun-kr1']).out;
         if (!/remote 192\.168\.56\.12 local 192\.168\.56\.11/.test(out)) throw new Error(`unexpected: ${out}`);
         passed++;

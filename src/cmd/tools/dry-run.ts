@@ -145,7 +145,10 @@ export function dryRunRtnl(inner: Rtnl, log: ChangeLog): Rtnl {
       log.add(`link delete ${linkName(ref)}`);
       return true;
     },
-    ensureIpipTunnel: (name, o) => ensure(name, 'ipip', `type ipip local ${o.local} remote ${o.remote}`),
+    ensureTunnel: (name, o) =>
+      o.mode === 'ip6ip6'
+        ? ensure(name, 'ip6tnl', `type ip6tnl mode ip6ip6 local ${o.local} remote ${o.remote}`)
+        : ensure(name, 'ipip', `type ipip local ${o.local} remote ${o.remote}`),
     listAddresses: async (ref) => (typeof ref === 'number' && ref < 0 ? [] : inner.listAddresses(ref)),
     addAddress: async (ref, a) => log.add(`addr add ${addrText(a)} dev ${linkName(ref)}`),
     deleteAddress: async (ref, a) => log.add(`addr del ${addrText(a)} dev ${linkName(ref)}`),

@@ -61,7 +61,7 @@ export async function applyRoutePlan(rtnl: Rtnl, plan: RoutePlan, force = false,
   for (const t of plan.tunnels) {
     if (linkIndex.has(t.name)) continue;
     try {
-      const l = await rtnl.ensureIpipTunnel(t.name, { local: t.local, remote: t.remote });
+      const l = await rtnl.ensureTunnel(t.name, { mode: t.mode, local: t.local, remote: t.remote });
       linkIndex.set(l.name, l.index);
       res.tunnelsAdded++;
     } catch (err) {

@@ -22,7 +22,7 @@ import {
   type AddressSyncResult,
   type IfAddr,
   type IfAddrEntry,
-  type IpipOptions,
+  type TunnelOptions,
   type Link,
   type LinkRef,
   type RouteEntry,
@@ -93,9 +93,8 @@ export class FakeRtnl implements Rtnl {
     return this.ensure(name, 'dummy');
   }
 
-  async ensureIpipTunnel(name: string, opts: IpipOptions): Promise<Link> {
-    void opts;
-    return this.ensure(name, 'ipip');
+  async ensureTunnel(name: string, opts: TunnelOptions): Promise<Link> {
+    return this.ensure(name, opts.mode === 'ip6ip6' ? 'ip6tnl' : 'ipip');
   }
 
   async setLinkUp(ref: LinkRef, up: boolean): Promise<void> {

@@ -11,7 +11,7 @@ import { readRouteEntry } from './route-dump.js';
 import {
   addrRequest,
   dummyLinkInfo,
-  ipipLinkInfo,
+  tunnelLinkInfo,
   routeRequest,
   ruleRequest,
   toIfAddr,
@@ -27,7 +27,7 @@ import {
   type AddressSyncResult,
   type IfAddr,
   type IfAddrEntry,
-  type IpipOptions,
+  type TunnelOptions,
   type Link,
   type LinkRef,
   type RouteEntry,
@@ -142,10 +142,10 @@ export class LinuxRtnl implements Rtnl {
     return this.createLink(name, dummyLinkInfo());
   }
 
-  async ensureIpipTunnel(name: string, opts: IpipOptions): Promise<Link> {
+  async ensureTunnel(name: string, opts: TunnelOptions): Promise<Link> {
     const l = await this.getLink(name);
     if (l?.up) return l;
-    return this.createLink(name, ipipLinkInfo(opts));
+    return this.createLink(name, tunnelLinkInfo(opts));
   }
 
   async setLinkUp(ref: LinkRef, up: boolean): Promise<void> {

@@ -13,7 +13,7 @@ import {
   parsePrefix,
   type IfAddr,
   type IfAddrEntry,
-  type IpipOptions,
+  type TunnelOptions,
   type Link,
   type RouteEntry,
   type RouteSpec,
@@ -59,13 +59,23 @@ export function dummyLinkInfo(): Buffer {
   return streamBuffer(ifla.formatInfo({ kind: 'dummy' }));
 }
 
+/** IFLA_LINKINFO for a tunnel link of `o.mode` (ipip by default). */
+export function tunnelLinkInfo(o: TunnelOptions): Buffer {
+  return o.mode === 'ip6ip6' ? ip6tnlLinkInfo(o) : ipipLinkInfo(o);
+}
+
 /**
  * IFLA_LINKINFO for an ipip link. The package's `Iptun.local/remote` are
  * numbers written with putU32 (host order) while the kernel field is a
  * big-endian address, so pass the address bytes read in host order.
  */
-export function ipipLinkInfo(o: IpipOptions): Buffer {
-  const asHostU32 = (a: string): number => (a ? addrToBytes(a).readUInt32LE(0) : 0);
+function ipipLinkInfo(o: TunnelOptions): Buffer {
+  const asHostU32 = (a: string): number => {
+    if (a === '') return 0;
+    // An IPv6 endpoint would be cut to its first 4 bytes: refuse it.
+    if (familyOf(a) !== AF_INET) throw new TypeError(`ipip tunnel endpoint '${a}' is not an IPv4 address`);
+    return addrToBytes(a).readUInt32LE(0);
+  };
   const data = streamBuffer(
     ifla.formatIptun({
       local: asHostU32(o.local),
@@ -75,6 +85,66 @@ export function ipipLinkInfo(o: IpipOptions): Buffer {
     }),
   );
   return streamBuffer(ifla.formatInfo({ kind: 'ipip', data }));
+}
+
+// IFLA_IPTUN_* (linux/if_tunnel.h); ip6tnl reads LOCAL/REMOTE as 16-byte in6_addr.
+const IFLA_IPTUN_LOCAL = 2;
+const IFLA_IPTUN_REMOTE = 3;
+const IFLA_IPTUN_TTL = 4;
+const IFLA_IPTUN_ENCAP_LIMIT = 6;
+const IFLA_IPTUN_PROTO = 9;
+const IPPROTO_IPV6 = 41;
+/** The kernel's IPV6_DEFAULT_TNL_ENCAP_LIMIT, which `ip -6 tunnel` also sets. */
+const DEFAULT_ENCAP_LIMIT = 4;
+
+function nlattr(type: number, payload: Buffer): Buffer {
+  const len = 4 + payload.length;
+  const out = Buffer.alloc((len + 3) & ~3);
+  out.writeUInt16LE(len, 0);
+  out.writeUInt16LE(type, 2);
+  payload.copy(out, 4);
+  return out;
+}
+
+/**
+ * IFLA_LINKINFO for an ip6tnl link in ip6ip6 mode (`ip link add NAME type
+ * ip6tnl mode ip6ip6 local L remote R`). The netlink package's Iptun type
+ * only has 4-byte addresses, so the IFLA_INFO_DATA attributes are written
+ * here.
+ */
+function ip6tnlLinkInfo(o: TunnelOptions): Buffer {
+  const addr = (a: string, what: string): Buffer => {
+    if (a === '') return Buffer.alloc(16);
+    if (familyOf(a) !== AF_INET6) throw new TypeError(`ip6ip6 tunnel ${what} '${a}' is not an IPv6 address`);
+    return addrToBytes(a);
+  };
+  const u8 = (n: number): Buffer => Buffer.from([n & 0xff]);
+  const data = Buffer.concat([
+    nlattr(IFLA_IPTUN_LOCAL, addr(o.local, 'local')),
+    nlattr(IFLA_IPTUN_REMOTE, addr(o.remote, 'remote')),
+    nlattr(IFLA_IPTUN_TTL, u8(o.ttl ?? 64)),
+    nlattr(IFLA_IPTUN_ENCAP_LIMIT, u8(DEFAULT_ENCAP_LIMIT)),
+    nlattr(IFLA_IPTUN_PROTO, u8(IPPROTO_IPV6)),
+  ]);
+  return streamBuffer(ifla.formatInfo({ kind: 'ip6tnl', data }));
+}
+
+/** The endpoints of an ip6tnl IFLA_LINKINFO (for tests). */
+export function parseIp6tnlLinkInfo(info: Buffer): { kind: string; local: string; remote: string; proto: number } {
+  const i = ifla.parseInfo(info);
+  const out = { kind: i.kind ?? '', local: '', remote: '', proto: 0 };
+  const d = i.data;
+  for (let off = 0; d && off + 4 <= d.length; ) {
+    const len = d.readUInt16LE(off);
+    const type = d.readUInt16LE(off + 2);
+    if (len < 4) break;
+    const v = d.subarray(off + 4, off + len);
+    if (type === IFLA_IPTUN_LOCAL && v.length === 16) out.local = bytesToAddr(v, AF_INET6);
+    if (type === IFLA_IPTUN_REMOTE && v.length === 16) out.remote = bytesToAddr(v, AF_INET6);
+    if (type === IFLA_IPTUN_PROTO && v.length >= 1) out.proto = v[0];
+    off += (len + 3) & ~3;
+  }
+  return out;
 }
 
 /** The tunnel endpoints of an ipip IFLA_LINKINFO (for tests and checks). */

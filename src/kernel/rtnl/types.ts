@@ -25,13 +25,19 @@ export interface Link {
   mtu: number;
 }
 
-export interface IpipOptions {
+/** `ipip` (IPv4 in IPv4, kind ipip) or `ip6ip6` (IPv6 in IPv6, kind ip6tnl), as kube-router's overlay. */
+export type TunnelMode = 'ipip' | 'ip6ip6';
+
+export interface TunnelOptions {
+  /** Default ipip. The endpoints must be of the mode's family. */
+  mode?: TunnelMode;
   /** Tunnel source, our node IP; '' for any. */
   local: string;
   /** Tunnel remote; '' for an any-remote (collect) tunnel. */
   remote: string;
+  /** TTL (ipip) or hop limit (ip6ip6); default: inherit (ipip), 64 (ip6ip6, as `ip` does). */
   ttl?: number;
-  /** Path MTU discovery, default on (as `ip link add ... type ipip` does). */
+  /** Path MTU discovery (ipip only), default on (as `ip link add ... type ipip` does). */
   pmtudisc?: boolean;
 }
 
@@ -132,8 +138,8 @@ export interface Rtnl {
   setLinkUp(link: LinkRef, up: boolean): Promise<void>;
   /** Deletes a link; false if there was none. */
   deleteLink(link: LinkRef): Promise<boolean>;
-  /** Creates an ipip tunnel link (up) if missing; an existing link of that name is left as it is. */
-  ensureIpipTunnel(name: string, opts: IpipOptions): Promise<Link>;
+  /** Creates an ipip or ip6tnl (ip6ip6) tunnel link (up) if missing; an existing link of that name is left as it is. */
+  ensureTunnel(name: string, opts: TunnelOptions): Promise<Link>;
 
   /** Addresses on a link, sorted; IPv6 link-local (fe80::/10) ones included. */
   listAddresses(link: LinkRef): Promise<IfAddrEntry[]>;
