@@ -78,6 +78,21 @@ test('the cluster templates follow the family', async () => {
   assert.deepEqual(await at(text, 'ipv6'), ['fd00:10:244:1::2', 'fd00:10:244:1::/120', 'fd00:56::11', '2001:db8:51:100::20', '128', 'f000::/4']);
 });
 
+test('{{nets}} and {{internal-ips}}: every family the run\'s agents serve (an IPv6 run\'s are dual-stack)', async () => {
+  const c = await cluster();
+  const at = async (text: string, family: IpFamily): Promise<string[]> => {
+    const r = new TargetResolver(c, family);
+    return Promise.all(scanTemplates(text).map((u) => r.template(u.ref)));
+  };
+  const text = '{{nets x/a 24 64}} {{internal-ips node1}}';
+  assert.deepEqual(await at(text, 'ipv4'), ['10.244.1.0/24', '{type: InternalIP, address: "192.168.56.11"}']);
+  assert.deepEqual(await at(text, 'ipv6'), [
+    '10.244.1.0/24, fd00:10:244:1::/64',
+    '{type: InternalIP, address: "192.168.56.11"}, {type: InternalIP, address: "fd00:56::11"}',
+  ]);
+  assert.throws(() => scanTemplates('{{nets x/a 24}}'), /expected \{\{nets ns\/pod N N6\}\}/);
+});
+
 test('a dual-stack lab with a second subnet: {{nodeip node3}}, node3 and the router resolve per family', async () => {
   const c = new FakeCluster({ dualStack: true });
   await c.configure({ ...DEFAULT_CLUSTER_SPEC, secondSubnet: true, dualStack: true });

@@ -17,7 +17,7 @@ import {
 /** Substitutes the family templates of `text` (the cluster ones are not used here). */
 function render(text: string, family: IpFamily, regex = false): Promise<string> {
   const resolve = async (ref: TemplateRef): Promise<string> => {
-    if (ref.fn === 'ip' || ref.fn === 'net' || ref.fn === 'nodeip') throw new Error(`unexpected ${ref.fn}`);
+    if (ref.fn === 'ip' || ref.fn === 'net' || ref.fn === 'nets' || ref.fn === 'nodeip' || ref.fn === 'internal-ips') throw new Error(`unexpected ${ref.fn}`);
     return familyTemplate(ref, family);
   };
   return regex ? substituteInRegExp(text, resolve) : substituteTemplates(text, resolve);
@@ -84,7 +84,7 @@ test('a literal without an IPv6 twin is a parse error naming it, in either famil
   assert.throws(() => scanTemplates('{{set}}'), /expected \{\{set NAME\}\}/);
   assert.throws(() => scanTemplates('{{set inet6:foo}}'), /expected \{\{set NAME\}\}/);
   assert.throws(() => scanTemplates('{{iptables -t nat}}'), /\{\{iptables\}\} takes no argument/);
-  assert.throws(() => scanTemplates('{{ip6tables}}'), /unknown template 'ip6tables' \(known: ip, net, nodeip, vip, hostport, cidr, set, iptables, ip-family, host-len, family, inet, ipv, tunnel-kind\)/);
+  assert.throws(() => scanTemplates('{{ip6tables}}'), /unknown template 'ip6tables' \(known: ip, net, nets, nodeip, internal-ips, vip, hostport, cidr, set, iptables, ip-family, host-len, family, inet, ipv, tunnel-kind\)/);
   assert.throws(() => vipFor('8.8.8.8', 'ipv4'), (e: unknown) => e instanceof FamilyError && e.code === 'KR_ERR_LAB' && e.context.value === '8.8.8.8');
 });
 

@@ -21,6 +21,8 @@ export const BIRD_SOCKET = '/run/bird/bird.ctl';
 export const NODE_ASN = 64512;
 /** The prefix announced besides the cluster's pod CIDRs (accepted and installed by the agents). */
 export const PEER_OTHER_PREFIX = '172.20.0.0/24';
+/** Its IPv6 twin, announced in a dual-stack lab (`{{cidr 172.20.0.0/24}}` in an IPv6 run). */
+export const PEER_OTHER_PREFIX6 = '2001:db8:172:20::/120';
 
 export interface BirdNeighbor {
   /** BIRD protocol name (the node's name: shown in `birdc show route`). */
@@ -31,9 +33,15 @@ export interface BirdNeighbor {
 
 export interface BirdConfigInput {
   routerId: string;
+  /**
+   * The peer's IPv6 address (dual-stack lab): the sessions, still over IPv4,
+   * then also carry ipv6-unicast (MP-BGP, as the agents' sessions do), with
+   * this address as the next hop of what the peer announces.
+   */
+  ip6?: string;
   asn: number;
   neighbors: readonly BirdNeighbor[];
-  /** Prefixes the peer announces (blackhole static routes exported to every neighbor). */
+  /** Prefixes the peer announces (blackhole static routes exported to every neighbor); IPv6 ones need `ip6`. */
   announce: readonly string[];
   logFile: string;
 }
@@ -41,6 +49,7 @@ export interface BirdConfigInput {
 const PROTO_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const CIDR6 = /^[0-9a-f:]+\/(\d{1,3})$/;
 
 function checkIp(ip: string, what: string): void {
   const m = IPV4.exec(ip);
@@ -50,13 +59,22 @@ function checkIp(ip: string, what: string): void {
 /** bird.conf for the lab peer (pure; throws LabError on input BIRD would refuse). */
 export function birdConfig(input: BirdConfigInput): string {
   checkIp(input.routerId, 'router id');
-  const statics = input.announce.map((p) => {
+  const statics: string[] = [];
+  const statics6: string[] = [];
+  for (const p of input.announce) {
+    const m6 = CIDR6.exec(p);
+    if (m6 !== null && p.includes(':') && Number(m6[1]) <= 128) {
+      if (input.ip6 === undefined) throw new LabError('peer', `announce: ${p} is IPv6 but the peer has no IPv6 address`, { value: p });
+      statics6.push(`  route ${p} blackhole;`);
+      continue;
+    }
     const m = CIDR4.exec(p);
     if (m === null || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
-      throw new LabError('peer', `announce: not an IPv4 CIDR: ${JSON.stringify(p)}`, { value: p });
+      throw new LabError('peer', `announce: not an IPv4 or IPv6 CIDR: ${JSON.stringify(p)}`, { value: p });
     }
-    return `  route ${p} blackhole;`;
-  });
+    statics.push(`  route ${p} blackhole;`);
+  }
+  const v6 = input.ip6 !== undefined;
   const lines = [
     `log "${input.logFile}" all;`,
     `router id ${input.routerId};`,
@@ -65,12 +83,15 @@ export function birdConfig(input: BirdConfigInput): string {
     '  ipv4;',
     ...statics,
     '}',
-    'filter lab_export { if proto = "lab_announce" then accept; reject; }',
+    ...(v6 ? ['protocol static lab_announce6 {', '  ipv6;', ...statics6, '}'] : []),
+    `filter lab_export { if proto = "lab_announce"${v6 ? ' || proto = "lab_announce6"' : ''} then accept; reject; }`,
     'template bgp lab_node {',
     `  local ${input.routerId} as ${input.asn};`,
     '  connect retry time 5;',
     '  graceful restart on;',
     '  ipv4 { import all; export filter lab_export; next hop self; };',
+    // An IPv4 session has no IPv6 address of its own to put in the next hop: name it.
+    ...(v6 ? [`  ipv6 { import all; export filter lab_export; next hop address ${input.ip6}; };`] : []),
     '}',
   ];
   for (const n of input.neighbors) {

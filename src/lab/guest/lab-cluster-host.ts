@@ -21,10 +21,10 @@ export interface HostTopology {
   readonly nodes: readonly Pick<LabNode, 'name' | 'ip' | 'ip6'>[];
   readonly router?: Pick<LabRouter, 'name' | 'ips' | 'ips6'>;
   /** The external BGP peer namespace while one is up. */
-  readonly peer?: Pick<LabPeer, 'name' | 'ip' | 'asn'>;
+  readonly peer?: Pick<LabPeer, 'name' | 'ip' | 'ip6' | 'asn'>;
   argvFor(target: ExecTarget, argv: readonly string[]): string[];
   /** Adds / removes the peer namespace (a topology without them has no external peer). */
-  addPeer?(): Promise<Pick<LabPeer, 'name' | 'ip' | 'asn'>>;
+  addPeer?(): Promise<Pick<LabPeer, 'name' | 'ip' | 'ip6' | 'asn'>>;
   removePeer?(): Promise<void>;
 }
 

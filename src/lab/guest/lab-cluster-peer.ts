@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { ObjectStore } from '../apiserver/types.js';
 import { errorMessage } from '../../errors.js';
-import { NODE_ASN, PEER_OTHER_PREFIX, startBird } from './bird-peer.js';
+import { NODE_ASN, PEER_OTHER_PREFIX, PEER_OTHER_PREFIX6, startBird } from './bird-peer.js';
 import { labError, type HostTopology, type LabClusterHost } from './lab-cluster-host.js';
 
 export const BIRD_BINARY = '/usr/sbin/bird';
@@ -17,12 +17,12 @@ interface NodeView {
   spec?: { podCIDR?: string; podCIDRs?: string[] };
 }
 
-/** The pod CIDRs of the topology's nodes, as their Node objects hold them. */
-export function nodePodCidrs(store: ObjectStore, nodeNames: readonly string[]): string[] {
+/** The pod CIDRs of the topology's nodes, as their Node objects hold them (IPv6 ones only with `withIpv6`). */
+export function nodePodCidrs(store: ObjectStore, nodeNames: readonly string[], withIpv6 = false): string[] {
   const out = new Set<string>();
   for (const o of store.list('Node').items as unknown as NodeView[]) {
     if (!nodeNames.includes(o.metadata.name)) continue;
-    for (const c of o.spec?.podCIDRs ?? (o.spec?.podCIDR ? [o.spec.podCIDR] : [])) if (!c.includes(':')) out.add(c);
+    for (const c of o.spec?.podCIDRs ?? (o.spec?.podCIDR ? [o.spec.podCIDR] : [])) if (withIpv6 || !c.includes(':')) out.add(c);
   }
   return [...out].sort();
 }
@@ -42,10 +42,12 @@ export async function configurePeer(host: LabClusterHost, topo: HostTopology, wa
   }
   const peer = await topo.addPeer();
   const nodeNames = topo.nodes.map((n) => n.name);
-  const announce = [...nodePodCidrs(store(), nodeNames), PEER_OTHER_PREFIX];
+  const v6 = peer.ip6 !== undefined;
+  const announce = [...nodePodCidrs(store(), nodeNames, v6), PEER_OTHER_PREFIX, ...(v6 ? [PEER_OTHER_PREFIX6] : [])];
   try {
     await startBird((argv) => topo.argvFor({ kind: 'node', name: peer.name }, argv), {
       routerId: peer.ip,
+      ...(v6 ? { ip6: peer.ip6 } : {}),
       asn: peer.asn,
       neighbors: topo.nodes.map((n) => ({ name: n.name, ip: n.ip, asn: NODE_ASN })),
       announce,

@@ -54,6 +54,8 @@ const TWINS: readonly Twin[] = [
   // The second subnet behind the router (secondSubnet): the last node is fd00:57::1N, on a /64 too.
   { v4: '192.168.57.0', bits: 24, v6: UNDERLAY.v6.second.prefix, host: 'decimal', wholeBits: 64 },
   { v4: '192.0.2.0', bits: 24, v6: '2001:db8:0:2::', host: 'decimal', wholeBits: 120 },
+  // What the lab's external peer announces besides the pod CIDRs (bird-peer.ts PEER_OTHER_PREFIX6).
+  { v4: '172.20.0.0', bits: 24, v6: '2001:db8:172:20::', host: 'decimal', wholeBits: 120 },
 ];
 
 const KNOWN = TWINS.map((t) => `${t.v4}/${t.bits}`).join(', ');

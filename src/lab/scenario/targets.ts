@@ -73,9 +73,9 @@ export class TargetResolver {
   }
 
   /** The node's address of the run's family (IPv4: its InternalIP, as always). */
-  private async nodeIP(target: string, name: string): Promise<string> {
+  private async nodeIP(target: string, name: string, family: IpFamily = this.family): Promise<string> {
     const n = await this.node(target, name);
-    if (this.family === 'ipv4') return n.ips[0];
+    if (family === 'ipv4') return n.ips[0];
     if (n.ip6 === undefined) throw new TargetError(target, `node '${name}' has no IPv6 address (a dual-stack lab gives nodes one)`);
     return n.ip6;
   }
@@ -97,14 +97,14 @@ export class TargetResolver {
     return { kind: 'node', name: n.name };
   }
 
-  async podIP(target: string, namespace: string, name: string): Promise<string> {
+  async podIP(target: string, namespace: string, name: string, family: IpFamily = this.family): Promise<string> {
     const pod = await this.getObject('Pod', namespace, name);
     if (pod === undefined) throw new TargetError(target, `no pod ${namespace}/${name}`);
     const status = (pod.status ?? {}) as { podIP?: string; podIPs?: { ip?: string }[] };
     const ips = addresses(status.podIP, (status.podIPs ?? []).map((p) => p.ip));
     if (ips.length === 0) throw new TargetError(target, `pod ${namespace}/${name} has no IP (yet)`);
-    const ip = ips.find((a) => isIP(a) === familyNumber(this.family));
-    if (ip === undefined) throw new TargetError(target, `pod ${namespace}/${name} has no ${label(this.family)} address (podIPs: ${ips.join(', ')})`);
+    const ip = ips.find((a) => isIP(a) === familyNumber(family));
+    if (ip === undefined) throw new TargetError(target, `pod ${namespace}/${name} has no ${label(family)} address (podIPs: ${ips.join(', ')})`);
     return ip;
   }
 
@@ -167,6 +167,11 @@ export class TargetResolver {
     return ip;
   }
 
+  /** The families the run's agents serve: an IPv6 run's agents are dual-stack (--enable-ipv6 besides IPv4). */
+  private agentFamilies(): IpFamily[] {
+    return this.family === 'ipv6' ? ['ipv4', 'ipv6'] : ['ipv4'];
+  }
+
   /** What a template stands for in the run's family. */
   async template(ref: TemplateRef): Promise<string> {
     switch (ref.fn) {
@@ -183,6 +188,16 @@ export class TargetResolver {
       }
       case 'nodeip':
         return this.nodeIP(`{{nodeip ${ref.node}}}`, ref.node);
+      case 'nets': {
+        const t = `{{nets ${ref.namespace}/${ref.pod} ${ref.bits} ${ref.bits6}}}`;
+        const ips = await Promise.all(this.agentFamilies().map((f) => this.podIP(t, ref.namespace, ref.pod, f)));
+        return ips.map((ip) => maskIP(ip, isIP(ip) === 6 ? ref.bits6 : ref.bits)).join(', ');
+      }
+      case 'internal-ips': {
+        const t = `{{internal-ips ${ref.node}}}`;
+        const ips = await Promise.all(this.agentFamilies().map((f) => this.nodeIP(t, ref.node, f)));
+        return ips.map((ip) => `{type: InternalIP, address: "${ip}"}`).join(', ');
+      }
       default:
         return familyTemplate(ref, this.family);
     }

@@ -30,6 +30,9 @@ export type TemplateRef =
   | { fn: 'ip'; namespace: string; pod: string }
   | { fn: 'net'; namespace: string; pod: string; bits: number; bits6?: number }
   | { fn: 'nodeip'; node: string }
+  // The families the run's agents serve (IPv4; IPv6 run: IPv4 and IPv6), for objects a file writes whole:
+  | { fn: 'nets'; namespace: string; pod: string; bits: number; bits6: number }
+  | { fn: 'internal-ips'; node: string }
   | { fn: 'vip'; ip: string }
   | { fn: 'cidr'; cidr: string }
   | { fn: 'hostport'; ip: string; port: number }
@@ -56,7 +59,7 @@ export function scanTemplates(text: string): TemplateUse[] {
   return uses;
 }
 
-const KNOWN = ['ip', 'net', 'nodeip', 'vip', 'hostport', 'cidr', 'set', ...Object.keys(FAMILY_WORDS)].join(', ');
+const KNOWN = ['ip', 'net', 'nets', 'nodeip', 'internal-ips', 'vip', 'hostport', 'cidr', 'set', ...Object.keys(FAMILY_WORDS)].join(', ');
 const SET_NAME = /^[A-Za-z0-9][-A-Za-z0-9_.]*$/;
 
 function isFamilyWord(fn: string): fn is FamilyWord {
@@ -82,9 +85,19 @@ function parseTemplate(whole: string, inner: string): TemplateRef {
     if (!Number.isInteger(bits6) || bits6 < 0 || bits6 > 128) throw bad(`'${bits6Text}' is not an IPv6 prefix length`);
     return { fn, namespace: pm[1], pod: pm[3], bits, bits6 };
   }
-  if (fn === 'nodeip') {
-    if (words.length !== 2) throw bad('expected {{nodeip node}}');
+  if (fn === 'nodeip' || fn === 'internal-ips') {
+    if (words.length !== 2) throw bad(`expected {{${fn} node}}`);
     return { fn, node: arg };
+  }
+  if (fn === 'nets') {
+    // `{{nets ns/pod N N6}}`: the pod's address of each family the run's agents serve, masked, comma-separated.
+    const pm = words.length === 4 ? POD.exec(arg) : null;
+    const bits = Number(bitsText);
+    const bits6 = Number(bits6Text);
+    if (pm === null || !Number.isInteger(bits) || bits < 0 || bits > 32 || !Number.isInteger(bits6) || bits6 < 0 || bits6 > 128) {
+      throw bad('expected {{nets ns/pod N N6}} (IPv4 and IPv6 prefix lengths)');
+    }
+    return { fn, namespace: pm[1], pod: pm[3], bits, bits6 };
   }
   if (fn === 'vip' || fn === 'cidr') return parseLiteral(fn, words, bad);
   if (fn === 'hostport') {
@@ -123,7 +136,7 @@ function parseLiteral(fn: 'vip' | 'cidr', words: string[], bad: (why: string) =>
 }
 
 /** The templates that need no cluster lookup: they depend on the run's family only. */
-export type FamilyTemplateRef = Exclude<TemplateRef, { fn: 'ip' } | { fn: 'net' } | { fn: 'nodeip' }>;
+export type FamilyTemplateRef = Exclude<TemplateRef, { fn: 'ip' } | { fn: 'net' } | { fn: 'nets' } | { fn: 'nodeip' } | { fn: 'internal-ips' }>;
 
 /** What a template that needs no cluster lookup stands for in `family`. */
 export function familyTemplate(ref: FamilyTemplateRef, family: IpFamily): string {

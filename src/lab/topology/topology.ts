@@ -67,8 +67,9 @@ export class Topology {
   }
 
   /**
-   * Adds the `peer` namespace on the underlay (eth0 192.168.56.254/24, default
-   * route via the bridge), for an external BGP router. Idempotent; not with a
+   * Adds the `peer` namespace on the underlay (eth0 192.168.56.254/24, and
+   * fd00:56::254/64 in a dual-stack lab; default routes via the bridge), for
+   * an external BGP router. Idempotent; not with a
    * second subnet, whose router holds that address.
    */
   async addPeer(): Promise<LabPeer> {
@@ -77,13 +78,15 @@ export class Topology {
       throw new LabError('topology', `an external peer cannot join a topology with a second subnet: the router holds ${UNDERLAY.peer.ip}`, { field: 'cluster.externalPeer' });
     }
     const { name, ip, asn } = UNDERLAY.peer;
+    const ip6 = this.options.dualStack ? UNDERLAY.peer.ip6 : undefined;
     const netnsPath = `/run/netns/${name}`;
     // Left over from a supervisor that died: start clean.
     await run(['ip', 'netns', 'del', name], { allowFail: true });
     await run(['ip', 'link', 'del', `veth-${name}`], { allowFail: true });
     await ipBatch(undefined, [`netns add ${name}`, `link add veth-${name} type veth peer name eth0 netns ${name}`, `link set veth-${name} master ${UNDERLAY.bridge} up`], 'peer link');
-    await ipBatch(name, ['link set lo up', `addr add ${ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${UNDERLAY.bridgeIp}`], 'peer');
-    this.peerNs = { name, ip, asn, netnsPath };
+    const v6 = ip6 === undefined ? [] : [`addr add ${ip6}/64 dev eth0 nodad`, `route add default via ${UNDERLAY.v6.bridgeIp}`];
+    await ipBatch(name, ['link set lo up', `addr add ${ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${UNDERLAY.bridgeIp}`, ...v6], 'peer');
+    this.peerNs = { name, ip, ...(ip6 === undefined ? {} : { ip6 }), asn, netnsPath };
     return this.peerNs;
   }
 

@@ -44,6 +44,8 @@ export interface LabRouter {
 export interface LabPeer {
   name: string;
   ip: string;
+  /** Its IPv6 address in a dual-stack lab (fd00:56::254). */
+  ip6?: string;
   asn: number;
   netnsPath: string;
 }
@@ -73,7 +75,7 @@ export const UNDERLAY = {
   prefix: '192.168.56',
   second: { bridge: 'lab-br1', subnet: '192.168.57.0/24', prefix: '192.168.57', routerIp1: '192.168.56.254', routerIp2: '192.168.57.1' },
   /** The external peer's address (the router's on the first subnet: the two never coexist) and AS. */
-  peer: { name: 'peer', ip: '192.168.56.254', asn: 64513 },
+  peer: { name: 'peer', ip: '192.168.56.254', ip6: 'fd00:56::254', asn: 64513 },
   /** The IPv6 underlay of a dual-stack lab: lab-br0 is ::1, node i is ::(10+i). */
   v6: {
     bridgeIp: 'fd00:56::1',
