@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { FakeRtnl } from '../../src/kernel/rtnl/fake.js';
 import { parseIp6tnlLinkInfo, parseIpipLinkInfo, tunnelLinkInfo } from '../../src/kernel/rtnl/messages.js';
 
 test('ip6ip6: kind ip6tnl with both IPv6 endpoints and proto IPv6', () => {
@@ -21,4 +22,10 @@ test('ipip (the default mode): IPv4 endpoints as before', () => {
 test('an endpoint of the wrong family is an error naming it', () => {
   assert.throws(() => tunnelLinkInfo({ mode: 'ipip', local: 'fd00:56::11', remote: '192.168.57.13' }), /ipip tunnel endpoint 'fd00:56::11' is not an IPv4 address/);
   assert.throws(() => tunnelLinkInfo({ mode: 'ip6ip6', local: 'fd00:56::11', remote: '192.168.57.13' }), /ip6ip6 tunnel remote '192\.168\.57\.13' is not an IPv6 address/);
+});
+
+test('the fake refuses the same endpoints', async () => {
+  const rtnl = new FakeRtnl();
+  await assert.rejects(rtnl.ensureTunnel('tun-x', { mode: 'ipip', local: 'fd00:56::11', remote: '192.168.57.13' }), /is not an IPv4 address/);
+  assert.equal((await rtnl.ensureTunnel('tun-y', { mode: 'ip6ip6', local: 'fd00:56::11', remote: 'fd00:57::13' })).kind, 'ip6tnl');
 });

@@ -6,6 +6,7 @@
 
 import { RtErrno, RtnlError } from './errors.js';
 import { canonicalAddr, familyOf, type AddressFamily } from './inet.js';
+import { tunnelLinkInfo } from './messages.js';
 import {
   RT_SCOPE,
   RTN,
@@ -94,6 +95,7 @@ export class FakeRtnl implements Rtnl {
   }
 
   async ensureTunnel(name: string, opts: TunnelOptions): Promise<Link> {
+    tunnelLinkInfo(opts); // refuses endpoints of the wrong family, as the Linux implementation does
     return this.ensure(name, opts.mode === 'ip6ip6' ? 'ip6tnl' : 'ipip');
   }
 
