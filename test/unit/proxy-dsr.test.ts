@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileService } from '../../src/controllers/proxy/compile-service.js';
 import { dsrFwmark, DSR_RULE_PRIORITY, DSR_TABLE } from '../../src/controllers/proxy/compile-dsr.js';
-import { desiredDsr, DsrApplier } from '../../src/controllers/proxy/reconcile-dsr.js';
+import { desiredDsr, DsrApplier, noDsr } from '../../src/controllers/proxy/reconcile-dsr.js';
 import { desiredMangle } from '../../src/controllers/proxy/reconcile-tables.js';
 import { FakePodSandboxes } from '../../src/cri/fake.js';
 import { netnsCandidates } from '../../src/cri/sandbox-netns.js';
@@ -16,7 +16,7 @@ import { FakePodTunnel } from '../../src/kernel/podtunnel/fake.js';
 import { parseTunnelRead } from '../../src/kernel/podtunnel/linux.js';
 import { ABSENT, planPodTunnel } from '../../src/kernel/podtunnel/types.js';
 import { FakeRtnl } from '../../src/kernel/rtnl/fake.js';
-import { AF_INET } from '../../src/kernel/rtnl/inet.js';
+import { AF_INET, AF_INET6 } from '../../src/kernel/rtnl/inet.js';
 import { RTN } from '../../src/kernel/rtnl/types.js';
 import { ctx, ep, NODE_IP, slice, svc } from './proxy-fixtures.js';
 
@@ -111,28 +111,29 @@ test('mangle: a mark rule per tuple (PREROUTING and OUTPUT) and an MSS clamp for
 });
 
 test('pod tunnel plan: create, converge, change VIPs, move the local address, remove', () => {
-  const want = { local: '10.244.1.5', vips: ['203.0.113.20', '198.51.100.20'] };
+  const want = { family: 'IPv4' as const, local: '10.244.1.5', vips: ['203.0.113.20', '198.51.100.20'] };
   assert.deepEqual(planPodTunnel(ABSENT, want), {
+    family: 'IPv4',
     ip: ['link add kube-tunnel-if type ipip local 10.244.1.5', 'link set kube-tunnel-if up', 'addr add 198.51.100.20/32 dev kube-tunnel-if', 'addr add 203.0.113.20/32 dev kube-tunnel-if'],
     rpFilterOff: ['kube-tunnel-if', 'all'],
   });
   const done = { present: true, local: '10.244.1.5', up: true, addresses: ['198.51.100.20', '203.0.113.20'], rpFilterLink: 0, rpFilterAll: 0 };
-  assert.deepEqual(planPodTunnel(done, want), { ip: [], rpFilterOff: [] });
-  assert.deepEqual(planPodTunnel(done, { local: '10.244.1.5', vips: ['203.0.113.21'] }).ip, [
+  assert.deepEqual(planPodTunnel(done, want), { family: 'IPv4', ip: [], rpFilterOff: [] });
+  assert.deepEqual(planPodTunnel(done, { family: 'IPv4', local: '10.244.1.5', vips: ['203.0.113.21'] }).ip, [
     'addr add 203.0.113.21/32 dev kube-tunnel-if',
     'addr del 198.51.100.20/32 dev kube-tunnel-if',
     'addr del 203.0.113.20/32 dev kube-tunnel-if',
   ]);
-  assert.deepEqual(planPodTunnel(done, { local: '10.244.1.9', vips: ['203.0.113.20'] }).ip.slice(0, 2), [
+  assert.deepEqual(planPodTunnel(done, { family: 'IPv4', local: '10.244.1.9', vips: ['203.0.113.20'] }).ip.slice(0, 2), [
     'link del kube-tunnel-if',
     'link add kube-tunnel-if type ipip local 10.244.1.9',
   ]);
-  assert.deepEqual(planPodTunnel(done, { local: '', vips: [] }), { ip: ['link del kube-tunnel-if'], rpFilterOff: [] });
+  assert.deepEqual(planPodTunnel(done, { family: 'IPv4', local: '', vips: [] }), { family: 'IPv4', ip: ['link del kube-tunnel-if'], rpFilterOff: [] });
 });
 
 test('pod tunnel read: ip -j output and rp_filter values', () => {
   const json = JSON.stringify([
-    { ifname: 'kube-tunnel-if', flags: ['NOARP', 'UP', 'LOWER_UP'], linkinfo: { info_kind: 'ipip', info_data: { local: '10.244.1.5', remote: 'any' } }, addr_info: [{ family: 'inet', local: '198.51.100.20', prefixlen: 32 }] },
+    { ifname: 'kube-tunnel-if', flags: ['NOARP', 'UP', 'LOWER_UP'], linkinfo: { info_kind: 'ipip', info_data: { family: 'IPv4', local: '10.244.1.5', remote: 'any' } }, addr_info: [{ family: 'inet', local: '198.51.100.20', prefixlen: 32 }] },
   ]);
   assert.deepEqual(parseTunnelRead('/proc/1/ns/net', `${json}\n--\n0\n1\n`), {
     present: true, local: '10.244.1.5', up: true, addresses: ['198.51.100.20'], rpFilterLink: 0, rpFilterAll: 1,
@@ -176,7 +177,7 @@ test('DsrApplier: fwmark rules, table 78 and the pod tunnel written once; a seco
   );
   const routes = await k.rtnl.listRoutes({ family: AF_INET, table: DSR_TABLE });
   assert.deepEqual(routes.map((r) => `${r.dst} ${r.type}`), [`0.0.0.0/0 ${RTN.local}`]);
-  assert.deepEqual(await k.podTunnel.read('/proc/100/ns/net'), {
+  assert.deepEqual(await k.podTunnel.read('/proc/100/ns/net', 'IPv4'), {
     present: true, local: '10.244.1.5', up: true, addresses: ['198.51.100.20', '203.0.113.20'], rpFilterLink: 0, rpFilterAll: 0,
   });
   const r2 = await k.dsr.apply(want, true);
@@ -190,9 +191,9 @@ test('DsrApplier: fwmark rules, table 78 and the pod tunnel written once; a seco
 test('DsrApplier: a pod that stops being a DSR endpoint loses its tunnel; no DSR left removes rules and table 78', async () => {
   const k = applier();
   await k.dsr.apply(desiredDsr([compileService(dsrService(), [SLICE], ctx())]), true);
-  const r = await k.dsr.apply({ marks: [], pods: new Map() }, false);
+  const r = await k.dsr.apply(noDsr(), false);
   assert.deepEqual(r.mutations, { rule_add: 0, rule_delete: 2, route_add: 0, route_delete: 1, pod_write: 1 });
-  assert.equal((await k.podTunnel.read('/proc/100/ns/net')).present, false);
+  assert.equal((await k.podTunnel.read('/proc/100/ns/net', 'IPv4')).present, false);
   assert.deepEqual((await k.rtnl.listRules(AF_INET)).filter((x) => x.priority === DSR_RULE_PRIORITY), []);
 });
 
@@ -203,11 +204,108 @@ test('DsrApplier: a pod the runtime does not know is reported by name, the other
   const r = await k.dsr.apply(want, false);
   assert.deepEqual(r.podErrors.map((e) => e.message), ['Pod default/ghost: no ready sandbox (fake)']);
   assert.equal(k.dsr.pending, true);
-  assert.equal((await k.podTunnel.read('/proc/100/ns/net')).addresses.length, 2);
+  assert.equal((await k.podTunnel.read('/proc/100/ns/net', 'IPv4')).addresses.length, 2);
   k.podTunnel.addNetns('/proc/200/ns/net');
   k.sandboxes.set('default', 'ghost', '/proc/200/ns/net');
   const r2 = await k.dsr.apply(want, false);
   assert.deepEqual(r2.podErrors, []);
   assert.equal(k.dsr.pending, false);
-  assert.equal((await k.podTunnel.read('/proc/200/ns/net')).local, '10.244.1.6');
+  assert.equal((await k.podTunnel.read('/proc/200/ns/net', 'IPv4')).local, '10.244.1.6');
+});
+
+// IPv6 DSR: a dual-stack Service whose external IPs are of both families.
+function dsrService6() {
+  return svc({
+    annotations: DSR,
+    clusterIP: '10.96.0.10',
+    clusterIPs: ['10.96.0.10', 'fd00:96::10'],
+    ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 80 }],
+    spec: { externalIPs: ['203.0.113.20', '2001:db8:e::20'], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack' },
+  });
+}
+const SLICE6 = slice({
+  name: 'web-v6',
+  addressType: 'IPv6',
+  ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
+  endpoints: [{ ...ep('fd00:244:1::5'), pod: 'web-1' }, { ...ep('fd00:244:2::7', 'node-b'), pod: 'web-2' }],
+});
+
+test('IPv6 DSR: an AF_INET6 fwmark service in tunnel mode, ip6tables mark rules with /128 and an MSS clamp for the IPv6 tunnel', () => {
+  const c = compileService(dsrService6(), [SLICE, SLICE6], ctx());
+  const d6 = c.dsr.find((d) => d.family === 'IPv6');
+  assert.ok(d6, JSON.stringify(c.dsr));
+  assert.equal(d6.vip, '2001:db8:e::20');
+  assert.deepEqual(d6.localPods, [{ pod: 'default/web-1', ip: 'fd00:244:1::5' }]);
+  const fwm = c.services.find((s) => s.service.fwmark === d6.fwmark);
+  assert.ok(fwm, 'the IPv6 tuple has its fwmark service');
+  assert.equal(fwm.service.af, 10);
+  assert.deepEqual(fwm.destinations.map((x) => `${x.address} ${x.port} ${x.fwdMethod}`).sort(), ['fd00:244:1::5 80 tunnel', 'fd00:244:2::7 80 tunnel']);
+  assert.ok(!c.addresses.some((a) => a.startsWith('2001:db8:e::20/')), 'the IPv6 DSR VIP is not on kube-dummy-if');
+  const m6 = desiredMangle({ services: [c], mtu: 1500, family: 'IPv6' });
+  assert.deepEqual(m6.chains.get('KUBE-ROUTER-DSR-MARK'), [`-d 2001:db8:e::20/128 -p tcp -m tcp --dport 80 -j MARK --set-xmark 0x${d6.fwmark.toString(16)}/0xffffffff`]);
+  assert.deepEqual(m6.chains.get('KUBE-ROUTER-DSR-MSS'), ['-s 2001:db8:e::20/128 -i kube-bridge -p tcp -m tcp --sport 80 --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400']);
+  // Each family's table holds only its own tuples.
+  const m4 = desiredMangle({ services: [c], mtu: 1500, family: 'IPv4' });
+  assert.deepEqual(m4.chains.get('KUBE-ROUTER-DSR-MARK')?.map((r) => r.split(' ')[1]), ['203.0.113.20/32']);
+});
+
+test('IPv6 pod tunnel plan: an ip6tnl ip6ip6 link kube-tunnel-v6, /128 VIPs without DAD, no rp_filter writes', () => {
+  const want = { family: 'IPv6' as const, local: 'fd00:244:1::5', vips: ['2001:db8:e::20'] };
+  assert.deepEqual(planPodTunnel(ABSENT, want), {
+    family: 'IPv6',
+    ip: ['link add kube-tunnel-v6 type ip6tnl mode ip6ip6 local fd00:244:1::5', 'link set kube-tunnel-v6 up', 'addr add 2001:db8:e::20/128 dev kube-tunnel-v6 nodad'],
+    rpFilterOff: [],
+  });
+  const done = { present: true, local: 'fd00:244:1::5', up: true, addresses: ['2001:db8:e::20'], rpFilterLink: 0, rpFilterAll: 0 };
+  assert.deepEqual(planPodTunnel(done, want), { family: 'IPv6', ip: [], rpFilterOff: [] });
+  assert.deepEqual(planPodTunnel(done, { ...want, vips: [] }).ip, ['link del kube-tunnel-v6']);
+});
+
+test('IPv6 pod tunnel read: inet6 addresses of kube-tunnel-v6, link-local ones left out', () => {
+  const json = JSON.stringify([
+    {
+      ifname: 'kube-tunnel-v6',
+      flags: ['NOARP', 'UP', 'LOWER_UP'],
+      linkinfo: { info_kind: 'ip6tnl', info_data: { mode: 'ip6ip6', local: 'fd00:244:1::5', remote: 'any' } },
+      addr_info: [
+        { family: 'inet6', local: '2001:db8:e::20', prefixlen: 128, scope: 'global' },
+        { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' },
+      ],
+    },
+  ]);
+  assert.deepEqual(parseTunnelRead('/proc/1/ns/net', `${json}\n--\n0\n0\n`, 'IPv6'), {
+    present: true, local: 'fd00:244:1::5', up: true, addresses: ['2001:db8:e::20'], rpFilterLink: 0, rpFilterAll: 0,
+  });
+});
+
+test('DsrApplier IPv6: ip -6 fwmark rules and local ::/0 in table 78, kube-tunnel-v6 beside kube-tunnel-if; IPv6 off leaves IPv6 alone', async () => {
+  const k = applier();
+  const c = compileService(dsrService6(), [SLICE, SLICE6], ctx());
+  const want = desiredDsr([c]);
+  assert.equal(want.marks.IPv6.length, 1);
+  const r = await k.dsr.apply(want, true);
+  assert.deepEqual([...r.errors, ...r.podErrors], []);
+  assert.deepEqual(r.mutations, { rule_add: 2, rule_delete: 0, route_add: 2, route_delete: 0, pod_write: 2 });
+  const rules6 = (await k.rtnl.listRules(AF_INET6)).filter((x) => x.priority === DSR_RULE_PRIORITY);
+  assert.deepEqual(rules6.map((x) => `${x.fwmark} ${x.table}`), [`${want.marks.IPv6[0]} ${DSR_TABLE}`]);
+  assert.deepEqual((await k.rtnl.listRoutes({ family: AF_INET6, table: DSR_TABLE })).map((x) => `${x.dst} ${x.type}`), [`::/0 ${RTN.local}`]);
+  assert.deepEqual(await k.podTunnel.read('/proc/100/ns/net', 'IPv6'), {
+    present: true, local: 'fd00:244:1::5', up: true, addresses: ['2001:db8:e::20'], rpFilterLink: 0, rpFilterAll: 0,
+  });
+  assert.deepEqual((await k.podTunnel.read('/proc/100/ns/net', 'IPv4')).addresses, ['203.0.113.20']);
+  // The IPv6 endpoints go: the tuple (and its rule) stays, the pod's IPv6 link goes, the IPv4 one stays.
+  const r2 = await k.dsr.apply(desiredDsr([compileService(dsrService6(), [SLICE], ctx())]), false);
+  assert.deepEqual(r2.mutations, { rule_add: 0, rule_delete: 0, route_add: 0, route_delete: 0, pod_write: 1 });
+  assert.equal((await k.podTunnel.read('/proc/100/ns/net', 'IPv6')).present, false);
+  assert.equal((await k.podTunnel.read('/proc/100/ns/net', 'IPv4')).present, true);
+  // The IPv6 external IP goes: its rule and table 78's IPv6 default go, IPv4's stay.
+  const r2b = await k.dsr.apply(desiredDsr([compileService(dsrService(), [SLICE], ctx())]), false);
+  assert.equal(r2b.mutations.route_delete, 1);
+  assert.deepEqual((await k.rtnl.listRules(AF_INET6)).filter((x) => x.priority === DSR_RULE_PRIORITY), []);
+  assert.deepEqual((await k.rtnl.listRoutes({ family: AF_INET, table: DSR_TABLE })).map((x) => x.dst), ['0.0.0.0/0']);
+  // A node with IPv6 off: IPv6 rules are never read nor written.
+  const v4only = new DsrApplier({ rtnl: k.rtnl, podTunnel: k.podTunnel, sandboxes: k.sandboxes }, ['IPv4']);
+  const r3 = await v4only.apply(want, true);
+  assert.equal(r3.mutations.rule_add, 0);
+  assert.equal((await k.podTunnel.read('/proc/100/ns/net', 'IPv6')).present, false);
 });

@@ -44,6 +44,7 @@ const EACH: [template: string, ipv4: string, ipv6: string][] = [
   ['{{inet}}', 'inet', 'inet6'],
   ['{{ipv}}', 'ipv4', 'ipv6'],
   ['{{tunnel-kind}}', 'ipip', 'ip6tnl'],
+  ['{{dsr-link}}', 'kube-tunnel-if', 'kube-tunnel-v6'],
   ['{{set kube-router-svip}}', 'kube-router-svip', 'inet6:kube-router-svip'],
 ];
 
@@ -84,7 +85,7 @@ test('a literal without an IPv6 twin is a parse error naming it, in either famil
   assert.throws(() => scanTemplates('{{set}}'), /expected \{\{set NAME\}\}/);
   assert.throws(() => scanTemplates('{{set inet6:foo}}'), /expected \{\{set NAME\}\}/);
   assert.throws(() => scanTemplates('{{iptables -t nat}}'), /\{\{iptables\}\} takes no argument/);
-  assert.throws(() => scanTemplates('{{ip6tables}}'), /unknown template 'ip6tables' \(known: ip, net, nets, nodeip, internal-ips, vip, hostport, cidr, set, iptables, ip-family, host-len, family, inet, ipv, tunnel-kind\)/);
+  assert.throws(() => scanTemplates('{{ip6tables}}'), /unknown template 'ip6tables' \(known: ip, net, nets, nodeip, internal-ips, vip, hostport, cidr, set, iptables, ip-family, host-len, family, inet, ipv, tunnel-kind, dsr-link\)/);
   assert.throws(() => vipFor('8.8.8.8', 'ipv4'), (e: unknown) => e instanceof FamilyError && e.code === 'KR_ERR_LAB' && e.context.value === '8.8.8.8');
 });
 

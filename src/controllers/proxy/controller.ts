@@ -29,7 +29,7 @@ import { createProxyMetrics, registerServiceStats, type ProxyMetrics, type Servi
 import { proxyFlagsFromOptions } from './model.js';
 import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, nodePodCidrV6, readLinkMtu, readLocalIPs } from './node-info.js';
 import type { IpFamilyName } from './validate-ip.js';
-import { DsrApplier, desiredDsr } from './reconcile-dsr.js';
+import { DsrApplier, desiredDsr, noDsr } from './reconcile-dsr.js';
 import { ProxyApplier } from './reconcile-apply.js';
 import { drainService, isManaged, managedRanges, type DesiredVirtualService, type DrainOptions, type ManagedRanges } from './reconcile-ipvs.js';
 import { ServicesFilter } from './filter-services.js';
@@ -88,7 +88,8 @@ export class ProxyController implements Controller {
     this.metrics = createProxyMetrics(deps.metrics);
     registerServiceStats(deps.metrics, () => this.serviceStats());
     this.applier = new ProxyApplier(kernel, this.metrics, this.logger);
-    this.dsr = new DsrApplier(kernel);
+    const o = deps.options;
+    this.dsr = new DsrApplier(kernel, [...(o.enableIpv4 ? (['IPv4'] as const) : []), ...(o.enableIpv6 ? (['IPv6'] as const) : [])]);
     this.healthChecks = new HealthCheckServers({ logger: this.logger, healthy: () => this.synced });
     this.runner = new BoundedFrequencyRunner({
       name: 'proxy',
@@ -375,7 +376,7 @@ export class ProxyController implements Controller {
       tables: tables
         ? tablesInputs.flatMap((t) => [
             { family: t.family, desired: desiredNat(t) },
-            ...(t.family === 'IPv4' ? [{ family: t.family, desired: desiredMangle(t) }] : []),
+            { family: t.family, desired: desiredMangle(t) },
           ])
         : undefined,
       filter: full ? tablesInputs.map((t) => ({ family: t.family, ...filterRules(t.permitAll, t.family) })) : undefined,
@@ -451,8 +452,9 @@ export class ProxyController implements Controller {
     const ip6 = this.kernel.iptables6;
     const drv6 = this.kernel.iptablesDriver6;
     if (ip6) await step('ip6tables nat', () => ip6.apply({ table: 'nat', chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
+    if (ip6) await step('ip6tables mangle', () => ip6.apply({ table: 'mangle', chains: new Map(), jumps: [] }, { owned: ownsProxyChain }));
     if (drv6) await step('ip6tables filter', () => new ServicesFilter(drv6).cleanup());
-    await step('dsr rules', () => this.dsr.apply({ marks: [], pods: new Map() }, true));
+    await step('dsr rules', () => this.dsr.apply(noDsr(), true));
     await step('iptables filter', () => new ServicesFilter(this.kernel.iptablesDriver).cleanup());
     await step('ipset', () => ipset.destroyStale([], { owned: (n) => PROXY_SETS.includes(n) }));
     ipvs.close();

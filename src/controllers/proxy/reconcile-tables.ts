@@ -183,25 +183,29 @@ export function desiredNat(input: TablesInput): IptablesDesired {
 }
 
 /**
- * mangle for DSR (kube-router's rules, in our own chains): packets to a DSR
- * VIP:port get the tuple's fwmark (PREROUTING for clients elsewhere, OUTPUT
- * for the node itself) so the fwmark rule delivers them to IPVS; SYN-ACKs a
- * local DSR pod sends from the VIP get their MSS clamped to what fits in the
- * tunnel (MTU - outer IP header - inner IP header - TCP header), so the
+ * mangle for DSR (kube-router's rules, in our own chains), of `input.family`
+ * (iptables or ip6tables): packets to a DSR VIP:port get the tuple's fwmark
+ * (PREROUTING for clients elsewhere, OUTPUT for the node itself) so the
+ * fwmark rule delivers them to IPVS; SYN-ACKs a local DSR pod sends from the
+ * VIP get their MSS clamped to what fits in the tunnel (MTU - outer IP header
+ * - inner IP header - TCP header: 20+20+20 in IPv4, 40+40+20 in IPv6), so the
  * client never sends a segment the director cannot encapsulate. No DSR
- * service: no chain, no jump.
+ * service of the family: no chain, no jump.
  */
-export function desiredMangle(input: Pick<TablesInput, 'services' | 'mtu'>): IptablesDesired {
+export function desiredMangle(input: Pick<TablesInput, 'services' | 'mtu' | 'family'>): IptablesDesired {
+  const f = input.family ?? 'IPv4';
   const marks: string[] = [];
   const mss: string[] = [];
-  const clamp = (input.mtu ?? 1500) - 2 * 20 - 20;
+  const ipHeader = f === 'IPv6' ? 40 : 20;
+  const clamp = (input.mtu ?? 1500) - 2 * ipHeader - 20;
+  const host = f === 'IPv6' ? 128 : 32;
   for (const s of input.services) {
     for (const d of s.dsr) {
-      if (d.family !== 'IPv4') continue;
+      if (d.family !== f) continue;
       const p = d.protocol.toLowerCase();
-      marks.push(`-d ${d.vip}/32 -p ${p} -m ${p} --dport ${d.port} -j MARK --set-xmark 0x${d.fwmark.toString(16)}/0xffffffff`);
+      marks.push(`-d ${d.vip}/${host} -p ${p} -m ${p} --dport ${d.port} -j MARK --set-xmark 0x${d.fwmark.toString(16)}/0xffffffff`);
       if (d.protocol === 'TCP') {
-        mss.push(`-s ${d.vip}/32 -i ${POD_BRIDGE} -p tcp -m tcp --sport ${d.port} --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${clamp}`);
+        mss.push(`-s ${d.vip}/${host} -i ${POD_BRIDGE} -p tcp -m tcp --sport ${d.port} --tcp-flags SYN,RST SYN -j TCPMSS --set-mss ${clamp}`);
       }
     }
   }

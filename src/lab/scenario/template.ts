@@ -23,6 +23,8 @@ export const FAMILY_WORDS = {
   ipv: ['ipv4', 'ipv6'],
   // The overlay's tunnel link kind (`ip -d link show type ...`): ipip, ip6tnl (mode ip6ip6).
   'tunnel-kind': ['ipip', 'ip6tnl'],
+  // The DSR tunnel link inside an endpoint pod (kube-router's KubeTunnelIfv4 / KubeTunnelIfv6).
+  'dsr-link': ['kube-tunnel-if', 'kube-tunnel-v6'],
 } as const;
 export type FamilyWord = keyof typeof FAMILY_WORDS;
 
