@@ -85,7 +85,7 @@ test('a literal without an IPv6 twin is a parse error naming it, in either famil
   assert.throws(() => scanTemplates('{{set}}'), /expected \{\{set NAME\}\}/);
   assert.throws(() => scanTemplates('{{set inet6:foo}}'), /expected \{\{set NAME\}\}/);
   assert.throws(() => scanTemplates('{{iptables -t nat}}'), /\{\{iptables\}\} takes no argument/);
-  assert.throws(() => scanTemplates('{{ip6tables}}'), /unknown template 'ip6tables' \(known: ip, net, nets, nodeip, internal-ips, vip, hostport, cidr, set, iptables, ip-family, host-len, family, inet, ipv, tunnel-kind, dsr-link\)/);
+  assert.throws(() => scanTemplates('{{ip6tables}}'), /unknown template 'ip6tables' \(known: ip, net, nets, nodeip, internal-ips, vip, hostport, cidr, set, agent-args, iptables, ip-family, host-len, family, inet, ipv, tunnel-kind, dsr-link\)/);
   assert.throws(() => vipFor('8.8.8.8', 'ipv4'), (e: unknown) => e instanceof FamilyError && e.code === 'KR_ERR_LAB' && e.context.value === '8.8.8.8');
 });
 
@@ -137,4 +137,16 @@ test('templates in exec cmd/expect/expectNot, probe and hold `to` are checked wh
   assert.throws(() => parse('hold: {name: h, from: node1, to: "{{cidr 1.2.3.0/24}}", port: 80}'), /step 1 \(hold\): field 'to' template/);
   const ok = parseScenarioText(file('exec: {on: node1, cmd: "{{iptables}}-save", expect: "^-A .* -d {{vip 10.96.0.10}}/{{host-len}}"}'), 'f.yaml');
   assert.equal(ok.steps[0].kind, 'exec');
+});
+
+test('{{agent-args}}: the flags as given in IPv4; in IPv6 with --enable-ipv6 and the ranges twinned; a range without a twin refused', () => {
+  const [use] = scanTemplates('kr-plan-vs-dump {{agent-args --loadbalancer-ip-range=203.0.113.10/31}}');
+  assert.ok(use.ref.fn === 'agent-args');
+  assert.equal(familyTemplate(use.ref, 'ipv4'), '--loadbalancer-ip-range=203.0.113.10/31');
+  assert.equal(
+    familyTemplate(use.ref, 'ipv6'),
+    '--loadbalancer-ip-range=203.0.113.10/31,2001:db8:203:113::10/127 --enable-ipv6=true --service-cluster-ip-range=10.96.0.0/12,fd00:10:96::/112',
+  );
+  assert.throws(() => scanTemplates('{{agent-args --loadbalancer-ip-range=8.8.8.0/24}}'), /template \{\{agent-args --loadbalancer-ip-range=8\.8\.8\.0\/24\}\}: '8\.8\.8\.0\/24': has no IPv6 twin/);
+  assert.throws(() => scanTemplates('{{agent-args}}'), /expected \{\{agent-args --flag\[=value\]\.\.\.\}\}/);
 });

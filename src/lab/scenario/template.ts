@@ -5,11 +5,13 @@
 // ipBlock policies written against pod addresses) and `{{nodeip node}}` (a
 // node's address of the run's family). Family-dependent literals, so that one
 // file runs in IPv4 and in IPv6 (`kube-router-lab run --family ipv6`):
-// `{{vip A.B.C.D}}`, `{{cidr A.B.C.D/N}}`, `{{set NAME}}` and the words of
-// FAMILY_WORDS. In a regular expression (exec expect, probe bodies) the
+// `{{vip A.B.C.D}}`, `{{cidr A.B.C.D/N}}`, `{{set NAME}}`, the words of
+// FAMILY_WORDS, and `{{agent-args FLAG...}}` (the flags as the run's agents
+// get them: for tools run on a node that must see what the agents see). In a regular expression (exec expect, probe bodies) the
 // substituted text is escaped: `10.96.0.1` must not match `10x96y0z1`.
 
 import { cidrFor, FamilyError, vipFor, ipv6Twin, ipv6TwinCidr, type IpFamily } from './family.js';
+import { agentArgsForFamily } from './family-args.js';
 
 export { maskIP } from './ip-text.js';
 
@@ -39,6 +41,7 @@ export type TemplateRef =
   | { fn: 'cidr'; cidr: string }
   | { fn: 'hostport'; ip: string; port: number }
   | { fn: 'set'; name: string }
+  | { fn: 'agent-args'; args: string[] }
   | { fn: 'word'; word: FamilyWord };
 
 export interface TemplateUse {
@@ -61,7 +64,7 @@ export function scanTemplates(text: string): TemplateUse[] {
   return uses;
 }
 
-const KNOWN = ['ip', 'net', 'nets', 'nodeip', 'internal-ips', 'vip', 'hostport', 'cidr', 'set', ...Object.keys(FAMILY_WORDS)].join(', ');
+const KNOWN = ['ip', 'net', 'nets', 'nodeip', 'internal-ips', 'vip', 'hostport', 'cidr', 'set', 'agent-args', ...Object.keys(FAMILY_WORDS)].join(', ');
 const SET_NAME = /^[A-Za-z0-9][-A-Za-z0-9_.]*$/;
 
 function isFamilyWord(fn: string): fn is FamilyWord {
@@ -113,6 +116,19 @@ function parseTemplate(whole: string, inner: string): TemplateRef {
     if (words.length !== 2 || !SET_NAME.test(arg)) throw bad('expected {{set NAME}} (an ipset name)');
     return { fn, name: arg };
   }
+  if (fn === 'agent-args') {
+    // `{{agent-args --flag=v ...}}`: the flags as given (IPv4) or as agentArgsForFamily makes them for IPv6
+    // (--enable-ipv6, range flags with their twins); a range without a twin is refused here, in both families.
+    const args = words.slice(1);
+    if (args.length === 0 || args.some((a) => !a.startsWith('--'))) throw bad('expected {{agent-args --flag[=value]...}}');
+    try {
+      agentArgsForFamily(args, 'ipv6');
+    } catch (err) {
+      if (err instanceof FamilyError) throw bad(err.message);
+      throw err;
+    }
+    return { fn, args };
+  }
   if (fn !== undefined && isFamilyWord(fn)) {
     if (words.length !== 1) throw bad(`{{${fn}}} takes no argument`);
     return { fn: 'word', word: fn };
@@ -155,6 +171,8 @@ export function familyTemplate(ref: FamilyTemplateRef, family: IpFamily): string
       return v6 ? `inet6:${ref.name}` : ref.name;
     case 'word':
       return FAMILY_WORDS[ref.word][v6 ? 1 : 0];
+    case 'agent-args':
+      return agentArgsForFamily(ref.args, family).join(' ');
   }
 }
 
