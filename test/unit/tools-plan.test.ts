@@ -125,6 +125,35 @@ describe('kube-router plan', () => {
     assert.match(r.controllers.find((c) => c.controller === 'routing')?.notes.join('\n') ?? '', /connected subnets given: 192\.168\.0\.0\/16/);
   });
 
+  it('dual-stack (--enable-ipv6): IPv6 services, /128 VIPs, inet6 sets and ip6tables lines (prefixed ipv6), IPv6 pod CIDRs learned over the IPv4 sessions', () => {
+    const dual = MANIFESTS.replace(
+      /spec: \{podCIDR: 10\.244\.(\d)\.0\/24, podCIDRs: \[10\.244\.\d\.0\/24\]\}\n    status: \{addresses: \[\{type: InternalIP, address: 192\.168\.(\d+)\.(\d+)\}\]\}/g,
+      (_m, n: string, sub: string, host: string) =>
+        `spec: {podCIDR: 10.244.${n}.0/24, podCIDRs: [10.244.${n}.0/24, "fd00:10:244:${n}::/64"]}\n    status: {addresses: [{type: InternalIP, address: 192.168.${sub}.${host}}, {type: InternalIP, address: "fd00:${sub}::${host}"}]}`,
+    )
+      .replace('status: {phase: Running, podIP: 10.244.0.5, podIPs: [{ip: 10.244.0.5}]}', 'status: {phase: Running, podIP: 10.244.0.5, podIPs: [{ip: 10.244.0.5}, {ip: "fd00:10:244:0::5"}]}')
+      .replace('  clusterIPs: [10.96.0.20]', '  clusterIPs: [10.96.0.20, "fd00:10:96::20"]\n  ipFamilies: [IPv4, IPv6]\n  ipFamilyPolicy: PreferDualStack')
+      .replace(
+        '---\napiVersion: networking.k8s.io/v1',
+        '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-6, namespace: x, labels: {kubernetes.io/service-name: web}}\naddressType: IPv6\nendpoints: [{addresses: ["fd00:10:244::5"], conditions: {ready: true}, nodeName: node1}]\nports: [{name: http, port: 8080, protocol: TCP}]\n---\napiVersion: networking.k8s.io/v1',
+      );
+    const { cache } = cacheFromManifests(dual, 'dual.yaml');
+    const split = splitToolArgs('plan', ['--connected-subnets', '192.168.0.0/16,fd00::/8']);
+    const flags = ['--run-firewall=true', '--enable-ipv6=true', '--service-cluster-ip-range=10.96.0.0/12,fd00:10:96::/112', ...split.agentArgv];
+    const r = planReport(cache, parseFlags(flags).options, 'node1', split.tool);
+    const ipvs = section(r, 'proxy', 'ipvs');
+    assert.ok(ipvs.includes('TCP [fd00:10:96::20]:80 -> [fd00:10:244::5]:8080 masq w=1'), ipvs.join('\n'));
+    assert.ok(ipvs.includes('TCP [fd00:56::11]:30080 rr'), ipvs.join('\n'));
+    assert.deepEqual(section(r, 'proxy', 'addresses'), ['kube-dummy-if 10.96.0.20/32', 'kube-dummy-if fd00:10:96::20/128']);
+    const rules = section(r, 'proxy', 'iptables');
+    assert.ok(rules.some((l) => l.startsWith('ipv6 filter KUBE-ROUTER-SERVICES ')), rules.join('\n'));
+    assert.ok(rules.some((l) => l.startsWith('filter KUBE-ROUTER-SERVICES ')), rules.join('\n'));
+    assert.ok(section(r, 'proxy', 'ipsets').some((l) => l.startsWith('inet6:kube-router-svip ') && l.includes('fd00:10:96::20')));
+    const routes = section(r, 'routing', 'routes');
+    assert.ok(routes.includes('main fd00:10:244:1::/64 via fd00:56::12'), routes.join('\n'));
+    assert.ok(routes.includes('main fd00:10:244:2::/64 via fd00:57::13'), routes.join('\n'));
+  });
+
   it('the --run-* flags choose the controllers; an unknown node is said so', () => {
     const r = plan('node9', ['--run-router=false', '--run-service-proxy=false']);
     assert.deepEqual(r.controllers.map((c) => c.controller), ['firewall']);

@@ -46,9 +46,13 @@ export function derivedLearnedPaths(cache: SharedCache, options: AgentOptions, s
   const out: LearnedPath[] = [];
   for (const n of self.nodes) {
     if (n.name === self.self?.name) continue;
+    // A node this one peers with (on any of its addresses: MP-BGP carries the
+    // IPv6 pod CIDR, next hop the node's IPv6 address, over the IPv4 session).
+    const nodeIps = [...n.ips.ipv4, ...n.ips.ipv6];
+    if (!nodeIps.some((ip) => peers.has(ip))) continue;
     const other = compileFor(cache, options, n.name);
     for (const p of other.bgp?.paths ?? []) {
-      if (!peers.has(p.nextHop) || !n.podCidrs.includes(p.prefix)) continue;
+      if (!nodeIps.includes(p.nextHop) || !n.podCidrs.includes(p.prefix)) continue;
       out.push({ prefix: p.prefix, nextHop: p.nextHop });
     }
   }

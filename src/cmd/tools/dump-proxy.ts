@@ -10,6 +10,7 @@ import type { SharedCache } from '../../informers/cache.js';
 import { IpsetReconciler } from '../../kernel/ipset/reconciler.js';
 import { IptablesReconciler } from '../../kernel/iptables/reconciler.js';
 import { ProcSysctl } from '../../kernel/sysctl.js';
+import { isIpv6LinkLocal } from '../../kernel/rtnl/types.js';
 import { createProxyMetrics } from '../../controllers/proxy/metrics.js';
 import { DUMMY_LINK, readLocalIPs } from '../../controllers/proxy/node-info.js';
 import { ProxyApplier } from '../../controllers/proxy/reconcile-apply.js';
@@ -60,11 +61,12 @@ export async function dumpProxy(cache: SharedCache, options: AgentOptions, nodeN
   );
   const result = await applier.apply({ scope: undefined, ipvs: d.ipvs, ranges: d.ranges, addresses: d.addresses, ipsets: d.ipsets, tables: d.tables, filter: d.filter });
 
-  // Actual state, read the way the reconcilers read it.
+  // Actual state, read the way the reconcilers read it (the kernel's IPv6
+  // link-local address on kube-dummy-if is not the proxy's: never removed).
   const all = await ipvs.listAll();
   const managed = all.filter((s) => isManaged(s.service, d.ranges));
   const link = await k.rtnl.getLink(DUMMY_LINK);
-  const addrs = link ? (await k.rtnl.listAddresses(link.index)).filter((a) => v6 || !a.address.includes(':')).map((a) => `${a.address}/${a.prefixLen}`) : [];
+  const addrs = link ? (await k.rtnl.listAddresses(link.index)).filter((a) => (v6 || !a.address.includes(':')) && !isIpv6LinkLocal(a.address)).map((a) => `${a.address}/${a.prefixLen}`) : [];
   const sets = [...(await new IpsetReconciler(k.ipsetDriver).list({ names: PROXY_SETS })).values()].filter((s) => v6 || s.family !== 'inet6');
   const tableLines: string[] = [];
   for (const t of d.tables) {
