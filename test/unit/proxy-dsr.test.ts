@@ -135,11 +135,11 @@ test('pod tunnel read: ip -j output and rp_filter values', () => {
   const json = JSON.stringify([
     { ifname: 'kube-tunnel-if', flags: ['NOARP', 'UP', 'LOWER_UP'], linkinfo: { info_kind: 'ipip', info_data: { family: 'IPv4', local: '10.244.1.5', remote: 'any' } }, addr_info: [{ family: 'inet', local: '198.51.100.20', prefixlen: 32 }] },
   ]);
-  assert.deepEqual(parseTunnelRead('/proc/1/ns/net', `${json}\n--\n0\n1\n`), {
+  assert.deepEqual(parseTunnelRead('/proc/1/ns/net', `${json}\n--\n0\n1\n`, 'IPv4'), {
     present: true, local: '10.244.1.5', up: true, addresses: ['198.51.100.20'], rpFilterLink: 0, rpFilterAll: 1,
   });
-  assert.equal(parseTunnelRead('/proc/1/ns/net', '[]\n--\n-1\n2\n').present, false);
-  assert.throws(() => parseTunnelRead('/proc/1/ns/net', 'garbage\n--\n0\n0\n'), /netns \/proc\/1\/ns\/net: cannot parse ip -j addr show dev kube-tunnel-if/);
+  assert.equal(parseTunnelRead('/proc/1/ns/net', '[]\n--\n-1\n2\n', 'IPv4').present, false);
+  assert.throws(() => parseTunnelRead('/proc/1/ns/net', 'garbage\n--\n0\n0\n', 'IPv4'), /netns \/proc\/1\/ns\/net: cannot parse ip -j addr show dev kube-tunnel-if/);
 });
 
 test('CRI status: the pid first, then the runtime spec network path; host network and missing info are errors naming the pod', () => {

@@ -26,7 +26,7 @@ import { DesiredProxyState } from './compile-state.js';
 import { PROXY_SYSCTLS, type ProxyKernel } from './kernel.js';
 import { HealthCheckServers } from './healthcheck.js';
 import { createProxyMetrics, registerServiceStats, type ProxyMetrics, type ServiceStatsSample } from './metrics.js';
-import { proxyFlagsFromOptions } from './model.js';
+import { proxyFamilies, proxyFlagsFromOptions } from './model.js';
 import { DUMMY_LINK, nodeInfoFrom, nodePodCidrV4, nodePodCidrV6, readLinkMtu, readLocalIPs } from './node-info.js';
 import type { IpFamilyName } from './validate-ip.js';
 import { DsrApplier, desiredDsr, noDsr } from './reconcile-dsr.js';
@@ -88,8 +88,7 @@ export class ProxyController implements Controller {
     this.metrics = createProxyMetrics(deps.metrics);
     registerServiceStats(deps.metrics, () => this.serviceStats());
     this.applier = new ProxyApplier(kernel, this.metrics, this.logger);
-    const o = deps.options;
-    this.dsr = new DsrApplier(kernel, [...(o.enableIpv4 ? (['IPv4'] as const) : []), ...(o.enableIpv6 ? (['IPv6'] as const) : [])]);
+    this.dsr = new DsrApplier(kernel, proxyFamilies(deps.options));
     this.healthChecks = new HealthCheckServers({ logger: this.logger, healthy: () => this.synced });
     this.runner = new BoundedFrequencyRunner({
       name: 'proxy',

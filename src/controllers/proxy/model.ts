@@ -155,6 +155,11 @@ export interface ProxyFlags {
   ipFamilies: IpFamilyName[];
 }
 
+/** The families the proxy serves (--enable-ipv4 / --enable-ipv6), IPv4 first. */
+export function proxyFamilies(o: Pick<AgentOptions, 'enableIpv4' | 'enableIpv6'>): IpFamilyName[] {
+  return [...(o.enableIpv4 ? (['IPv4'] as const) : []), ...(o.enableIpv6 ? (['IPv6'] as const) : [])];
+}
+
 export function proxyFlagsFromOptions(o: AgentOptions, podCidrs: string[] = []): ProxyFlags {
   return {
     serviceClusterIpRange: [...o.serviceClusterIpRange],
@@ -165,7 +170,7 @@ export function proxyFlagsFromOptions(o: AgentOptions, podCidrs: string[] = []):
     hairpinMode: o.hairpinMode,
     masqueradeAll: o.masqueradeAll,
     clusterCidrs: o.clusterCidr.length > 0 ? [...o.clusterCidr] : [...podCidrs],
-    ipFamilies: [...(o.enableIpv4 ? (['IPv4'] as const) : []), ...(o.enableIpv6 ? (['IPv6'] as const) : [])],
+    ipFamilies: proxyFamilies(o),
   };
 }
 

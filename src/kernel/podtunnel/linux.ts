@@ -28,7 +28,7 @@ interface IpJsonLink {
 }
 
 /** Parses readScript(family)'s output. Exported for the unit tests. */
-export function parseTunnelRead(netns: string, out: string, family: TunnelFamily = 'IPv4'): PodTunnelState {
+export function parseTunnelRead(netns: string, out: string, family: TunnelFamily): PodTunnelState {
   const link = tunnelLink(family);
   const inet = family === 'IPv6' ? 'inet6' : 'inet';
   const [json, rp = ''] = out.split('\n--\n');
