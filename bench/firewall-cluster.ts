@@ -54,6 +54,8 @@ export class Recorder {
   readonly calls: KernelCall[] = [];
   lastReturnAt = 0;
   restores = 0;
+  /** The real iptables drivers, for their netlink/iptables-restore counts. */
+  readonly iptablesDrivers: LinuxIptablesDriver[] = [];
   clear(): void {
     this.ipsetScripts.length = 0;
     this.iptablesScripts.length = 0;
@@ -103,7 +105,7 @@ class RecordingIptables implements IptablesDriver {
     return this.rec.time('iptables-save', () => this.inner.save(table));
   }
   async restore(script: string): Promise<void> {
-    await this.rec.time('iptables-restore', () => this.inner.restore(script));
+    await this.rec.time('iptables write', () => this.inner.restore(script));
     this.rec.iptablesScripts.push(script);
     this.rec.restores++;
     this.rec.lastReturnAt = performance.now();
@@ -113,9 +115,11 @@ class RecordingIptables implements IptablesDriver {
 /** The firewall's Linux kernel (IPv4) as the agent has it (ipset over netlink), both drivers recorded. */
 export function recordedKernel(rec: Recorder): FirewallKernel {
   const lock = new AsyncMutex();
+  const ipv4 = new LinuxIptablesDriver({ family: 'ipv4' });
+  rec.iptablesDrivers.push(ipv4);
   return {
     ipset: new IpsetReconciler(new RecordingIpset(new NetlinkIpsetDriver(), rec), lock),
-    iptables: { ipv4: new IptablesReconciler(new RecordingIptables(new LinuxIptablesDriver({ family: 'ipv4' }), rec), lock) },
+    iptables: { ipv4: new IptablesReconciler(new RecordingIptables(ipv4, rec), lock) },
   };
 }
 

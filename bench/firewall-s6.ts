@@ -8,7 +8,8 @@
 // namespace `hot` with 100 policies that all select `app=hot`, synced once;
 // then the real FirewallController runs on its event path (informer handler
 // -> change tracker -> bounded-frequency runner, 50 ms minimum interval ->
-// incremental compile -> ipset over netlink / iptables-restore) while this
+// incremental compile -> ipset over netlink / iptables over nf_tables netlink
+// or iptables-restore) while this
 // script makes one change at a time, 150 ms apart, and measures from the
 // cache event to the return of the last kernel write of the sync it caused:
 //   pod+      a pod on this node created in `hot`, whose 100 policies
@@ -77,7 +78,7 @@ async function inner(ns: string): Promise<void> {
   await sleep(500);
 
   const samples = new Map<string, number[]>();
-  /** Per kind: time in kernel calls (ipset reads/writes, iptables-restore) per change, and which calls. */
+  /** Per kind: time in kernel calls (ipset reads/writes, iptables writes) per change, and which calls. */
   const kernelMs = new Map<string, number[]>();
   const callsBy = new Map<string, Map<string, { n: number; ms: number }>>();
   let noops = 0;
@@ -163,6 +164,10 @@ async function inner(ns: string): Promise<void> {
   const p99 = percentile(all, 99);
   rows.push({ scenario: 'S6', figure: `all ${all.length} changes: p50 / p99`, value: `${ms(percentile(all, 50))} / ${ms(p99)}`, goal: 'p99 <= 100 ms', verdict: verdict(p99 <= 100) });
   rows.push({ scenario: 'S6', figure: 'changes that needed no kernel write', value: String(noops) });
+  for (const d of rec.iptablesDrivers) {
+    const n = d.netlinkStats;
+    rows.push({ scenario: 'S6', figure: `iptables writes over nf_tables netlink / through iptables-restore (${d.family})`, value: `${n.applied} / ${n.fellBack}${n.lastReason ? ` (last reason: ${n.lastReason})` : ''}; chains read back ${n.chainsRead}` });
+  }
   const oneRule = percentile(iptOne, 50);
   if (ipsetAdd.length) rows.push({ scenario: 'S6 base', figure: 'one `ipset add` exec (the anchor baseline), p50', value: ms(percentile(ipsetAdd, 50)) });
   rows.push({ scenario: 'S6 base', figure: 'one-rule `iptables-restore --noflush` exec into this table, p50', value: ms(oneRule) });

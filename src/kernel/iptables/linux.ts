@@ -6,6 +6,7 @@ import { sharedWarmExec } from '../warm-exec.js';
 import type { AsyncMutex } from '../lock.js';
 import { binariesFor, detectBackend, type IptablesBinaries } from './backend.js';
 import { IptablesRestoreError } from './errors.js';
+import { NftRestorer } from './nft-linux.js';
 import { IptablesReconciler } from './reconciler.js';
 import type { Iptables, IptablesBackend, IptablesDriver, IptablesFamily, IptablesTable } from './types.js';
 
@@ -16,6 +17,13 @@ export interface LinuxIptablesOptions {
   /** How to run the binaries (wrap for a netns in tests). */
   exec?: Exec;
   timeoutMs?: number;
+  /**
+   * With the nft backend, apply restores over nf_tables netlink in-process
+   * when the script allows (nft-linux.ts). Default: on unless `exec` is given
+   * (a wrapped exec runs in another namespace than this process) or
+   * KUBE_ROUTER_IPTABLES_NETLINK=0.
+   */
+  netlink?: boolean;
 }
 
 export class LinuxIptablesDriver implements IptablesDriver {
@@ -25,12 +33,17 @@ export class LinuxIptablesDriver implements IptablesDriver {
   private readonly restoreExec: Exec;
   private readonly timeoutMs: number;
   private bins: Promise<IptablesBinaries>;
+  private readonly useNetlink: boolean;
+  private nft: NftRestorer | undefined;
+  /** Restores applied over netlink, and those that fell back to iptables-restore (with the last reason). */
+  readonly netlinkStats = { applied: 0, fellBack: 0, lastReason: '', chainsRead: 0 };
 
   constructor(opts: LinuxIptablesOptions) {
     this.family = opts.family;
     this.exec = opts.exec ?? execLocal;
     this.restoreExec = opts.exec ?? sharedWarmExec.exec;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.useNetlink = opts.netlink ?? (opts.exec === undefined && process.env.KUBE_ROUTER_IPTABLES_NETLINK !== '0');
     const fam = opts.family;
     this.bins = opts.backend ? Promise.resolve(binariesFor(opts.backend, fam)) : detectBackend(this.exec).then((b) => binariesFor(b, fam));
   }
@@ -47,6 +60,17 @@ export class LinuxIptablesDriver implements IptablesDriver {
   }
 
   async restore(script: string): Promise<void> {
+    if (this.useNetlink && (await this.bins).backend === 'nft') {
+      this.nft ??= new NftRestorer(this.family, this.timeoutMs);
+      const r = await this.nft.restore(script);
+      if (r.applied) {
+        this.netlinkStats.applied++;
+        this.netlinkStats.chainsRead += r.chainsRead;
+        return;
+      }
+      this.netlinkStats.fellBack++;
+      this.netlinkStats.lastReason = r.reason;
+    }
     const argv = [(await this.bins).restore, '--noflush', '--wait'];
     const res = await this.restoreExec(argv, { input: script, timeoutMs: this.timeoutMs });
     if (res.code === 0) return;

@@ -51,6 +51,49 @@ export class AttrWriter {
     this.off += 4;
   }
 
+  /** Big-endian 64-bit (nf_tables handles, counters). */
+  u64be(type: number, v: bigint | number): void {
+    this.header(type, 8);
+    this.buf.writeBigUInt64BE(BigInt(v), this.off);
+    this.off += 8;
+  }
+
+  /** A string in a fixed-size, NUL-padded attribute (an xt match's info); throws when it does not fit with its NUL. */
+  fixedString(type: number, s: string, size: number): void {
+    const len = Buffer.byteLength(s);
+    if (len >= size) throw new KubeRouterError('KR_ERR_KERNEL', `netlink attribute ${type & 0x3fff}: "${s}" is longer than ${size - 1} bytes`, { call: 'encode', value: s });
+    this.header(type, size);
+    this.buf.write(s, this.off);
+    this.buf.fill(0, this.off + len, this.off + size);
+    this.off += size;
+  }
+
+  /**
+   * A whole netlink message (struct nlmsghdr, host order) around what
+   * `build` writes, for several messages in one datagram.
+   */
+  message(type: number, flags: number, seq: number, port: number, build: () => void): void {
+    this.align();
+    this.room(16);
+    const start = this.off;
+    if (LE) {
+      this.buf.writeUInt16LE(type, start + 4);
+      this.buf.writeUInt16LE(flags, start + 6);
+      this.buf.writeUInt32LE(seq >>> 0, start + 8);
+      this.buf.writeUInt32LE(port >>> 0, start + 12);
+    } else {
+      this.buf.writeUInt16BE(type, start + 4);
+      this.buf.writeUInt16BE(flags, start + 6);
+      this.buf.writeUInt32BE(seq >>> 0, start + 8);
+      this.buf.writeUInt32BE(port >>> 0, start + 12);
+    }
+    this.off += 16;
+    build();
+    this.align();
+    if (LE) this.buf.writeUInt32LE(this.off - start, start);
+    else this.buf.writeUInt32BE(this.off - start, start);
+  }
+
   /** Raw bytes as one attribute. */
   bytes(type: number, data: Uint8Array): void {
     this.header(type, data.length);

@@ -7,6 +7,7 @@
 // non-dump requests (each has its own sequence number and ACK).
 
 import { sendBatch } from '../rtnl/batch.js';
+import { sendNfBatch, type NfBatchMessage, type NfBatchResult } from './nf-batch.js';
 import {
   CTRL_VERSION,
   FlagsGet,
@@ -128,6 +129,16 @@ export class GenlChannel {
       });
       if (lost) this.reset(sock);
       return out;
+    });
+  }
+
+  /** One nfnetlink transaction (nf_tables), exclusive on the socket; see nf-batch.ts. */
+  nfBatch(msgs: readonly NfBatchMessage[], resId: number, genId?: number): Promise<NfBatchResult> {
+    return this.mutex.run(async () => {
+      const sock = this.socket();
+      const r = await sendNfBatch(sock, msgs, resId, this.timeoutMs, genId);
+      if (r.timedOut) this.reset(sock);
+      return r;
     });
   }
 

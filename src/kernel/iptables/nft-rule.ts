@@ -1,0 +1,300 @@
+// One iptables rule (the arguments after `-A CHAIN`) as the nf_tables
+// expressions iptables-nft 1.8.9 writes for it, so `iptables-nft-save` prints
+// it back and `iptables -D <spec>` finds it. Hand-written: no npm package
+// encodes nf_tables rules, and libnftnl has no Node binding.
+//
+// Only the shapes the firewall's incremental syncs write are supported
+// (read back from the lab kernel with `nft --debug=netlink` after an
+// iptables-nft-restore of the same rules):
+//   -s/-d ADDR[/LEN]                 payload load + cmp eq (LEN a multiple of 8)
+//   -m comment --comment TEXT        match comment rev 0 (256-byte info)
+//   -m addrtype --src-type/--dst-type LOCAL   match addrtype rev 1
+//   -m mark [!] --mark V/M           meta load mark, bitwise & M, cmp eq/neq V
+//   -m limit --limit N/UNIT --limit-burst B   limit (packets)
+//   then: counter, and the verdict:
+//   -j ACCEPT|DROP|RETURN|CHAIN      immediate verdict
+//   -j NFLOG --nflog-group G         log group G snaplen 0 qthreshold 0
+//   -j REJECT                        target REJECT rev 0 (port unreachable)
+//   -j MARK --set-mark V/M | --set-xmark V/M   target MARK rev 2
+// Anything else returns a reason, and the caller uses iptables-restore.
+
+import { endianness } from 'node:os';
+import { AttrWriter, NLA_F_NESTED } from '../netlink/attr-writer.js';
+import { addrToBytes, familyOf } from '../rtnl/inet.js';
+import { splitArgs } from './tokens.js';
+import type { IptablesFamily } from './types.js';
+
+const LE = endianness() === 'LE';
+
+// linux/netfilter/nf_tables.h
+const NFTA_LIST_ELEM = 1;
+const NFTA_EXPR_NAME = 1;
+const NFTA_EXPR_DATA = 2;
+const NFTA_DATA_VALUE = 1;
+const NFTA_DATA_VERDICT = 2;
+const NFTA_VERDICT_CODE = 1;
+const NFTA_VERDICT_CHAIN = 2;
+const NFT_REG_VERDICT = 0;
+const NFT_REG_1 = 1;
+const NFT_PAYLOAD_NETWORK_HEADER = 1;
+const NFT_CMP_EQ = 0;
+const NFT_CMP_NEQ = 1;
+const NFT_META_MARK = 3;
+const NFT_LIMIT_PKTS = 0;
+
+export const VERDICT = { DROP: 0, ACCEPT: 1, JUMP: -3, RETURN: -5 } as const;
+
+/** One expression, as the kernel takes it. */
+export type NftExpr =
+  | { kind: 'payload'; offset: number; len: number }
+  | { kind: 'cmp'; op: 'eq' | 'neq'; data: Buffer }
+  | { kind: 'bitwise'; mask: Buffer }
+  | { kind: 'meta-mark' }
+  | { kind: 'limit'; rate: number; unitSeconds: number; burst: number }
+  | { kind: 'counter' }
+  | { kind: 'match'; name: string; rev: number; info: Buffer }
+  | { kind: 'comment'; text: string }
+  | { kind: 'target'; name: string; rev: number; info: Buffer }
+  | { kind: 'log'; group: number }
+  | { kind: 'verdict'; code: number; chain?: string };
+
+export interface NftRule {
+  exprs: NftExpr[];
+  /** The `-m comment` text, how we find the rule again (hash comments). */
+  comment?: string;
+}
+
+const XT_ALIGN = (n: number): number => (n + 7) & ~7;
+const XT_MAX_COMMENT_LEN = 256;
+const XT_ADDRTYPE_LOCAL = 1 << 2;
+const IPT_ICMP_PORT_UNREACHABLE = 3;
+const IP6T_ICMP6_PORT_UNREACH = 4;
+const LIMIT_UNITS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86400, day: 86400 };
+
+function hostU32s(...values: number[]): Buffer {
+  const b = Buffer.alloc(XT_ALIGN(values.length * 4));
+  values.forEach((v, i) => (LE ? b.writeUInt32LE(v >>> 0, i * 4) : b.writeUInt32BE(v >>> 0, i * 4)));
+  return b;
+}
+
+/** `V[/M]` as two numbers, or undefined. */
+function markPair(text: string): [number, number] | undefined {
+  const m = /^(0x[0-9a-fA-F]+|\d+)(?:\/(0x[0-9a-fA-F]+|\d+))?$/.exec(text);
+  if (!m) return undefined;
+  const v = Number(m[1]);
+  const mask = m[2] === undefined ? 0xffffffff : Number(m[2]);
+  if (v > 0xffffffff || mask > 0xffffffff) return undefined;
+  return [v >>> 0, mask >>> 0];
+}
+
+function addressExprs(text: string, src: boolean, family: IptablesFamily): NftExpr[] | string {
+  const [addr, lenText] = text.split('/');
+  const fam = familyOf(addr);
+  const v6 = family === 'ipv6';
+  if (fam === undefined || (fam === 10) !== v6) return `address ${text} is not ${family}`;
+  const bits = v6 ? 128 : 32;
+  const len = lenText === undefined ? bits : Number(lenText);
+  if (!Number.isInteger(len) || len < 0 || len > bits || len % 8 !== 0) return `prefix length of ${text}`;
+  if (len === 0) return [];
+  const bytes = addrToBytes(addr).subarray(0, len / 8);
+  const offset = v6 ? (src ? 8 : 24) : src ? 12 : 16;
+  return [
+    { kind: 'payload', offset, len: len / 8 },
+    { kind: 'cmp', op: 'eq', data: Buffer.from(bytes) },
+  ];
+}
+
+/** The rule's expressions, or why it cannot be written over netlink. */
+export function compileNftRule(rule: string, family: IptablesFamily): NftRule | string {
+  const a = splitArgs(rule);
+  const addrs: NftExpr[] = [];
+  const matches: NftExpr[] = [];
+  let verdict: NftExpr[] | undefined;
+  let comment: string | undefined;
+  let src: string | undefined;
+  let dst: string | undefined;
+  for (let i = 0; i < a.length; ) {
+    const t = a[i];
+    if ((t === '-s' || t === '-d') && a[i + 1] !== undefined) {
+      if (t === '-s') src = a[i + 1];
+      else dst = a[i + 1];
+      i += 2;
+    } else if (t === '-m' && a[i + 1] === 'comment' && a[i + 2] === '--comment' && a[i + 3] !== undefined) {
+      const text = a[i + 3];
+      if (Buffer.byteLength(text) >= XT_MAX_COMMENT_LEN) return 'comment too long';
+      if (comment !== undefined) return 'two comments';
+      comment = text;
+      matches.push({ kind: 'comment', text });
+      i += 4;
+    } else if (t === '-m' && a[i + 1] === 'addrtype' && (a[i + 2] === '--src-type' || a[i + 2] === '--dst-type') && a[i + 3] === 'LOCAL') {
+      const srcType = a[i + 2] === '--src-type';
+      matches.push({ kind: 'match', name: 'addrtype', rev: 1, info: addrtypeInfo(srcType ? XT_ADDRTYPE_LOCAL : 0, srcType ? 0 : XT_ADDRTYPE_LOCAL) });
+      i += 4;
+    } else if (t === '-m' && a[i + 1] === 'mark') {
+      const neg = a[i + 2] === '!';
+      const j = i + (neg ? 3 : 2);
+      if (a[j] !== '--mark' || a[j + 1] === undefined) return 'mark match form';
+      const p = markPair(a[j + 1]);
+      if (!p) return `mark ${a[j + 1]}`;
+      matches.push({ kind: 'meta-mark' }, { kind: 'bitwise', mask: hostU32(p[1]) }, { kind: 'cmp', op: neg ? 'neq' : 'eq', data: hostU32(p[0]) });
+      i = j + 2;
+    } else if (t === '-m' && a[i + 1] === 'limit' && a[i + 2] === '--limit' && a[i + 4] === '--limit-burst') {
+      const lm = /^(\d+)\/(\w+)$/.exec(a[i + 3] ?? '');
+      const unit = lm ? LIMIT_UNITS[lm[2]] : undefined;
+      const burst = Number(a[i + 5]);
+      if (!lm || unit === undefined || !Number.isInteger(burst) || burst < 0) return 'limit form';
+      matches.push({ kind: 'limit', rate: Number(lm[1]), unitSeconds: unit, burst });
+      i += 6;
+    } else if (t === '-j' && a[i + 1] !== undefined && verdict === undefined) {
+      const target = a[i + 1];
+      const rest = a.slice(i + 2);
+      const v = verdictExprs(target, rest, family);
+      if (typeof v === 'string') return v;
+      verdict = v;
+      i = a.length;
+    } else {
+      return `unsupported argument ${t}`;
+    }
+  }
+  // iptables-nft puts the address matches first: source, then destination.
+  for (const [text, isSrc] of [
+    [src, true],
+    [dst, false],
+  ] as const) {
+    if (text === undefined) continue;
+    const e = addressExprs(text, isSrc, family);
+    if (typeof e === 'string') return e;
+    addrs.push(...e);
+  }
+  if (!verdict) return 'no target';
+  return { exprs: [...addrs, ...matches, { kind: 'counter' }, ...verdict], comment };
+}
+
+/** The mark's value as the kernel's register holds it (host order, as `meta mark` loads it). */
+function hostU32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  if (LE) b.writeUInt32LE(v >>> 0);
+  else b.writeUInt32BE(v >>> 0);
+  return b;
+}
+
+function addrtypeInfo(source: number, dest: number): Buffer {
+  // struct xt_addrtype_info_v1 { __u16 source; __u16 dest; __u32 flags; }
+  const b = Buffer.alloc(8);
+  if (LE) {
+    b.writeUInt16LE(source, 0);
+    b.writeUInt16LE(dest, 2);
+  } else {
+    b.writeUInt16BE(source, 0);
+    b.writeUInt16BE(dest, 2);
+  }
+  return b;
+}
+
+function verdictExprs(target: string, rest: readonly string[], family: IptablesFamily): NftExpr[] | string {
+  const only = (n: number): boolean => rest.length === n;
+  switch (target) {
+    case 'ACCEPT':
+    case 'DROP':
+    case 'RETURN':
+      return only(0) ? [{ kind: 'verdict', code: VERDICT[target] }] : `options after -j ${target}`;
+    case 'REJECT':
+      return only(0) ? [{ kind: 'target', name: 'REJECT', rev: 0, info: hostU32s(family === 'ipv6' ? IP6T_ICMP6_PORT_UNREACH : IPT_ICMP_PORT_UNREACHABLE) }] : 'REJECT options';
+    case 'NFLOG': {
+      if (!only(2) || rest[0] !== '--nflog-group') return 'NFLOG options';
+      const g = Number(rest[1]);
+      return Number.isInteger(g) && g >= 0 && g <= 0xffff ? [{ kind: 'log', group: g }] : 'NFLOG group';
+    }
+    case 'MARK': {
+      if (!only(2) || (rest[0] !== '--set-mark' && rest[0] !== '--set-xmark')) return 'MARK options';
+      const p = markPair(rest[1]);
+      if (!p) return `MARK ${rest[1]}`;
+      // libxt_MARK rev 2: --set-mark V/M is --set-xmark V/(V|M).
+      const mask = rest[0] === '--set-mark' ? (p[0] | p[1]) >>> 0 : p[1];
+      return [{ kind: 'target', name: 'MARK', rev: 2, info: hostU32s(p[0], mask) }];
+    }
+    default:
+      if (!/^[A-Za-z0-9_.:-]+$/.test(target) || target.startsWith('-')) return `target ${target}`;
+      // A user chain (iptables targets are upper-case words; ours and the chains we jump to are chain names).
+      if (!only(0)) return `options after -j ${target}`;
+      if (/^[A-Z]+$/.test(target) && !/-/.test(target)) return `target ${target}`;
+      return [{ kind: 'verdict', code: VERDICT.JUMP, chain: target }];
+  }
+}
+
+function writeExpr(w: AttrWriter, e: NftExpr): void {
+  const name = e.kind === 'meta-mark' ? 'meta' : e.kind === 'verdict' ? 'immediate' : e.kind === 'comment' ? 'match' : e.kind;
+  w.nest(NFTA_LIST_ELEM | NLA_F_NESTED, () => {
+    w.string(NFTA_EXPR_NAME, name, 32);
+    w.nest(NFTA_EXPR_DATA | NLA_F_NESTED, () => {
+      switch (e.kind) {
+        case 'payload':
+          w.u32be(1, NFT_REG_1); // DREG
+          w.u32be(2, NFT_PAYLOAD_NETWORK_HEADER); // BASE
+          w.u32be(3, e.offset);
+          w.u32be(4, e.len);
+          break;
+        case 'cmp':
+          w.u32be(1, NFT_REG_1); // SREG
+          w.u32be(2, e.op === 'eq' ? NFT_CMP_EQ : NFT_CMP_NEQ);
+          w.nest(3 | NLA_F_NESTED, () => w.bytes(NFTA_DATA_VALUE, e.data));
+          break;
+        case 'bitwise':
+          w.u32be(1, NFT_REG_1); // SREG
+          w.u32be(2, NFT_REG_1); // DREG
+          w.u32be(3, e.mask.length); // LEN
+          w.nest(4 | NLA_F_NESTED, () => w.bytes(NFTA_DATA_VALUE, e.mask)); // MASK
+          w.nest(5 | NLA_F_NESTED, () => w.bytes(NFTA_DATA_VALUE, Buffer.alloc(e.mask.length))); // XOR
+          break;
+        case 'meta-mark':
+          w.u32be(1, NFT_REG_1); // DREG
+          w.u32be(2, NFT_META_MARK); // KEY
+          break;
+        case 'limit':
+          w.u64be(1, e.rate); // RATE
+          w.u64be(2, e.unitSeconds); // UNIT
+          w.u32be(3, e.burst); // BURST
+          w.u32be(4, NFT_LIMIT_PKTS); // TYPE
+          w.u32be(5, 0); // FLAGS
+          break;
+        case 'counter':
+          w.u64be(1, 0); // BYTES
+          w.u64be(2, 0); // PACKETS
+          break;
+        case 'comment':
+          // struct xt_comment_info { char comment[XT_MAX_COMMENT_LEN]; }
+          w.string(1, 'comment', 29);
+          w.u32be(2, 0);
+          w.fixedString(3, e.text, XT_MAX_COMMENT_LEN);
+          break;
+        case 'match':
+        case 'target':
+          w.string(1, e.name, 29); // NAME (XT_EXTENSION_MAXNAMELEN)
+          w.u32be(2, e.rev); // REV
+          w.bytes(3, e.info); // INFO
+          break;
+        case 'log':
+          // Only the group: iptables-nft sets SNAPLEN only for --nflog-size and QTHRESHOLD only when non-zero.
+          w.u16be(1, e.group); // GROUP
+          break;
+        case 'verdict':
+          w.u32be(1, NFT_REG_VERDICT); // DREG
+          w.nest(2 | NLA_F_NESTED, () =>
+            w.nest(NFTA_DATA_VERDICT | NLA_F_NESTED, () => {
+              w.u32be(NFTA_VERDICT_CODE, e.code);
+              if (e.chain !== undefined) w.string(NFTA_VERDICT_CHAIN, e.chain, 256);
+            }),
+          );
+          break;
+      }
+    });
+  });
+}
+
+/** NFTA_RULE_EXPRESSIONS of `rule` into `w`. */
+export function writeRuleExprs(w: AttrWriter, type: number, rule: NftRule): void {
+  w.nest(type | NLA_F_NESTED, () => {
+    for (const e of rule.exprs) writeExpr(w, e);
+  });
+}
+

@@ -1,0 +1,108 @@
+// One nfnetlink batch (nf_tables' transaction): BATCH_BEGIN, the messages,
+// BATCH_END, in ONE datagram (the kernel processes a batch per skb and
+// aborts one without its END). Every message asks for an ACK; the kernel
+// queues each message's ACK or error and delivers them all after the batch
+// is committed or aborted (nfnetlink_rcv_batch), so the answer is complete
+// when every message has answered. A commit that fails, or an error the
+// kernel could not queue, is answered on the BEGIN message's sequence number.
+//
+// The `netlink` package has no batch API: the frames go out through its raw
+// socket and the answers come back as its `message` events, as in
+// rtnl/batch.ts.
+
+import { Flags, MessageType, parseError, type NetlinkMessage, type NetlinkSocket } from 'netlink';
+import { AttrWriter } from './attr-writer.js';
+
+export const NFNL_MSG_BATCH_BEGIN = 0x10;
+export const NFNL_MSG_BATCH_END = 0x11;
+
+export interface NfBatchMessage {
+  /** (subsystem << 8) | message type. */
+  type: number;
+  /** Flags besides REQUEST and ACK (CREATE, EXCL, APPEND ...). */
+  flags: number;
+  /** Writes nfgenmsg + attributes (into the one datagram of the batch). */
+  write: (w: AttrWriter) => void;
+}
+
+export interface NfBatchResult {
+  /** Per message: 0 when accepted, the kernel's errno otherwise. */
+  errnos: number[];
+  /** The batch as a whole failed (commit refused, or the errors could not be queued). */
+  batchErrno: number;
+  /** No complete answer within the timeout: the outcome is unknown. */
+  timedOut: boolean;
+  /** Per message, what the kernel sent back besides the ACK (NLM_F_ECHO): the payloads. */
+  echoes: Buffer[][];
+}
+
+/** NFNL_BATCH_GENID: refuse the batch (ERESTART) unless the ruleset is still at this generation. */
+const NFNL_BATCH_GENID = 1;
+
+export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[], resId: number, timeoutMs: number, genId?: number): Promise<NfBatchResult> {
+  const port = sock.address().port;
+  const w = new AttrWriter(64 << 10);
+  const beginSeq = sock.generateSeq();
+  // struct nfgenmsg { u8 family (AF_UNSPEC); u8 version; __be16 res_id; }
+  w.message(NFNL_MSG_BATCH_BEGIN, Flags.REQUEST, beginSeq, port, () => {
+    w.nfgen(0, 0, resId);
+    if (genId !== undefined) w.u32be(NFNL_BATCH_GENID, genId);
+  });
+  const index = new Map<number, number>();
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i];
+    const seq = sock.generateSeq();
+    index.set(seq, i);
+    w.message(m.type, Flags.REQUEST | Flags.ACK | m.flags, seq, port, () => m.write(w));
+  }
+  w.message(NFNL_MSG_BATCH_END, Flags.REQUEST, sock.generateSeq(), port, () => w.nfgen(0, 0, resId));
+  const datagram = w.finish();
+  const result: NfBatchResult = { errnos: new Array<number>(msgs.length).fill(-1), batchErrno: 0, timedOut: false, echoes: msgs.map(() => []) };
+  let answered = 0;
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      clearTimeout(timer);
+      sock.off('message', onMessage);
+      sock.off('error', onError);
+      resolve(result);
+    };
+    function onMessage(batch: NetlinkMessage[]): void {
+      for (const m of batch) {
+        if (m.type !== MessageType.ERROR) {
+          const i = index.get(m.seq);
+          if (i !== undefined) result.echoes[i].push(m.data);
+          continue;
+        }
+        const errno = Math.abs(parseError(m.data, m.flags).errno);
+        if (m.seq === beginSeq) {
+          result.batchErrno = errno || result.batchErrno;
+          if (errno) return finish();
+          continue;
+        }
+        const i = index.get(m.seq);
+        if (i === undefined || result.errnos[i] !== -1) continue;
+        result.errnos[i] = errno;
+        answered++;
+      }
+      if (answered === msgs.length) finish();
+    }
+    function onError(): void {
+      result.timedOut = true;
+      finish();
+    }
+    timer = setTimeout(() => {
+      result.timedOut = true;
+      finish();
+    }, timeoutMs);
+    sock.on('message', onMessage);
+    sock.on('error', onError);
+    if (msgs.length === 0) return finish();
+    sock.socket.send(datagram, {}, (err) => {
+      if (err) {
+        result.timedOut = true;
+        finish();
+      }
+    });
+  });
+}

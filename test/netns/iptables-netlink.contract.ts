@@ -1,0 +1,169 @@
+// The iptables driver with its in-process nf_tables writer, against the real
+// kernel. Not a test file of its own: test/integration/iptables-netlink.test.ts
+// runs it with `node --test` inside `unshare -n` (the netlink socket belongs
+// to the namespace of the process that opens it).
+//
+// 1. The shared iptables contract through the driver as the agent builds it
+//    (netlink on): what the writer cannot express falls back, so every case
+//    must hold either way.
+// 2. The writer itself: the rules it writes read back from iptables-nft-save
+//    exactly as the same script applied by iptables-nft-restore; insertions
+//    land where iptables would put them; the handles it keeps between
+//    transactions are dropped when someone else changes the ruleset; a
+//    deletion of a rule that is not there falls back and fails with the
+//    line, as iptables-restore reports it.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { IptablesRestoreError } from '../../src/kernel/iptables/errors.js';
+import { LinuxIptablesDriver } from '../../src/kernel/iptables/linux.js';
+import type { IptablesFamily } from '../../src/kernel/iptables/types.js';
+import { iptablesContract } from '../unit/iptables.contract.js';
+
+function sh(argv: string[], input?: string): string {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', input });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const bin = (fam: IptablesFamily, tool: string): string => `${fam === 'ipv4' ? 'iptables' : 'ip6tables'}-nft${tool}`;
+
+function reset(): void {
+  for (const fam of ['ipv4', 'ipv6'] as const) {
+    sh([bin(fam, ''), '-w', '-F']);
+    sh([bin(fam, ''), '-w', '-X']);
+  }
+}
+
+for (const fam of ['ipv4', 'ipv6'] as const) {
+  iptablesContract(
+    `netlink writer, nft ${fam}, unshared netns`,
+    async () => {
+      reset();
+      return { driver: new LinuxIptablesDriver({ family: fam, backend: 'nft', netlink: true }), close: async () => reset() };
+    },
+    fam === 'ipv6',
+  );
+}
+
+/** Our chains' lines in iptables-nft-save, chain names replaced by `map`. */
+function saved(fam: IptablesFamily, map: Record<string, string> = {}): string[] {
+  return sh([bin(fam, '-save'), '-t', 'filter'])
+    .split('\n')
+    .filter((l) => l.startsWith('-A ') || l.startsWith(':KR-'))
+    .map((l) => Object.entries(map).reduce((acc, [from, to]) => acc.split(from).join(to), l));
+}
+
+function podScript(fam: IptablesFamily, pod: string, top: string, tag: string): string {
+  const ip = fam === 'ipv4' ? '10.200.0.200' : 'fd00::c8';
+  const k = (n: number): string => `kr:${tag}${String(n).padStart(16 - tag.length, '0')}`;
+  return [
+    '*filter',
+    `:${pod} - [0:0]`,
+    `-A ${pod} -m comment --comment "${k(1)} rule for stateful firewall for pod" -j ${top}`,
+    `-A ${pod} -m comment --comment "${k(2)} rule to permit the traffic to pods when source is the pod's local node" -m addrtype --src-type LOCAL -d ${ip} -j ACCEPT`,
+    `-A ${pod} -d ${ip} -m comment --comment "${k(3)} run through nw policy ns/p1" -j ${top}`,
+    `-A ${pod} -s ${fam === 'ipv4' ? '10.200.0.0/16' : 'fd00::/64'} -m comment --comment "${k(4)}" -j RETURN`,
+    `-A ${pod} -m comment --comment "${k(5)} rule to log dropped traffic POD name:ns/a" -m mark ! --mark 0x10000/0x10000 -m limit --limit 10/minute --limit-burst 10 -j NFLOG --nflog-group 100`,
+    `-A ${pod} -m comment --comment "${k(6)} rule to REJECT traffic destined for POD name:ns/a" -m mark ! --mark 0x10000/0x10000 -j REJECT`,
+    `-A ${pod} -m comment --comment "${k(7)}" -j MARK --set-mark 0/0x10000`,
+    `-A ${pod} -m comment --comment "${k(8)} set mark to ACCEPT traffic that comply to network policies" -j MARK --set-mark 0x20000/0x20000`,
+    `-A ${pod} -m comment --comment "${k(9)}" -m mark --mark 0x20000/0x20000 -j DROP`,
+    `-I ${top} 1 -m comment --comment "${k(10)}" -d ${ip} -j ${pod}`,
+    `-I ${top} 2 -m comment --comment "${k(11)}" -s ${ip} -j ${pod}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+for (const fam of ['ipv4', 'ipv6'] as const) {
+  describe(`nf_tables writer (${fam}, unshared netns)`, () => {
+    let d: LinuxIptablesDriver;
+    beforeEach(async () => {
+      reset();
+      d = new LinuxIptablesDriver({ family: fam, backend: 'nft', netlink: true });
+      // The table and a top chain with three rules, written by iptables itself.
+      sh([bin(fam, '-restore'), '--noflush'], ['*filter', ':KR-TOP - [0:0]', ...['a', 'b', 'c'].map((t) => `-A KR-TOP -m comment --comment "kr:${t.repeat(16)}" -j RETURN`), 'COMMIT', ''].join('\n'));
+    });
+    afterEach(() => reset());
+
+    it('writes a pod chain and its jumps over netlink; iptables-nft-save prints them as it prints iptables-restore of the same script', async () => {
+      await d.restore(podScript(fam, 'KR-POD', 'KR-TOP', 'p'));
+      assert.equal(d.netlinkStats.applied, 1, d.netlinkStats.lastReason);
+      assert.equal(d.netlinkStats.fellBack, 0);
+      sh([bin(fam, '-restore'), '--noflush'], podScript(fam, 'KR-REF', 'KR-TOP', 'q'));
+      const all = saved(fam);
+      const ours = all.filter((l) => l.startsWith('-A KR-POD '));
+      const ref = all.filter((l) => l.startsWith('-A KR-REF ')).map((l) => l.replace('-A KR-REF ', '-A KR-POD ').replace(/kr:q0+/, (m) => m.replace('q', 'p')));
+      assert.equal(ours.length, 9);
+      assert.deepEqual(ours, ref);
+      // The jumps: ours were inserted at 1 and 2, then iptables inserted its own at 1 and 2 above them.
+      assert.deepEqual(
+        all.filter((l) => l.startsWith('-A KR-TOP ')).map((l) => /kr:(\w+)/.exec(l)?.[1].replace(/0+/, '')),
+        ['q10', 'q11', 'p10', 'p11', 'aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc'],
+      );
+      // iptables -D <spec> finds our rule (its own compare of parsed rules).
+      const ip = fam === 'ipv4' ? '10.200.0.200' : 'fd00::c8';
+      sh([bin(fam, ''), '-w', '-D', 'KR-POD', '-d', ip, '-m', 'comment', '--comment', `kr:p${'3'.padStart(15, '0')} run through nw policy ns/p1`, '-j', 'KR-TOP']);
+      assert.equal(saved(fam).filter((l) => l.startsWith('-A KR-POD ')).length, 8);
+    });
+
+    it('keeps the handles it wrote: the next transaction reads no chain, and lands at the right positions', async () => {
+      await d.restore(podScript(fam, 'KR-POD', 'KR-TOP', 'p'));
+      assert.equal(d.netlinkStats.chainsRead, 1);
+      const k = (n: number): string => `"kr:p${String(n).padStart(15, '0')}"`;
+      const ip = fam === 'ipv4' ? '10.200.0.200' : 'fd00::c8';
+      // Delete the second jump (written by the previous transaction), insert a rule at position 2.
+      await d.restore(['*filter', `-D KR-TOP -m comment --comment ${k(11)} -s ${ip} -j KR-POD`, `-I KR-TOP 2 -m comment --comment "kr:${'n'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n'));
+      assert.equal(d.netlinkStats.applied, 2, d.netlinkStats.lastReason);
+      assert.equal(d.netlinkStats.chainsRead, 1, 'served from the kept handles');
+      assert.deepEqual(
+        saved(fam)
+          .filter((l) => l.startsWith('-A KR-TOP '))
+          .map((l) => /kr:(\w+)/.exec(l)?.[1].slice(0, 3)),
+        ['p00', 'nnn', 'aaa', 'bbb', 'ccc'],
+      );
+    });
+
+    it('drops the kept handles when another writer changed the ruleset, and reads again', async () => {
+      await d.restore(podScript(fam, 'KR-POD', 'KR-TOP', 'p'));
+      // iptables (another writer) deletes the first rule of KR-TOP: the kept handles are stale.
+      sh([bin(fam, ''), '-w', '-D', 'KR-TOP', '1']);
+      await d.restore(['*filter', `-I KR-TOP 2 -m comment --comment "kr:${'n'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n'));
+      assert.equal(d.netlinkStats.applied, 2, d.netlinkStats.lastReason);
+      assert.equal(d.netlinkStats.chainsRead, 2, 'KR-TOP read again');
+      assert.deepEqual(
+        saved(fam)
+          .filter((l) => l.startsWith('-A KR-TOP '))
+          .map((l) => /kr:(\w+)/.exec(l)?.[1].slice(0, 3)),
+        ['p00', 'nnn', 'aaa', 'bbb', 'ccc'],
+      );
+    });
+
+    it('a deletion of a rule that is not there falls back to iptables-restore, which fails on that line; nothing is applied', async () => {
+      const before = saved(fam);
+      const script = ['*filter', ':KR-NEW - [0:0]', `-A KR-NEW -m comment --comment "kr:${'x'.repeat(16)}" -j RETURN`, `-D KR-TOP -m comment --comment "kr:${'z'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n');
+      await assert.rejects(d.restore(script), (e: unknown) => e instanceof IptablesRestoreError && e.lineText === `-D KR-TOP -m comment --comment "kr:${'z'.repeat(16)}" -j RETURN`);
+      assert.equal(d.netlinkStats.fellBack, 1);
+      assert.match(d.netlinkStats.lastReason, /no rule "kr:z+" in KR-TOP/);
+      assert.deepEqual(saved(fam), before);
+    });
+
+    it('a chain that already exists is not silently reused: the batch is refused and iptables-restore applies the script', async () => {
+      const script = ['*filter', ':KR-TOP - [0:0]', `-A KR-TOP -m comment --comment "kr:${'y'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n');
+      await d.restore(script);
+      assert.equal(d.netlinkStats.fellBack, 1);
+      assert.match(d.netlinkStats.lastReason, /newchain KR-TOP: errno 17/);
+      // iptables-restore's `:KR-TOP` flushed the chain, then added the rule.
+      assert.deepEqual(saved(fam).filter((l) => l.startsWith('-A KR-TOP ')).length, 1);
+    });
+
+    it('a rule shape it does not write goes through iptables-restore', async () => {
+      await d.restore(['*filter', ':KR-P - [0:0]', '-A KR-P -p tcp --dport 80 -j ACCEPT', 'COMMIT', ''].join('\n'));
+      assert.equal(d.netlinkStats.applied, 0);
+      assert.match(d.netlinkStats.lastReason, /unsupported argument -p/);
+      assert.equal(saved(fam).filter((l) => l.startsWith('-A KR-P ')).length, 1);
+    });
+  });
+}

@@ -1,0 +1,185 @@
+// The pure parts of the in-process nf_tables writer: which expressions a
+// rule becomes (the ones iptables-nft 1.8.9 writes for it), how a restore
+// script is read, and how insertions and deletions are placed against the
+// handles read back. The kernel side (save text identical to
+// iptables-restore's, the cache of handles, fallbacks) is
+// test/netns/iptables-netlink.contract.ts; the lab runs every firewall
+// scenario through it.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { endianness } from 'node:os';
+import { chainsToRead, parseRestoreScript, planNftMessages, type NftScript } from '../../src/kernel/iptables/nft-plan.js';
+import { compileNftRule, type NftExpr, type NftRule } from '../../src/kernel/iptables/nft-rule.js';
+
+const LE = endianness() === 'LE';
+const host32 = (...v: number[]): Buffer => {
+  const b = Buffer.alloc(Math.ceil((v.length * 4) / 8) * 8);
+  v.forEach((x, i) => (LE ? b.writeUInt32LE(x, i * 4) : b.writeUInt32BE(x, i * 4)));
+  return b;
+};
+
+function rule(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): NftRule {
+  const r = compileNftRule(text, family);
+  assert.ok(typeof r !== 'string', `${text}: ${String(r)}`);
+  return r;
+}
+
+const kinds = (exprs: NftExpr[]): string[] => exprs.map((e) => e.kind);
+
+describe('nf_tables rule compiler', () => {
+  it('a pod jump: destination payload and cmp, the comment match, counter, jump', () => {
+    const r = rule('-m comment --comment "kr:4usX5PBYKi61zrEC to pod" -d 10.200.0.200 -j KUBE-POD-FW-SQJDCB6UUTJDFQ2H');
+    assert.deepEqual(kinds(r.exprs), ['payload', 'cmp', 'comment', 'counter', 'verdict']);
+    assert.deepEqual(r.exprs[0], { kind: 'payload', offset: 16, len: 4 });
+    assert.deepEqual(r.exprs[1], { kind: 'cmp', op: 'eq', data: Buffer.from([10, 200, 0, 200]) });
+    assert.deepEqual(r.exprs[4], { kind: 'verdict', code: -3, chain: 'KUBE-POD-FW-SQJDCB6UUTJDFQ2H' });
+    assert.equal(r.comment, 'kr:4usX5PBYKi61zrEC to pod');
+  });
+
+  it('IPv6 source and destination: offsets 8 and 24, the prefix as whole bytes; source first whatever the order given', () => {
+    const r = rule('-d fd00::c8/128 -s fd00:1::/64 -j ACCEPT', 'ipv6');
+    assert.deepEqual(r.exprs.slice(0, 4), [
+      { kind: 'payload', offset: 8, len: 8 },
+      { kind: 'cmp', op: 'eq', data: Buffer.from('fd00000100000000', 'hex') },
+      { kind: 'payload', offset: 24, len: 16 },
+      { kind: 'cmp', op: 'eq', data: Buffer.from('fd0000000000000000000000000000c8', 'hex') },
+    ]);
+    assert.deepEqual(r.exprs[5], { kind: 'verdict', code: 1 });
+  });
+
+  it("the pod chain's tail: mark test, limit, NFLOG, REJECT, MARK as iptables-nft writes them", () => {
+    const log = rule('-m comment --comment "kr:6FpqrkpW2eBh__SE" -m mark ! --mark 0x10000/0x10000 -m limit --limit 10/minute --limit-burst 10 -j NFLOG --nflog-group 100');
+    assert.deepEqual(kinds(log.exprs), ['comment', 'meta-mark', 'bitwise', 'cmp', 'limit', 'counter', 'log']);
+    assert.deepEqual(log.exprs[2], { kind: 'bitwise', mask: host32(0x10000).subarray(0, 4) });
+    assert.deepEqual(log.exprs[3], { kind: 'cmp', op: 'neq', data: host32(0x10000).subarray(0, 4) });
+    assert.deepEqual(log.exprs[4], { kind: 'limit', rate: 10, unitSeconds: 60, burst: 10 });
+    assert.deepEqual(log.exprs[6], { kind: 'log', group: 100 });
+    const reject = rule('-m mark ! --mark 0x10000/0x10000 -j REJECT');
+    assert.deepEqual(reject.exprs.at(-1), { kind: 'target', name: 'REJECT', rev: 0, info: host32(3) });
+    const reject6 = rule('-j REJECT', 'ipv6');
+    assert.deepEqual(reject6.exprs.at(-1), { kind: 'target', name: 'REJECT', rev: 0, info: host32(4) }, 'icmp6-port-unreachable');
+    // --set-mark V/M is --set-xmark V/(V|M) (libxt_MARK rev 2).
+    assert.deepEqual(rule('-j MARK --set-mark 0/0x10000').exprs.at(-1), { kind: 'target', name: 'MARK', rev: 2, info: host32(0, 0x10000) });
+    assert.deepEqual(rule('-j MARK --set-mark 0x20000/0x20000').exprs.at(-1), { kind: 'target', name: 'MARK', rev: 2, info: host32(0x20000, 0x20000) });
+    assert.deepEqual(rule('-j MARK --set-xmark 0x1/0x3').exprs.at(-1), { kind: 'target', name: 'MARK', rev: 2, info: host32(1, 3) });
+    const local = rule('-m addrtype --src-type LOCAL -d 10.0.0.1 -j ACCEPT');
+    const info = Buffer.alloc(8);
+    if (LE) info.writeUInt16LE(4, 0);
+    else info.writeUInt16BE(4, 0);
+    assert.deepEqual(local.exprs[2], { kind: 'match', name: 'addrtype', rev: 1, info });
+  });
+
+  it('returns a reason for every shape it does not write, so iptables-restore is used', () => {
+    for (const [text, fam] of [
+      ['-p tcp --dport 80 -j ACCEPT', 'ipv4'],
+      ['-m set --match-set KUBE-SRC-X src -j RETURN', 'ipv4'],
+      ['-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', 'ipv4'],
+      ['-s 10.0.0.0/20 -j ACCEPT', 'ipv4'],
+      ['! -s 10.0.0.1 -j ACCEPT', 'ipv4'],
+      ['-s fd00::1 -j ACCEPT', 'ipv4'],
+      ['-s 10.0.0.1 -j ACCEPT', 'ipv6'],
+      ['-j LOG --log-prefix x', 'ipv4'],
+      ['-j MASQUERADE', 'ipv4'],
+      ['-j NFLOG --nflog-group 100 --nflog-prefix x', 'ipv4'],
+      ['-j REJECT --reject-with tcp-reset', 'ipv4'],
+      ['-m comment --comment a -m comment --comment b -j ACCEPT', 'ipv4'],
+      [`-m comment --comment "${'x'.repeat(256)}" -j ACCEPT`, 'ipv4'],
+      ['-d 10.0.0.1', 'ipv4'],
+    ] as const) {
+      assert.equal(typeof compileNftRule(text, fam), 'string', text);
+    }
+  });
+});
+
+const add = (chain: string, text: string): string => `-A ${chain} ${text}`;
+
+describe('nf_tables restore script', () => {
+  it('reads creations, flushes, deletions, appends and positioned insertions of one table', () => {
+    const s = parseRestoreScript(
+      ['*filter', ':KUBE-POD-FW-A - [0:0]', add('KUBE-POD-FW-A', '-m comment --comment "kr:aaaaaaaaaaaaaaaa" -j ACCEPT'), '-I KUBE-ROUTER-FORWARD 3 -m comment --comment "kr:bbbbbbbbbbbbbbbb" -d 10.0.0.1 -j KUBE-POD-FW-A', '-I KUBE-ROUTER-INPUT -m comment --comment "kr:cccccccccccccccc" -j RETURN', '-D KUBE-ROUTER-OUTPUT -m comment --comment "kr:dddddddddddddddd" -j RETURN', '-F KUBE-POD-FW-B', '-X KUBE-POD-FW-B', 'COMMIT', ''].join('\n'),
+      'ipv4',
+    );
+    assert.ok(typeof s !== 'string', String(s));
+    assert.equal(s.table, 'filter');
+    assert.deepEqual(
+      s.ops.map((o) => `${o.op} ${o.chain}${o.op === 'insert' ? ` ${o.position}` : ''}${o.op === 'delete-rule' ? ` ${o.comment}` : ''}`),
+      ['create KUBE-POD-FW-A', 'append KUBE-POD-FW-A', 'insert KUBE-ROUTER-FORWARD 3', 'insert KUBE-ROUTER-INPUT 1', 'delete-rule KUBE-ROUTER-OUTPUT kr:dddddddddddddddd', 'flush KUBE-POD-FW-B', 'delete-chain KUBE-POD-FW-B'],
+    );
+    assert.deepEqual(chainsToRead(s).sort(), ['KUBE-ROUTER-FORWARD', 'KUBE-ROUTER-INPUT', 'KUBE-ROUTER-OUTPUT']);
+  });
+
+  it('refuses what it cannot do exactly: a deletion without our hash comment, another command, two tables, an unsupported rule', () => {
+    assert.match(String(parseRestoreScript('*filter\n-D X -m comment --comment "theirs" -j ACCEPT\nCOMMIT\n', 'ipv4')), /without a kr: comment/);
+    assert.match(String(parseRestoreScript('*filter\n-R X 1 -j ACCEPT\nCOMMIT\n', 'ipv4')), /line/);
+    assert.match(String(parseRestoreScript('*filter\n:X - [0:0]\nCOMMIT\n*nat\nCOMMIT\n', 'ipv4')), /line|table/);
+    assert.match(String(parseRestoreScript('*filter\n-A X -p udp -j ACCEPT\nCOMMIT\n', 'ipv4')), /unsupported argument -p/);
+    assert.match(String(parseRestoreScript('*filter\n:X - [0:0]\n', 'ipv4')), /not one table/);
+  });
+});
+
+describe('nf_tables transaction plan', () => {
+  const script = (...lines: string[]): NftScript => {
+    const s = parseRestoreScript(['*filter', ...lines, 'COMMIT'].join('\n'), 'ipv4');
+    assert.ok(typeof s !== 'string', String(s));
+    return s;
+  };
+  const r = (tag: string): string => `-m comment --comment "kr:${tag.padEnd(16, tag)}" -j RETURN`;
+  const c = (tag: string): string => `kr:${tag.padEnd(16, tag)}`;
+  const existing = new Map([['TOP', [1n, 2n, 3n].map((h, i) => ({ handle: h, comment: c('abc'[i]) }))]]);
+
+  it('places each insertion next to a rule that exists: before the rule at its position, after the previous one, or at an end', () => {
+    const plan = planNftMessages(script(`-I TOP 1 ${r('x')}`, `-I TOP 2 ${r('y')}`, `-I TOP 6 ${r('z')}`, `-I TOP 6 ${r('w')}`), existing);
+    assert.ok(typeof plan !== 'string', String(plan));
+    const placed = plan.messages.map((m) => (m.kind === 'newrule' ? `${m.append ? 'after' : 'before'} ${m.position ?? (m.append ? 'end' : 'head')}` : m.kind));
+    // x and y each go right before a (handle 1); z is appended; w goes where z (new) follows it, so after c (handle 3).
+    assert.deepEqual(placed, ['before 1', 'before 1', 'after end', 'after 3']);
+    assert.deepEqual(
+      plan.chains.get('TOP')?.map((p) => p.comment?.slice(3, 4)),
+      ['x', 'y', 'a', 'b', 'c', 'w', 'z'],
+      'the chain as the transaction leaves it',
+    );
+    assert.deepEqual(
+      plan.chains.get('TOP')?.map((p) => p.handle ?? `m${p.message}`),
+      ['m0', 'm1', 1n, 2n, 3n, 'm3', 'm2'],
+    );
+  });
+
+  it('inserts at the head of an empty chain, and refuses an insertion with new rules on both sides', () => {
+    const empty = new Map([['TOP', []]]);
+    const head = planNftMessages(script(`-I TOP 1 ${r('x')}`, `-I TOP 1 ${r('y')}`), empty);
+    assert.ok(typeof head !== 'string', String(head));
+    assert.deepEqual(
+      head.messages.map((m) => (m.kind === 'newrule' ? [m.append, m.position] : m.kind)),
+      [
+        [true, undefined],
+        [false, undefined],
+      ],
+    );
+    assert.match(String(planNftMessages(script(`-I TOP 1 ${r('x')}`, `-I TOP 2 ${r('y')}`, `-I TOP 2 ${r('z')}`), empty)), /between rules of this script/);
+    assert.match(String(planNftMessages(script(`-I TOP 9 ${r('x')}`), existing)), /insert at 9 into TOP of 3 rules/);
+  });
+
+  it('deletes by handle the first rule with the same hash comment; a missing rule is reported, not guessed', () => {
+    const plan = planNftMessages(script(`-D TOP ${r('b')}`, `-D TOP ${r('a')}`), existing);
+    assert.ok(typeof plan !== 'string', String(plan));
+    assert.deepEqual(plan.messages, [
+      { kind: 'delrule', chain: 'TOP', handle: 2n },
+      { kind: 'delrule', chain: 'TOP', handle: 1n },
+    ]);
+    assert.deepEqual(plan.chains.get('TOP')?.map((p) => p.handle), [3n]);
+    assert.match(String(planNftMessages(script(`-D TOP ${r('q')}`), existing)), /no rule "kr:qqqqqqqqqqqqqqqq" in TOP/);
+    assert.match(String(planNftMessages(script(`-I TOP 1 ${r('q')}`, `-D TOP ${r('q')}`), existing)), /a rule this script added/);
+  });
+
+  it('a new chain is created exclusively and filled in order; a stale one flushed and deleted', () => {
+    const plan = planNftMessages(script(':POD - [0:0]', add('POD', r('a')), add('POD', r('b')), '-F OLD', '-X OLD'), new Map());
+    assert.ok(typeof plan !== 'string', String(plan));
+    assert.deepEqual(
+      plan.messages.map((m) => `${m.kind} ${m.chain}`),
+      ['newchain POD', 'newrule POD', 'newrule POD', 'flush OLD', 'delchain OLD'],
+    );
+    assert.deepEqual(plan.chains.get('POD')?.map((p) => p.message), [1, 2]);
+    assert.equal(plan.chains.has('OLD'), false);
+  });
+});
