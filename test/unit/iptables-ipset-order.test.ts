@@ -13,6 +13,9 @@ import { IptablesReconciler } from '../../src/kernel/iptables/reconciler.js';
 import type { IptablesDesired } from '../../src/kernel/iptables/types.js';
 import { AsyncMutex } from '../../src/kernel/lock.js';
 import { set } from './ipset.contract.js';
+import { AppliedMemo } from '../../src/controllers/firewall/applied-memo.js';
+import { applyFirewall } from '../../src/controllers/firewall/reconcile.js';
+import type { FirewallDesired } from '../../src/controllers/firewall/model.js';
 
 describe('ipset + iptables apply order (linked fakes)', () => {
   const owned = (n: string): boolean => n.startsWith('KUBE-') || n.startsWith('kube-router-');
@@ -43,5 +46,36 @@ describe('ipset + iptables apply order (linked fakes)', () => {
     const late = await ipset.destroyStale(['KUBE-SRC-B'], { owned });
     assert.deepEqual(late.destroyed, ['KUBE-SRC-A']);
     assert.deepEqual(ipsetK.names(), ['KUBE-SRC-B']);
+  });
+
+  it('a stale set the kernel still holds right after its last rule went is retried by the next incremental sync, which stays incremental', async () => {
+    const ipsetK = new FakeIpsetKernel();
+    const iptK = new FakeIptablesKernel();
+    linkFakeKernels(ipsetK, iptK);
+    const lock = new AsyncMutex();
+    const kernel = { ipset: new IpsetReconciler(ipsetK, lock), iptables: { ipv4: new IptablesReconciler(iptK, lock) } };
+    const memo = new AppliedMemo();
+    const desired = (withPolicy: boolean): FirewallDesired => ({
+      iptables: { ipv4: withPolicy ? rules('KUBE-SRC-A') : { table: 'filter', chains: new Map(), jumps: rules('KUBE-SRC-A').jumps.slice(0, 0) } },
+      ipsets: withPolicy ? [set('KUBE-SRC-A', 'hash:ip', ['10.0.0.1'])] : [],
+      localPods: [],
+      errors: [],
+      warnings: [],
+    });
+    await applyFirewall(kernel, desired(true), { memo });
+    assert.equal(memo.valid, true);
+    // The policy goes; nf_tables releases the set only after the commit (here: a reference held a moment longer).
+    ipsetK.reference('KUBE-SRC-A');
+    const second = await applyFirewall(kernel, desired(false), { memo });
+    assert.deepEqual(second.kept, ['set KUBE-SRC-A: Set cannot be destroyed: it is in use by a kernel component']);
+    assert.deepEqual(second.pendingSets.map((p) => p.name), ['KUBE-SRC-A']);
+    assert.equal(memo.valid, true, 'no full reconcile for a set that is only late');
+    assert.deepEqual([...memo.pendingStale.keys()], ['KUBE-SRC-A']);
+    ipsetK.unreference('KUBE-SRC-A');
+    const third = await applyFirewall(kernel, desired(false), { memo });
+    assert.deepEqual(third.destroyedSets, ['KUBE-SRC-A']);
+    assert.deepEqual(ipsetK.names(), []);
+    assert.equal(memo.pendingStale.size, 0);
+    assert.equal(memo.valid, true);
   });
 });

@@ -41,11 +41,14 @@ export class AppliedMemo {
   readonly tables = new Map<Family, string>();
   /** The tables applied (for writing only the chains that changed). */
   readonly applied = new Map<Family, IptablesDesired>();
+  /** Stale sets the kernel still held when the last apply destroyed them: retried by the next sync. */
+  readonly pendingStale = new Map<string, IpsetSet>();
   /** False until a full apply succeeded, and again after any failure. */
   valid = false;
 
   clear(): void {
     this.sets.clear();
+    this.pendingStale.clear();
     this.tables.clear();
     this.applied.clear();
     this.valid = false;

@@ -68,6 +68,8 @@ export class FirewallController implements Controller {
   private readonly reported = new Map<string, string>();
   private readonly warned = new Set<string>();
   lastReport?: FirewallSyncReport;
+  /** Stale sets the last sync left to the next one (see ReconcileResult.pendingSets). */
+  private pendingStale = new Set<string>();
 
   constructor(params: FirewallControllerParams) {
     this.cache = params.cache;
@@ -170,7 +172,15 @@ export class FirewallController implements Controller {
     } finally {
       this.metrics.syncTime.observe(Number(process.hrtime.bigint() - t0) / 1e9);
     }
-    for (const k of result.kept) this.logger.warn(`firewall: kept stale ${k}; retried next sync`);
+    // A stale set still held right after its last rule went (nf_tables frees it after the
+    // commit) is retried by the next sync: worth a warning only when it was held before too.
+    const pendingBefore = this.pendingStale;
+    this.pendingStale = new Set(result.pendingSets.map((p) => p.name));
+    for (const k of result.kept) {
+      const name = /^set (\S+):/.exec(k)?.[1];
+      if (name !== undefined && this.pendingStale.has(name) && !pendingBefore.has(name)) this.logger.debug(`firewall: stale ${k}; retried next sync`);
+      else this.logger.warn(`firewall: kept stale ${k}; retried next sync`);
+    }
     this.recordCounts(desired);
     this.lastReport = { full, result, errors: desired.errors };
     if (result.lines > 0) {

@@ -45,6 +45,14 @@ export interface ReconcileResult {
   destroyedSets: string[];
   /** Stale sets or chains the kernel refused to remove (retried next sync). */
   kept: string[];
+  /**
+   * Of the stale sets kept, those known as last written: retried by the next
+   * incremental sync (AppliedMemo.pendingStale). A set's last reference goes
+   * with the rules deleted in this very sync, and nf_tables releases it only
+   * after the commit (deferred destruction), so "in use" right after is the
+   * normal case when no restore process's exit time hides it.
+   */
+  pendingSets: IpsetSet[];
 }
 
 /** kube-router's own jumps (`--comment "kube-router netpol - <uuid>"`), adopted so a takeover removes them. */
@@ -90,8 +98,10 @@ export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDes
           memo.applied.set(fam, d);
         }
       }
-      // A stale set or chain the kernel kept is retried by the next (full) apply.
-      memo.valid = result.kept.length === 0 && complete;
+      // A stale chain, or a stale set we do not know, is retried by the next (full) apply;
+      // a known stale set by the next incremental one.
+      for (const p of result.pendingSets) memo.pendingStale.set(p.name, p);
+      memo.valid = result.kept.length === result.pendingSets.length && complete;
     }
     return result;
   } catch (err) {
@@ -131,13 +141,20 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
   lines += localPods.lines;
   const names = [...desired.ipsets, ...desired.localPods].map((s) => s.name);
   let destroyedSets: string[] = [];
-  if (!prev || prev.setsRemoved(new Set(names))) {
-    const destroyed = await kernel.ipset.destroyStale(names, { owned: isOwnedSet, known: known?.values() });
+  const pendingSets: IpsetSet[] = [];
+  const pending = prev ? [...prev.pendingStale.values()] : [];
+  if (!prev || prev.setsRemoved(new Set(names)) || pending.length > 0) {
+    const candidates = known ? new Map([...pending.map((p): [string, IpsetSet] => [p.name, p]), ...known]) : undefined;
+    const destroyed = await kernel.ipset.destroyStale(names, { owned: isOwnedSet, known: candidates?.values() });
     lines += destroyed.lines;
     destroyedSets = destroyed.destroyed;
-    for (const k of destroyed.kept) kept.push(`set ${k.name}: ${k.reason}`);
+    for (const k of destroyed.kept) {
+      kept.push(`set ${k.name}: ${k.reason}`);
+      const set = candidates?.get(k.name);
+      if (set) pendingSets.push(set);
+    }
   }
-  return { lines, ipsets, iptables, localPods, destroyedSets, kept };
+  return { lines, ipsets, iptables, localPods, destroyedSets, kept, pendingSets };
 }
 
 /** --cleanup-config: our chains and jumps (every family) and our sets; nothing else. */
