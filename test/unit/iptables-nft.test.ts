@@ -70,10 +70,30 @@ describe('nf_tables rule compiler', () => {
     assert.deepEqual(local.exprs[2], { kind: 'match', name: 'addrtype', rev: 1, info });
   });
 
+  it('a policy rule: protocol first, then the comment, the set match (rev 4) and the port, counter, MARK', () => {
+    const r = rule('-m comment --comment "kr:aaaaaaaaaaaaaaaa" -m set --match-set KUBE-SRC-ABC src -p tcp -m tcp --dport 8000 -j MARK --set-xmark 0x10000/0x10000');
+    assert.equal(r.proto, 6);
+    assert.deepEqual(kinds(r.exprs), ['meta-l4proto', 'cmp', 'comment', 'set', 'payload', 'cmp', 'counter', 'target']);
+    assert.deepEqual(r.exprs[1], { kind: 'cmp', op: 'eq', data: Buffer.from([6]) });
+    assert.deepEqual(r.exprs[3], { kind: 'set', name: 'KUBE-SRC-ABC', invert: false, dirs: ['src'] });
+    assert.deepEqual(r.exprs[4], { kind: 'payload', base: 'transport', offset: 2, len: 2 });
+    assert.deepEqual(r.exprs[5], { kind: 'cmp', op: 'eq', data: Buffer.from([0x1f, 0x40]) });
+    const range = rule('-m set ! --match-set KUBE-DST-X dst,dst -p udp -m udp --dport 53:60 -j RETURN', 'ipv6');
+    assert.equal(range.proto, 17);
+    assert.deepEqual(range.exprs[2], { kind: 'set', name: 'KUBE-DST-X', invert: true, dirs: ['dst', 'dst'] });
+    assert.deepEqual(range.exprs[4], { kind: 'range', from: Buffer.from([0, 53]), to: Buffer.from([0, 60]) });
+    assert.deepEqual(kinds(rule('-p sctp -j RETURN').exprs), ['meta-l4proto', 'cmp', 'counter', 'verdict']);
+  });
+
   it('returns a reason for every shape it does not write, so iptables-restore is used', () => {
     for (const [text, fam] of [
       ['-p tcp --dport 80 -j ACCEPT', 'ipv4'],
-      ['-m set --match-set KUBE-SRC-X src -j RETURN', 'ipv4'],
+      ['-m set --match-set KUBE-SRC-X src,dst,src,dst,src,dst,src -j RETURN', 'ipv4'],
+      ['-m tcp --dport 80 -j RETURN', 'ipv4'],
+      ['-p udp -m tcp --dport 80 -j RETURN', 'ipv4'],
+      ['-p tcp -m tcp --dport 90:80 -j RETURN', 'ipv4'],
+      ['-p sctp -m sctp --dport 80 -j RETURN', 'ipv4'],
+      ['-p icmp -j RETURN', 'ipv4'],
       ['-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', 'ipv4'],
       ['-s 10.0.0.0/20 -j ACCEPT', 'ipv4'],
       ['! -s 10.0.0.1 -j ACCEPT', 'ipv4'],
@@ -113,7 +133,7 @@ describe('nf_tables restore script', () => {
     assert.match(String(parseRestoreScript('*filter\n-D X -m comment --comment "theirs" -j ACCEPT\nCOMMIT\n', 'ipv4')), /without a kr: comment/);
     assert.match(String(parseRestoreScript('*filter\n-R X 1 -j ACCEPT\nCOMMIT\n', 'ipv4')), /line/);
     assert.match(String(parseRestoreScript('*filter\n:X - [0:0]\nCOMMIT\n*nat\nCOMMIT\n', 'ipv4')), /line|table/);
-    assert.match(String(parseRestoreScript('*filter\n-A X -p udp -j ACCEPT\nCOMMIT\n', 'ipv4')), /unsupported argument -p/);
+    assert.match(String(parseRestoreScript('*filter\n-A X -p udp --dport 53 -j ACCEPT\nCOMMIT\n', 'ipv4')), /unsupported argument --dport/);
     assert.match(String(parseRestoreScript('*filter\n:X - [0:0]\n', 'ipv4')), /not one table/);
   });
 });

@@ -29,7 +29,8 @@ import type { NfBatchMessage } from '../netlink/nf-batch.js';
 import type { AttrWriter as Writer } from '../netlink/attr-writer.js';
 import { Protocol } from 'netlink';
 import { chainsToRead, parseRestoreScript, planNftMessages, type NftMessage, type NftRuleRef } from './nft-plan.js';
-import { writeRuleExprs } from './nft-rule.js';
+import { ruleSets, writeRuleExprs, type SetIndex } from './nft-rule.js';
+import { Attr, IPSET_PROTOCOL, NFNL_SUBSYS_IPSET } from '../ipset/nl-proto.js';
 import type { IptablesFamily } from './types.js';
 
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -56,6 +57,9 @@ const NFTA_CHAIN_NAME = 3;
 /** The batch's generation is no longer the kernel's. */
 const ERESTART = 85;
 const NFPROTO: Record<IptablesFamily, number> = { ipv4: 2, ipv6: 10 };
+/** ipset's GET_BYNAME (protocol 7): a set's kernel index, which x_tables' set match holds. */
+const IPSET_CMD_GET_BYNAME = 14;
+const IPSET_ATTR_INDEX = 11;
 
 const msgType = (t: number): number => (NFNL_SUBSYS_NFTABLES << 8) | t;
 
@@ -121,7 +125,26 @@ export class NftRestorer {
     return out;
   }
 
-  private message(table: string, m: NftMessage, echo: boolean): NfBatchMessage {
+  /** The kernel index of set `name`; undefined when there is no such set. */
+  async setIndex(name: string): Promise<number | undefined> {
+    const w = new AttrWriter(64).nfgen(NFPROTO[this.family], 0, 0);
+    w.u8(Attr.PROTOCOL, Math.max(IPSET_PROTOCOL, 7));
+    w.string(Attr.SETNAME, name, 32);
+    let replies: Buffer[];
+    try {
+      replies = await this.ch.request((NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_GET_BYNAME, w.finish(), false);
+    } catch (e) {
+      if (e instanceof ChannelError && !e.timedOut) return undefined;
+      throw e;
+    }
+    for (const r of replies) {
+      const idx = readAttrs(r.subarray(4), this.bad('IPSET_CMD_GET_BYNAME', name))[IPSET_ATTR_INDEX];
+      if (idx && idx.length >= 2) return idx.readUInt16BE(0);
+    }
+    return undefined;
+  }
+
+  private message(table: string, m: NftMessage, echo: boolean, setIndex: SetIndex): NfBatchMessage {
     const fam = NFPROTO[this.family];
     const head = (w: Writer, a: number, b: number): void => {
       w.nfgen(fam, 0, 0);
@@ -151,7 +174,7 @@ export class NftRestorer {
           write: (w) => {
             head(w, NFTA_RULE_TABLE, NFTA_RULE_CHAIN);
             if (m.position !== undefined) w.u64be(NFTA_RULE_POSITION, m.position);
-            writeRuleExprs(w, NFTA_RULE_EXPRESSIONS, m.rule);
+            writeRuleExprs(w, NFTA_RULE_EXPRESSIONS, m.rule, setIndex);
           },
         };
     }
@@ -187,9 +210,21 @@ export class NftRestorer {
     const plan = planNftMessages(parsed, cache.chains);
     if (typeof plan === 'string') return { applied: false, reason: plan };
     if (plan.messages.length === 0) return { applied: true, messages: 0, chainsRead };
+    // The sets the rules match on, by kernel index (looked up now: a set re-created has a new one).
+    const indices = new Map<string, number>();
+    for (const m of plan.messages) {
+      if (m.kind !== 'newrule') continue;
+      for (const name of ruleSets(m.rule)) {
+        if (indices.has(name)) continue;
+        const idx = await this.setIndex(name);
+        if (idx === undefined) return { applied: false, reason: `set ${name} not found` };
+        indices.set(name, idx);
+      }
+    }
+    const setIndex = (name: string): number => indices.get(name) ?? 0xffff;
     // Echo the rules added to the chains we keep, for their handles.
     const echo = plan.messages.map((m) => m.kind === 'newrule' && cache.chains.has(m.chain));
-    const msgs = plan.messages.map((m, i) => this.message(table, m, echo[i]));
+    const msgs = plan.messages.map((m, i) => this.message(table, m, echo[i], setIndex));
     const r = await this.ch.nfBatch(msgs, NFNL_SUBSYS_NFTABLES, genId);
     this.cache = undefined;
     if (r.timedOut) throw new KubeRouterError('KR_ERR_KERNEL', `nf_tables batch of ${msgs.length} messages: no answer (outcome unknown)`, { call: 'nfnetlink batch' });

@@ -6,7 +6,11 @@
 // Only the shapes the firewall's incremental syncs write are supported
 // (read back from the lab kernel with `nft --debug=netlink` after an
 // iptables-nft-restore of the same rules):
+//   -p tcp|udp|sctp                  meta l4proto + cmp eq (and the rule's compat proto)
 //   -s/-d ADDR[/LEN]                 payload load + cmp eq (LEN a multiple of 8)
+//   -m tcp|udp --dport N[:M]         payload load (transport + 2) + cmp eq, or range
+//   -m set [!] --match-set S DIRS    match set rev 4 (the set's kernel index, looked up
+//                                    by name when the batch is written)
 //   -m comment --comment TEXT        match comment rev 0 (256-byte info)
 //   -m addrtype --src-type/--dst-type LOCAL   match addrtype rev 1
 //   -m mark [!] --mark V/M           meta load mark, bitwise & M, cmp eq/neq V
@@ -40,13 +44,19 @@ const NFT_PAYLOAD_NETWORK_HEADER = 1;
 const NFT_CMP_EQ = 0;
 const NFT_CMP_NEQ = 1;
 const NFT_META_MARK = 3;
+const NFT_META_L4PROTO = 16;
+const NFT_PAYLOAD_TRANSPORT_HEADER = 2;
+const NFT_RANGE_EQ = 0;
 const NFT_LIMIT_PKTS = 0;
 
 export const VERDICT = { DROP: 0, ACCEPT: 1, JUMP: -3, RETURN: -5 } as const;
 
 /** One expression, as the kernel takes it. */
 export type NftExpr =
-  | { kind: 'payload'; offset: number; len: number }
+  | { kind: 'payload'; offset: number; len: number; base?: 'transport' }
+  | { kind: 'meta-l4proto' }
+  | { kind: 'range'; from: Buffer; to: Buffer }
+  | { kind: 'set'; name: string; invert: boolean; dirs: readonly ('src' | 'dst')[] }
   | { kind: 'cmp'; op: 'eq' | 'neq'; data: Buffer }
   | { kind: 'bitwise'; mask: Buffer }
   | { kind: 'meta-mark' }
@@ -60,6 +70,8 @@ export type NftExpr =
 
 export interface NftRule {
   exprs: NftExpr[];
+  /** `-p`: the layer-4 protocol number (NFTA_RULE_COMPAT), 0 for none. */
+  proto: number;
   /** The `-m comment` text, how we find the rule again (hash comments). */
   comment?: string;
 }
@@ -69,6 +81,7 @@ const XT_MAX_COMMENT_LEN = 256;
 const XT_ADDRTYPE_LOCAL = 1 << 2;
 const IPT_ICMP_PORT_UNREACHABLE = 3;
 const IP6T_ICMP6_PORT_UNREACH = 4;
+const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
 const LIMIT_UNITS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86400, day: 86400 };
 
 function hostU32s(...values: number[]): Buffer {
@@ -113,9 +126,34 @@ export function compileNftRule(rule: string, family: IptablesFamily): NftRule | 
   let comment: string | undefined;
   let src: string | undefined;
   let dst: string | undefined;
+  let proto = 0;
+  let protoName: string | undefined;
   for (let i = 0; i < a.length; ) {
     const t = a[i];
-    if ((t === '-s' || t === '-d') && a[i + 1] !== undefined) {
+    if (t === '-p' && a[i + 1] !== undefined && proto === 0) {
+      const p = PROTOCOLS[a[i + 1]];
+      if (p === undefined) return `protocol ${a[i + 1]}`;
+      proto = p;
+      protoName = a[i + 1];
+      i += 2;
+    } else if (t === '-m' && (a[i + 1] === 'tcp' || a[i + 1] === 'udp') && a[i + 2] === '--dport' && a[i + 3] !== undefined) {
+      if (protoName !== a[i + 1]) return `-m ${a[i + 1]} without -p ${a[i + 1]}`;
+      const pm = /^(\d+)(?::(\d+))?$/.exec(a[i + 3]);
+      const from = pm ? Number(pm[1]) : NaN;
+      const to = pm?.[2] !== undefined ? Number(pm[2]) : from;
+      if (!pm || from > 65535 || to > 65535 || to < from) return `port ${a[i + 3]}`;
+      matches.push({ kind: 'payload', base: 'transport', offset: 2, len: 2 });
+      matches.push(from === to ? { kind: 'cmp', op: 'eq', data: be16(from) } : { kind: 'range', from: be16(from), to: be16(to) });
+      i += 4;
+    } else if (t === '-m' && a[i + 1] === 'set') {
+      const invert = a[i + 2] === '!';
+      const j = i + (invert ? 3 : 2);
+      if (a[j] !== '--match-set' || a[j + 1] === undefined || a[j + 2] === undefined) return 'set match form';
+      const dirs = a[j + 2].split(',');
+      if (dirs.length > 6 || dirs.some((d) => d !== 'src' && d !== 'dst')) return `set directions ${a[j + 2]}`;
+      matches.push({ kind: 'set', name: a[j + 1], invert, dirs: dirs as ('src' | 'dst')[] });
+      i = j + 3;
+    } else if ((t === '-s' || t === '-d') && a[i + 1] !== undefined) {
       if (t === '-s') src = a[i + 1];
       else dst = a[i + 1];
       i += 2;
@@ -156,7 +194,7 @@ export function compileNftRule(rule: string, family: IptablesFamily): NftRule | 
       return `unsupported argument ${t}`;
     }
   }
-  // iptables-nft puts the address matches first: source, then destination.
+  // iptables-nft puts the protocol first, then the addresses: source, then destination.
   for (const [text, isSrc] of [
     [src, true],
     [dst, false],
@@ -167,7 +205,14 @@ export function compileNftRule(rule: string, family: IptablesFamily): NftRule | 
     addrs.push(...e);
   }
   if (!verdict) return 'no target';
-  return { exprs: [...addrs, ...matches, { kind: 'counter' }, ...verdict], comment };
+  const l4: NftExpr[] = proto ? [{ kind: 'meta-l4proto' }, { kind: 'cmp', op: 'eq', data: Buffer.from([proto]) }] : [];
+  return { exprs: [...l4, ...addrs, ...matches, { kind: 'counter' }, ...verdict], comment, proto };
+}
+
+function be16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
 }
 
 /** The mark's value as the kernel's register holds it (host order, as `meta mark` loads it). */
@@ -222,15 +267,55 @@ function verdictExprs(target: string, rest: readonly string[], family: IptablesF
   }
 }
 
-function writeExpr(w: AttrWriter, e: NftExpr): void {
-  const name = e.kind === 'meta-mark' ? 'meta' : e.kind === 'verdict' ? 'immediate' : e.kind === 'comment' ? 'match' : e.kind;
+/** Kernel index of each set a rule names (IPSET_CMD_GET_BYNAME), for the set match. */
+export type SetIndex = (name: string) => number;
+
+const EXPR_NAME: Record<NftExpr['kind'], string> = {
+  payload: 'payload',
+  'meta-l4proto': 'meta',
+  range: 'range',
+  set: 'match',
+  cmp: 'cmp',
+  bitwise: 'bitwise',
+  'meta-mark': 'meta',
+  limit: 'limit',
+  counter: 'counter',
+  match: 'match',
+  comment: 'match',
+  target: 'target',
+  log: 'log',
+  verdict: 'immediate',
+};
+
+function setInfo(index: number, invert: boolean, dirs: readonly ('src' | 'dst')[]): Buffer {
+  // struct xt_set_info_match_v4 {
+  //   struct xt_set_info match_set;              /* 0: u16 index, u8 dim, u8 flags */
+  //   struct ip_set_counter_match packets, bytes; /* 8, 24: { aligned u64 value; u8 op } (op 0: none) */
+  //   __u32 flags;                                /* 40 */
+  // };  48 bytes.
+  // match_set.flags: IPSET_INV_MATCH (bit 0), and bit n set when dimension n is "src" (libxt_set parse_dirs).
+  // iptables-nft reads the match with the revision it loads itself (4), so this must be 4.
+  let flags = invert ? 1 : 0;
+  dirs.forEach((d, i) => {
+    if (d === 'src') flags |= 1 << (i + 1);
+  });
+  const b = Buffer.alloc(48);
+  if (LE) b.writeUInt16LE(index, 0);
+  else b.writeUInt16BE(index, 0);
+  b[2] = dirs.length;
+  b[3] = flags;
+  return b;
+}
+
+function writeExpr(w: AttrWriter, e: NftExpr, setIndex: SetIndex): void {
+  const name = EXPR_NAME[e.kind];
   w.nest(NFTA_LIST_ELEM | NLA_F_NESTED, () => {
     w.string(NFTA_EXPR_NAME, name, 32);
     w.nest(NFTA_EXPR_DATA | NLA_F_NESTED, () => {
       switch (e.kind) {
         case 'payload':
           w.u32be(1, NFT_REG_1); // DREG
-          w.u32be(2, NFT_PAYLOAD_NETWORK_HEADER); // BASE
+          w.u32be(2, e.base === 'transport' ? NFT_PAYLOAD_TRANSPORT_HEADER : NFT_PAYLOAD_NETWORK_HEADER); // BASE
           w.u32be(3, e.offset);
           w.u32be(4, e.len);
           break;
@@ -247,8 +332,20 @@ function writeExpr(w: AttrWriter, e: NftExpr): void {
           w.nest(5 | NLA_F_NESTED, () => w.bytes(NFTA_DATA_VALUE, Buffer.alloc(e.mask.length))); // XOR
           break;
         case 'meta-mark':
+        case 'meta-l4proto':
           w.u32be(1, NFT_REG_1); // DREG
-          w.u32be(2, NFT_META_MARK); // KEY
+          w.u32be(2, e.kind === 'meta-mark' ? NFT_META_MARK : NFT_META_L4PROTO); // KEY
+          break;
+        case 'range':
+          w.u32be(1, NFT_REG_1); // SREG
+          w.u32be(2, NFT_RANGE_EQ); // OP
+          w.nest(3 | NLA_F_NESTED, () => w.bytes(NFTA_DATA_VALUE, e.from)); // FROM_DATA
+          w.nest(4 | NLA_F_NESTED, () => w.bytes(NFTA_DATA_VALUE, e.to)); // TO_DATA
+          break;
+        case 'set':
+          w.string(1, 'set', 29);
+          w.u32be(2, 4);
+          w.bytes(3, setInfo(setIndex(e.name), e.invert, e.dirs));
           break;
         case 'limit':
           w.u64be(1, e.rate); // RATE
@@ -291,10 +388,22 @@ function writeExpr(w: AttrWriter, e: NftExpr): void {
   });
 }
 
-/** NFTA_RULE_EXPRESSIONS of `rule` into `w`. */
-export function writeRuleExprs(w: AttrWriter, type: number, rule: NftRule): void {
+/** NFTA_RULE_EXPRESSIONS of `rule` into `w` (and NFTA_RULE_COMPAT when it has a protocol). */
+export function writeRuleExprs(w: AttrWriter, type: number, rule: NftRule, setIndex: SetIndex): void {
   w.nest(type | NLA_F_NESTED, () => {
-    for (const e of rule.exprs) writeExpr(w, e);
+    for (const e of rule.exprs) writeExpr(w, e, setIndex);
   });
+  // NFTA_RULE_COMPAT { PROTO, FLAGS }: what x_tables matches see as the rule's -p.
+  if (rule.proto) w.nest(5 | NLA_F_NESTED, () => {
+    w.u32be(1, rule.proto);
+    w.u32be(2, 0);
+  });
+}
+
+/** The sets the rule's set matches name. */
+export function ruleSets(rule: NftRule): string[] {
+  const out: string[] = [];
+  for (const e of rule.exprs) if (e.kind === 'set') out.push(e.name);
+  return out;
 }
 
