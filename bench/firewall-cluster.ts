@@ -115,7 +115,8 @@ class RecordingIptables implements IptablesDriver {
 /** The firewall's Linux kernel (IPv4) as the agent has it (ipset over netlink), both drivers recorded. */
 export function recordedKernel(rec: Recorder): FirewallKernel {
   const lock = new AsyncMutex();
-  const ipv4 = new LinuxIptablesDriver({ family: 'ipv4' });
+  // As the agent's firewall builds it: over nf_tables netlink unless KUBE_ROUTER_IPTABLES_NETLINK=0.
+  const ipv4 = new LinuxIptablesDriver({ family: 'ipv4', netlink: process.env.KUBE_ROUTER_IPTABLES_NETLINK !== '0' });
   rec.iptablesDrivers.push(ipv4);
   return {
     ipset: new IpsetReconciler(new RecordingIpset(new NetlinkIpsetDriver(), rec), lock),

@@ -92,7 +92,7 @@ export class FirewallController implements Controller {
   }
 
   private get kernel(): FirewallKernel {
-    if (!this.kernelImpl) this.kernelImpl = linuxFirewallKernel(this.options);
+    if (!this.kernelImpl) this.kernelImpl = linuxFirewallKernel(this.options, (via) => this.metrics.iptablesWrites.labels(via).inc());
     return this.kernelImpl;
   }
 

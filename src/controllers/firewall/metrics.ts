@@ -11,6 +11,7 @@ export interface FirewallMetrics {
   rules: Gauge<string>;
   policyErrors: Gauge<string>;
   applyErrors: Counter<string>;
+  iptablesWrites: Counter<'via'>;
 }
 
 const byRegistry = new WeakMap<Registry, FirewallMetrics>();
@@ -26,6 +27,12 @@ export function firewallMetrics(registry: Registry): FirewallMetrics {
     rules: new Gauge({ name: 'kube_router_controller_policy_rules', help: 'Rules in the firewall chains (all families)', registers }),
     policyErrors: new Gauge({ name: 'kube_router_controller_policy_errors', help: 'NetworkPolicies that could not be compiled (enforced fail-closed)', registers }),
     applyErrors: new Counter({ name: 'kube_router_controller_firewall_apply_errors_total', help: 'Firewall kernel applies that failed (previous rules kept)', registers }),
+    iptablesWrites: new Counter({
+      name: 'kube_router_controller_firewall_iptables_writes_total',
+      help: 'Firewall iptables transactions by how they were applied: over nf_tables netlink in-process, or by iptables-restore',
+      labelNames: ['via'],
+      registers,
+    }),
   };
   byRegistry.set(registry, m);
   return m;

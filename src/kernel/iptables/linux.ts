@@ -19,11 +19,12 @@ export interface LinuxIptablesOptions {
   timeoutMs?: number;
   /**
    * With the nft backend, apply restores over nf_tables netlink in-process
-   * when the script allows (nft-linux.ts). Default: on unless `exec` is given
-   * (a wrapped exec runs in another namespace than this process) or
-   * KUBE_ROUTER_IPTABLES_NETLINK=0.
+   * when the script allows (nft-linux.ts). Default off; ignored when `exec`
+   * is given (a wrapped exec runs in another namespace than this process).
    */
   netlink?: boolean;
+  /** Told how each restore was applied (and why not over netlink, when it was not). */
+  onWrite?: (via: 'netlink' | 'iptables-restore', reason?: string) => void;
 }
 
 export class LinuxIptablesDriver implements IptablesDriver {
@@ -34,6 +35,7 @@ export class LinuxIptablesDriver implements IptablesDriver {
   private readonly timeoutMs: number;
   private bins: Promise<IptablesBinaries>;
   private readonly useNetlink: boolean;
+  private readonly onWrite: LinuxIptablesOptions['onWrite'];
   private nft: NftRestorer | undefined;
   /** Restores applied over netlink, and those that fell back to iptables-restore (with the last reason). */
   readonly netlinkStats = { applied: 0, fellBack: 0, lastReason: '', chainsRead: 0 };
@@ -43,7 +45,8 @@ export class LinuxIptablesDriver implements IptablesDriver {
     this.exec = opts.exec ?? execLocal;
     this.restoreExec = opts.exec ?? sharedWarmExec.exec;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
-    this.useNetlink = opts.netlink ?? (opts.exec === undefined && process.env.KUBE_ROUTER_IPTABLES_NETLINK !== '0');
+    this.useNetlink = opts.netlink === true && opts.exec === undefined;
+    this.onWrite = opts.onWrite;
     const fam = opts.family;
     this.bins = opts.backend ? Promise.resolve(binariesFor(opts.backend, fam)) : detectBackend(this.exec).then((b) => binariesFor(b, fam));
   }
@@ -66,10 +69,14 @@ export class LinuxIptablesDriver implements IptablesDriver {
       if (r.applied) {
         this.netlinkStats.applied++;
         this.netlinkStats.chainsRead += r.chainsRead;
+        this.onWrite?.('netlink');
         return;
       }
       this.netlinkStats.fellBack++;
       this.netlinkStats.lastReason = r.reason;
+      this.onWrite?.('iptables-restore', r.reason);
+    } else {
+      this.onWrite?.('iptables-restore');
     }
     const argv = [(await this.bins).restore, '--noflush', '--wait'];
     const res = await this.restoreExec(argv, { input: script, timeoutMs: this.timeoutMs });
