@@ -125,23 +125,29 @@ export class NftRestorer {
     return out;
   }
 
-  /** The kernel index of set `name`; undefined when there is no such set. */
-  async setIndex(name: string): Promise<number | undefined> {
-    const w = new AttrWriter(64).nfgen(NFPROTO[this.family], 0, 0);
-    w.u8(Attr.PROTOCOL, Math.max(IPSET_PROTOCOL, 7));
-    w.string(Attr.SETNAME, name, 32);
-    let replies: Buffer[];
-    try {
-      replies = await this.ch.request((NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_GET_BYNAME, w.finish(), false);
-    } catch (e) {
-      if (e instanceof ChannelError && !e.timedOut) return undefined;
-      throw e;
-    }
-    for (const r of replies) {
-      const idx = readAttrs(r.subarray(4), this.bad('IPSET_CMD_GET_BYNAME', name))[IPSET_ATTR_INDEX];
-      if (idx && idx.length >= 2) return idx.readUInt16BE(0);
-    }
-    return undefined;
+  /** The kernel index of each set (IPSET_CMD_GET_BYNAME, all in one datagram); absent: no such set. */
+  async setIndices(names: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (names.length === 0) return out;
+    const msgs: NfBatchMessage[] = names.map((name) => ({
+      type: (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_GET_BYNAME,
+      flags: 0,
+      write: (w) => {
+        w.nfgen(NFPROTO[this.family], 0, 0);
+        w.u8(Attr.PROTOCOL, Math.max(IPSET_PROTOCOL, 7));
+        w.string(Attr.SETNAME, name, 32);
+      },
+    }));
+    const r = await this.ch.nfBatch(msgs, undefined);
+    if (r.timedOut) throw new KubeRouterError('KR_ERR_KERNEL', `ipset index of ${names.length} sets: no answer`, { call: 'IPSET_CMD_GET_BYNAME' });
+    names.forEach((name, i) => {
+      if (r.errnos[i] !== 0) return;
+      for (const reply of r.echoes[i]) {
+        const idx = readAttrs(reply.subarray(4), this.bad('IPSET_CMD_GET_BYNAME', name))[IPSET_ATTR_INDEX];
+        if (idx && idx.length >= 2) out.set(name, idx.readUInt16BE(0));
+      }
+    });
+    return out;
   }
 
   private message(table: string, m: NftMessage, echo: boolean, setIndex: SetIndex): NfBatchMessage {
@@ -211,16 +217,10 @@ export class NftRestorer {
     if (typeof plan === 'string') return { applied: false, reason: plan };
     if (plan.messages.length === 0) return { applied: true, messages: 0, chainsRead };
     // The sets the rules match on, by kernel index (looked up now: a set re-created has a new one).
-    const indices = new Map<string, number>();
-    for (const m of plan.messages) {
-      if (m.kind !== 'newrule') continue;
-      for (const name of ruleSets(m.rule)) {
-        if (indices.has(name)) continue;
-        const idx = await this.setIndex(name);
-        if (idx === undefined) return { applied: false, reason: `set ${name} not found` };
-        indices.set(name, idx);
-      }
-    }
+    const wanted = new Set<string>();
+    for (const m of plan.messages) if (m.kind === 'newrule') for (const name of ruleSets(m.rule)) wanted.add(name);
+    const indices = await this.setIndices([...wanted]);
+    for (const name of wanted) if (!indices.has(name)) return { applied: false, reason: `set ${name} not found` };
     const setIndex = (name: string): number => indices.get(name) ?? 0xffff;
     // Echo the rules added to the chains we keep, for their handles.
     const echo = plan.messages.map((m) => m.kind === 'newrule' && cache.chains.has(m.chain));

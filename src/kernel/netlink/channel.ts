@@ -132,8 +132,8 @@ export class GenlChannel {
     });
   }
 
-  /** One nfnetlink transaction (nf_tables), exclusive on the socket; see nf-batch.ts. */
-  nfBatch(msgs: readonly NfBatchMessage[], resId: number, genId?: number): Promise<NfBatchResult> {
+  /** One nfnetlink transaction (nf_tables), or with `resId` undefined independent requests in one datagram; see nf-batch.ts. */
+  nfBatch(msgs: readonly NfBatchMessage[], resId: number | undefined, genId?: number): Promise<NfBatchResult> {
     return this.mutex.run(async () => {
       const sock = this.socket();
       const r = await sendNfBatch(sock, msgs, resId, this.timeoutMs, genId);

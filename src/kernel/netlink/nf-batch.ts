@@ -39,15 +39,21 @@ export interface NfBatchResult {
 /** NFNL_BATCH_GENID: refuse the batch (ERESTART) unless the ruleset is still at this generation. */
 const NFNL_BATCH_GENID = 1;
 
-export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[], resId: number, timeoutMs: number, genId?: number): Promise<NfBatchResult> {
+/**
+ * `resId` undefined: not a batch, but independent requests in one datagram
+ * (each answered on its own: replies in `echoes`, then its ACK).
+ */
+export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[], resId: number | undefined, timeoutMs: number, genId?: number): Promise<NfBatchResult> {
   const port = sock.address().port;
   const w = new AttrWriter(64 << 10);
   const beginSeq = sock.generateSeq();
   // struct nfgenmsg { u8 family (AF_UNSPEC); u8 version; __be16 res_id; }
-  w.message(NFNL_MSG_BATCH_BEGIN, Flags.REQUEST, beginSeq, port, () => {
-    w.nfgen(0, 0, resId);
-    if (genId !== undefined) w.u32be(NFNL_BATCH_GENID, genId);
-  });
+  if (resId !== undefined) {
+    w.message(NFNL_MSG_BATCH_BEGIN, Flags.REQUEST, beginSeq, port, () => {
+      w.nfgen(0, 0, resId);
+      if (genId !== undefined) w.u32be(NFNL_BATCH_GENID, genId);
+    });
+  }
   const index = new Map<number, number>();
   for (let i = 0; i < msgs.length; i++) {
     const m = msgs[i];
@@ -55,7 +61,7 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
     index.set(seq, i);
     w.message(m.type, Flags.REQUEST | Flags.ACK | m.flags, seq, port, () => m.write(w));
   }
-  w.message(NFNL_MSG_BATCH_END, Flags.REQUEST, sock.generateSeq(), port, () => w.nfgen(0, 0, resId));
+  if (resId !== undefined) w.message(NFNL_MSG_BATCH_END, Flags.REQUEST, sock.generateSeq(), port, () => w.nfgen(0, 0, resId));
   const datagram = w.finish();
   const result: NfBatchResult = { errnos: new Array<number>(msgs.length).fill(-1), batchErrno: 0, timedOut: false, echoes: msgs.map(() => []) };
   let answered = 0;
