@@ -52,7 +52,7 @@ export function seedE2e(cache: FakeSharedCache): void {
  * is never advanced: handlers feed the tracker, and the test calls sync().
  * `realClock: true` leaves it unstarted, on real time (the test starts it).
  */
-export async function rig(over: Partial<AgentOptions> = {}, kernel?: (k: FirewallKernel) => FirewallKernel, opts: { realClock?: boolean } = {}): Promise<Rig> {
+export async function rig(over: Partial<AgentOptions> = {}, kernel?: (k: FirewallKernel) => FirewallKernel, opts: { realClock?: boolean; pendingRetryMs?: number } = {}): Promise<Rig> {
   const cache = new FakeSharedCache({ kinds: ['Pod', 'Namespace', 'NetworkPolicy', 'Node'] });
   seedE2e(cache);
   await cache.start();
@@ -75,7 +75,7 @@ export async function rig(over: Partial<AgentOptions> = {}, kernel?: (k: Firewal
   const options: AgentOptions = { ...defaultOptions(), serviceClusterIpRange: ['10.96.0.0/12'], ...over };
   const k = kernel ? kernel(base) : base;
   const clock = opts.realClock ? undefined : new FakeClock();
-  const ctl = new FirewallController({ cache, options, nodeName: NODE1, logger, metrics: registry, kernel: k, clock });
+  const ctl = new FirewallController({ cache, options, nodeName: NODE1, logger, metrics: registry, kernel: k, clock, pendingRetryMs: opts.pendingRetryMs });
   if (!opts.realClock) await ctl.start();
   return { cache, ctl, ipsetK, iptK, kernel: k, registry, logs };
 }

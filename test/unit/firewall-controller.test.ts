@@ -220,4 +220,27 @@ describe('FirewallController', () => {
     await new Promise((res) => setTimeout(res, 30));
     assert.deepEqual(changedChains(before, snapshot(r.iptK)), []);
   });
+
+  it('a stale set the kernel still holds when its policy goes is destroyed by a follow-up sync, without another event', async () => {
+    const r = await rig({}, undefined, { realClock: true, pendingRetryMs: 20 });
+    await r.ctl.start();
+    const until = async (cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !cond(); i++) await new Promise((res) => setTimeout(res, 5));
+      assert.ok(cond());
+    };
+    await until(() => r.ctl.lastReport !== undefined);
+    r.cache.add('NetworkPolicy', mkPolicy('x', 'from-y', { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'y' } } }] }] }));
+    await until(() => r.ipsetK.names().some((n) => n.startsWith('KUBE-SRC-')));
+    const set = r.ipsetK.names().find((n) => n.startsWith('KUBE-SRC-')) as string;
+    // nf_tables frees the set after the commit that deleted its last rule: held a moment longer here.
+    r.ipsetK.reference(set);
+    r.cache.delete('NetworkPolicy', 'x/from-y');
+    await until(() => r.ctl.lastReport?.result.pendingSets.some((p) => p.name === set) === true);
+    assert.ok(!r.iptK.chains('filter').some((c) => c.startsWith('KUBE-POD-FW-')), 'the chains went in that sync');
+    r.ipsetK.unreference(set);
+    await until(() => !r.ipsetK.names().includes(set));
+    assert.equal(r.ctl.lastReport?.full, false, 'retried incrementally');
+    assert.deepEqual(r.logs.filter((l) => l.level >= 40 && l.msg.includes(set)), [], 'a set only late is not a warning');
+    await r.ctl.stop();
+  });
 });

@@ -36,6 +36,8 @@ export interface FirewallControllerParams extends ControllerDeps {
   minSyncIntervalMs?: number;
   /** Retry after a failed sync (default 2 s). */
   retryIntervalMs?: number;
+  /** A sync that left stale sets the kernel still held is followed by one this much later (default 1 s). */
+  pendingRetryMs?: number;
 }
 
 /** What the last sync did (tests, diagnostics). */
@@ -70,6 +72,11 @@ export class FirewallController implements Controller {
   lastReport?: FirewallSyncReport;
   /** Stale sets the last sync left to the next one (see ReconcileResult.pendingSets). */
   private pendingStale = new Set<string>();
+  /** The follow-up sync that retries them when no event comes first. */
+  private pendingRetry: NodeJS.Timeout | undefined;
+  private started = false;
+  /** How long after a sync that left stale sets the follow-up runs. */
+  private readonly pendingRetryMs: number;
 
   constructor(params: FirewallControllerParams) {
     this.cache = params.cache;
@@ -78,6 +85,7 @@ export class FirewallController implements Controller {
     this.logger = params.logger;
     this.kernelImpl = params.kernel;
     this.metrics = firewallMetrics(params.metrics);
+    this.pendingRetryMs = params.pendingRetryMs ?? 1000;
     this.runner = new BoundedFrequencyRunner({
       name: this.name,
       fn: (ctx) => this.syncOnce(ctx.reason),
@@ -106,6 +114,7 @@ export class FirewallController implements Controller {
       this.cache.on('NetworkPolicy', (ev) => run(this.tracker.onPolicy(ev))),
       this.cache.on('Node', (ev) => run(this.onNode(ev))),
     );
+    this.started = true;
     this.runner.start();
   }
 
@@ -176,6 +185,13 @@ export class FirewallController implements Controller {
     // commit) is retried by the next sync: worth a warning only when it was held before too.
     const pendingBefore = this.pendingStale;
     this.pendingStale = new Set(result.pendingSets.map((p) => p.name));
+    if (this.pendingStale.size > 0 && this.pendingRetry === undefined && this.started) {
+      this.pendingRetry = setTimeout(() => {
+        this.pendingRetry = undefined;
+        this.runner.run();
+      }, this.pendingRetryMs);
+      this.pendingRetry.unref();
+    }
     for (const k of result.kept) {
       const name = /^set (\S+):/.exec(k)?.[1];
       if (name !== undefined && this.pendingStale.has(name) && !pendingBefore.has(name)) this.logger.debug(`firewall: stale ${k}; retried next sync`);
@@ -233,6 +249,9 @@ export class FirewallController implements Controller {
   }
 
   async stop(): Promise<void> {
+    this.started = false;
+    clearTimeout(this.pendingRetry);
+    this.pendingRetry = undefined;
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
     await this.runner.stop();
