@@ -18,6 +18,10 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { IptablesRestoreError } from '../../src/kernel/iptables/errors.js';
 import { LinuxIptablesDriver } from '../../src/kernel/iptables/linux.js';
+import { NftRestorer } from '../../src/kernel/iptables/nft-linux.js';
+import type { AttrWriter } from '../../src/kernel/netlink/attr-writer.js';
+import { GenlChannel } from '../../src/kernel/netlink/channel.js';
+import { Protocol } from 'netlink';
 import type { IptablesFamily } from '../../src/kernel/iptables/types.js';
 import { iptablesContract } from '../unit/iptables.contract.js';
 
@@ -194,6 +198,35 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
       assert.match(d.netlinkStats.lastReason, /newchain KR-TOP: errno 17/);
       // iptables-restore's `:KR-TOP` flushed the chain, then added the rule.
       assert.deepEqual(saved(fam).filter((l) => l.startsWith('-A KR-TOP ')).length, 1);
+    });
+
+    it('a batch stamped with an older ruleset generation is refused whole (ERESTART), which is what makes kept handles safe', async () => {
+      const r = new NftRestorer(fam);
+      try {
+        const gen = await r.genId();
+        sh([bin(fam, ''), '-w', '-N', 'KR-OTHER']); // another writer commits: the generation moves on
+        assert.ok((await r.genId()) !== gen);
+        const ch = new GenlChannel({ protocol: Protocol.NETFILTER });
+        try {
+          // NFT_MSG_NEWCHAIN (subsystem 10, message 3) with CREATE|EXCL, the batch stamped with `gen`.
+          const newChain = {
+            type: (10 << 8) | 3,
+            flags: 0x400 | 0x200,
+            write: (w: AttrWriter): void => {
+              w.nfgen(fam === 'ipv4' ? 2 : 10, 0, 0);
+              w.string(1, 'filter', 256); // NFTA_CHAIN_TABLE
+              w.string(3, 'KR-STALE', 256); // NFTA_CHAIN_NAME
+            },
+          };
+          const res = await ch.nfBatch([newChain], 10, gen);
+          assert.equal(res.batchErrno, 85, 'ERESTART');
+        } finally {
+          ch.close();
+        }
+        assert.ok(!saved(fam).some((l) => l.includes('KR-STALE')) && !sh([bin(fam, '-save'), '-t', 'filter']).includes(':KR-STALE'));
+      } finally {
+        r.close();
+      }
     });
 
     it('a rule shape it does not write goes through iptables-restore', async () => {
