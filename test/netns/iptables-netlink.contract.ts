@@ -59,6 +59,13 @@ function saved(fam: IptablesFamily, map: Record<string, string> = {}): string[] 
     .map((l) => Object.entries(map).reduce((acc, [from, to]) => acc.split(from).join(to), l));
 }
 
+/** The kr: tag of each rule of KR-TOP, in order, cut to `len` characters. */
+function topTags(fam: IptablesFamily, len = 3): (string | undefined)[] {
+  return saved(fam)
+    .filter((l) => l.startsWith('-A KR-TOP '))
+    .map((l) => /kr:(\w+)/.exec(l)?.[1].slice(0, len));
+}
+
 function podScript(fam: IptablesFamily, pod: string, top: string, tag: string): string {
   const ip = fam === 'ipv4' ? '10.200.0.200' : 'fd00::c8';
   const k = (n: number): string => `kr:${tag}${String(n).padStart(16 - tag.length, '0')}`;
@@ -104,7 +111,7 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
       assert.deepEqual(ours, ref);
       // The jumps: ours were inserted at 1 and 2, then iptables inserted its own at 1 and 2 above them.
       assert.deepEqual(
-        all.filter((l) => l.startsWith('-A KR-TOP ')).map((l) => /kr:(\w+)/.exec(l)?.[1].replace(/0+/, '')),
+        topTags(fam, 16).map((t) => t?.replace(/0+/, '')),
         ['q10', 'q11', 'p10', 'p11', 'aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc'],
       );
       // iptables -D <spec> finds our rule (its own compare of parsed rules).
@@ -159,12 +166,7 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
       await d.restore(['*filter', `-D KR-TOP -m comment --comment ${k(11)} -s ${ip} -j KR-POD`, `-I KR-TOP 2 -m comment --comment "kr:${'n'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n'));
       assert.equal(d.netlinkStats.applied, 2, d.netlinkStats.lastReason);
       assert.equal(d.netlinkStats.chainsRead, 1, 'served from the kept handles');
-      assert.deepEqual(
-        saved(fam)
-          .filter((l) => l.startsWith('-A KR-TOP '))
-          .map((l) => /kr:(\w+)/.exec(l)?.[1].slice(0, 3)),
-        ['p00', 'nnn', 'aaa', 'bbb', 'ccc'],
-      );
+      assert.deepEqual(topTags(fam), ['p00', 'nnn', 'aaa', 'bbb', 'ccc']);
     });
 
     it('drops the kept handles when another writer changed the ruleset, and reads again', async () => {
@@ -174,12 +176,7 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
       await d.restore(['*filter', `-I KR-TOP 2 -m comment --comment "kr:${'n'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n'));
       assert.equal(d.netlinkStats.applied, 2, d.netlinkStats.lastReason);
       assert.equal(d.netlinkStats.chainsRead, 2, 'KR-TOP read again');
-      assert.deepEqual(
-        saved(fam)
-          .filter((l) => l.startsWith('-A KR-TOP '))
-          .map((l) => /kr:(\w+)/.exec(l)?.[1].slice(0, 3)),
-        ['p00', 'nnn', 'aaa', 'bbb', 'ccc'],
-      );
+      assert.deepEqual(topTags(fam), ['p00', 'nnn', 'aaa', 'bbb', 'ccc']);
     });
 
     it('a deletion of a rule that is not there falls back to iptables-restore, which fails on that line; nothing is applied', async () => {

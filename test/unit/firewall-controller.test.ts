@@ -235,7 +235,7 @@ describe('FirewallController', () => {
     // nf_tables frees the set after the commit that deleted its last rule: held a moment longer here.
     r.ipsetK.reference(set);
     r.cache.delete('NetworkPolicy', 'x/from-y');
-    await until(() => r.ctl.lastReport?.result.pendingSets.some((p) => p.name === set) === true);
+    await until(() => r.ctl.lastReport?.result.pendingSets.some((p) => p.set.name === set) === true);
     assert.ok(!r.iptK.chains('filter').some((c) => c.startsWith('KUBE-POD-FW-')), 'the chains went in that sync');
     r.ipsetK.unreference(set);
     await until(() => !r.ipsetK.names().includes(set));

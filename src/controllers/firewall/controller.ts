@@ -184,7 +184,7 @@ export class FirewallController implements Controller {
     // A stale set still held right after its last rule went (nf_tables frees it after the
     // commit) is retried by the next sync: worth a warning only when it was held before too.
     const pendingBefore = this.pendingStale;
-    this.pendingStale = new Set(result.pendingSets.map((p) => p.name));
+    this.pendingStale = new Set(result.pendingSets.map((p) => p.set.name));
     if (this.pendingStale.size > 0 && this.pendingRetry === undefined && this.started) {
       this.pendingRetry = setTimeout(() => {
         this.pendingRetry = undefined;
@@ -192,10 +192,11 @@ export class FirewallController implements Controller {
       }, this.pendingRetryMs);
       this.pendingRetry.unref();
     }
-    for (const k of result.kept) {
-      const name = /^set (\S+):/.exec(k)?.[1];
-      if (name !== undefined && this.pendingStale.has(name) && !pendingBefore.has(name)) this.logger.debug(`firewall: stale ${k}; retried next sync`);
-      else this.logger.warn(`firewall: kept stale ${k}; retried next sync`);
+    for (const k of result.kept) this.logger.warn(`firewall: kept stale ${k}; retried next sync`);
+    for (const { set, reason } of result.pendingSets) {
+      const msg = `firewall: kept stale set ${set.name}: ${reason}; retried next sync`;
+      if (pendingBefore.has(set.name)) this.logger.warn(msg);
+      else this.logger.debug(msg);
     }
     this.recordCounts(desired);
     this.lastReport = { full, result, errors: desired.errors };

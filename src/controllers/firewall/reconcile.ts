@@ -43,16 +43,17 @@ export interface ReconcileResult {
   iptables: Partial<Record<Family, IptablesApplyResult>>;
   localPods: IpsetApplyResult;
   destroyedSets: string[];
-  /** Stale sets or chains the kernel refused to remove (retried next sync). */
+  /** Stale sets or chains the kernel refused to remove, other than pendingSets (retried by the next, full, sync). */
   kept: string[];
   /**
-   * Of the stale sets kept, those known as last written: retried by the next
-   * incremental sync (AppliedMemo.pendingStale). A set's last reference goes
-   * with the rules deleted in this very sync, and nf_tables releases it only
-   * after the commit (deferred destruction), so "in use" right after is the
-   * normal case when no restore process's exit time hides it.
+   * Stale sets the kernel refused to destroy that are known as last written:
+   * retried by the next incremental sync (AppliedMemo.pendingStale). A set's
+   * last reference goes with the rules deleted in this very sync, and
+   * nf_tables releases it only after the commit (deferred destruction), so
+   * "in use" right after is the normal case when no restore process's exit
+   * time hides it.
    */
-  pendingSets: IpsetSet[];
+  pendingSets: { set: IpsetSet; reason: string }[];
 }
 
 /** kube-router's own jumps (`--comment "kube-router netpol - <uuid>"`), adopted so a takeover removes them. */
@@ -100,8 +101,8 @@ export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDes
       }
       // A stale chain, or a stale set we do not know, is retried by the next (full) apply;
       // a known stale set by the next incremental one.
-      for (const p of result.pendingSets) memo.pendingStale.set(p.name, p);
-      memo.valid = result.kept.length === result.pendingSets.length && complete;
+      for (const p of result.pendingSets) memo.pendingStale.set(p.set.name, p.set);
+      memo.valid = result.kept.length === 0 && complete;
     }
     return result;
   } catch (err) {
@@ -141,7 +142,7 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
   lines += localPods.lines;
   const names = [...desired.ipsets, ...desired.localPods].map((s) => s.name);
   let destroyedSets: string[] = [];
-  const pendingSets: IpsetSet[] = [];
+  const pendingSets: ReconcileResult['pendingSets'] = [];
   const pending = prev ? [...prev.pendingStale.values()] : [];
   if (!prev || prev.setsRemoved(new Set(names)) || pending.length > 0) {
     const candidates = known ? new Map([...pending.map((p): [string, IpsetSet] => [p.name, p]), ...known]) : undefined;
@@ -149,9 +150,9 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
     lines += destroyed.lines;
     destroyedSets = destroyed.destroyed;
     for (const k of destroyed.kept) {
-      kept.push(`set ${k.name}: ${k.reason}`);
       const set = candidates?.get(k.name);
-      if (set) pendingSets.push(set);
+      if (set) pendingSets.push({ set, reason: k.reason });
+      else kept.push(`set ${k.name}: ${k.reason}`);
     }
   }
   return { lines, ipsets, iptables, localPods, destroyedSets, kept, pendingSets };

@@ -26,11 +26,10 @@ import { AttrWriter } from '../netlink/attr-writer.js';
 import { cstring, readAttrs } from '../netlink/attr-reader.js';
 import { ChannelError, GenlChannel } from '../netlink/channel.js';
 import type { NfBatchMessage } from '../netlink/nf-batch.js';
-import type { AttrWriter as Writer } from '../netlink/attr-writer.js';
 import { Protocol } from 'netlink';
-import { chainsToRead, parseRestoreScript, planNftMessages, type NftMessage, type NftRuleRef } from './nft-plan.js';
+import { chainsToRead, parseRestoreScript, planNftMessages, type NftMessage, type NftRuleRef, type NftScript } from './nft-plan.js';
 import { ruleSets, writeRuleExprs, type SetIndex } from './nft-rule.js';
-import { Attr, IPSET_PROTOCOL, NFNL_SUBSYS_IPSET } from '../ipset/nl-proto.js';
+import { Attr, NFNL_SUBSYS_IPSET } from '../ipset/nl-proto.js';
 import type { IptablesFamily } from './types.js';
 
 const NFNL_SUBSYS_NFTABLES = 10;
@@ -57,8 +56,9 @@ const NFTA_CHAIN_NAME = 3;
 /** The batch's generation is no longer the kernel's. */
 const ERESTART = 85;
 const NFPROTO: Record<IptablesFamily, number> = { ipv4: 2, ipv6: 10 };
-/** ipset's GET_BYNAME (protocol 7): a set's kernel index, which x_tables' set match holds. */
+/** ipset's GET_BYNAME: a set's kernel index, which x_tables' set match holds. It came with protocol 7. */
 const IPSET_CMD_GET_BYNAME = 14;
+const IPSET_PROTOCOL_GET_BYNAME = 7;
 const IPSET_ATTR_INDEX = 11;
 
 const msgType = (t: number): number => (NFNL_SUBSYS_NFTABLES << 8) | t;
@@ -134,7 +134,7 @@ export class NftRestorer {
       flags: 0,
       write: (w) => {
         w.nfgen(NFPROTO[this.family], 0, 0);
-        w.u8(Attr.PROTOCOL, Math.max(IPSET_PROTOCOL, 7));
+        w.u8(Attr.PROTOCOL, IPSET_PROTOCOL_GET_BYNAME);
         w.string(Attr.SETNAME, name, 32);
       },
     }));
@@ -152,7 +152,7 @@ export class NftRestorer {
 
   private message(table: string, m: NftMessage, echo: boolean, setIndex: SetIndex): NfBatchMessage {
     const fam = NFPROTO[this.family];
-    const head = (w: Writer, a: number, b: number): void => {
+    const head = (w: AttrWriter, a: number, b: number): void => {
       w.nfgen(fam, 0, 0);
       w.string(a, table, 256);
       w.string(b, m.chain, 256);
@@ -191,14 +191,15 @@ export class NftRestorer {
     const parsed = parseRestoreScript(script, this.family);
     if (typeof parsed === 'string') return { applied: false, reason: parsed };
     for (let attempt = 1; ; attempt++) {
-      const r = await this.attempt(parsed.table, parsed);
+      const r = await this.attempt(parsed);
       // Another writer changed the ruleset between our read and our batch: read again, once.
       if (r === 'stale' && attempt === 1) continue;
       return r === 'stale' ? { applied: false, reason: 'the ruleset changed during the transaction' } : r;
     }
   }
 
-  private async attempt(table: string, parsed: Exclude<ReturnType<typeof parseRestoreScript>, string>): Promise<NftApplyOutcome | 'stale'> {
+  private async attempt(parsed: NftScript): Promise<NftApplyOutcome | 'stale'> {
+    const table = parsed.table;
     const genId = await this.genId();
     if (this.cache?.genId !== genId || this.cache.table !== table) this.cache = { table, genId, chains: new Map() };
     const cache = this.cache;

@@ -17,7 +17,7 @@
 //   -m limit --limit N/UNIT --limit-burst B   limit (packets)
 //   then: counter, and the verdict:
 //   -j ACCEPT|DROP|RETURN|CHAIN      immediate verdict
-//   -j NFLOG --nflog-group G         log group G snaplen 0 qthreshold 0
+//   -j NFLOG --nflog-group G         log group G
 //   -j REJECT                        target REJECT rev 0 (port unreachable)
 //   -j MARK --set-mark V/M | --set-xmark V/M   target MARK rev 2
 // Anything else returns a reason, and the caller uses iptables-restore.
@@ -49,7 +49,7 @@ const NFT_PAYLOAD_TRANSPORT_HEADER = 2;
 const NFT_RANGE_EQ = 0;
 const NFT_LIMIT_PKTS = 0;
 
-export const VERDICT = { DROP: 0, ACCEPT: 1, JUMP: -3, RETURN: -5 } as const;
+const VERDICT = { DROP: 0, ACCEPT: 1, JUMP: -3, RETURN: -5 } as const;
 
 /** One expression, as the kernel takes it. */
 export type NftExpr =
@@ -394,10 +394,12 @@ export function writeRuleExprs(w: AttrWriter, type: number, rule: NftRule, setIn
     for (const e of rule.exprs) writeExpr(w, e, setIndex);
   });
   // NFTA_RULE_COMPAT { PROTO, FLAGS }: what x_tables matches see as the rule's -p.
-  if (rule.proto) w.nest(5 | NLA_F_NESTED, () => {
-    w.u32be(1, rule.proto);
-    w.u32be(2, 0);
-  });
+  if (rule.proto) {
+    w.nest(5 | NLA_F_NESTED, () => {
+      w.u32be(1, rule.proto);
+      w.u32be(2, 0);
+    });
+  }
 }
 
 /** The sets the rule's set matches name. */
