@@ -257,3 +257,34 @@ import { evaluate as evaluateFn } from './firewall-fixtures.js';
 function awaitEvaluate(): { evaluate: typeof evaluateFn } {
   return { evaluate: evaluateFn };
 }
+
+test('policies sharing a podSelector: each selected pod jumps once to their KUBE-NWPLCY-SEL chain, which jumps to each; one policy: a direct jump', () => {
+  const sel = { matchLabels: { pod: 'a' } };
+  const c = Cluster.e2e().policy('x', 'from-b', { podSelector: sel, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b' } } }] }] });
+  const podChain = podChainName('x', 'a', 'ipv4');
+  const rulesOf = (d: FirewallDesired, chain: string): readonly string[] => d.iptables.ipv4!.chains.get(chain) ?? [];
+  const one = c.desired(NODE1);
+  assert.ok(rulesOf(one, podChain).includes(`-d ${c.ip('x/a')} -j ${policyChainName('x', 'from-b', 'ipv4', 'ingress')}`));
+  assert.ok(![...one.iptables.ipv4!.chains.keys()].some((k) => k.startsWith('KUBE-NWPLCY-SEL-')));
+  c.policy('x', 'from-c', { podSelector: sel, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'c' } } }] }] });
+  c.pods.put(mkPod('x', 'a2', '10.244.1.78', NODE1, { pod: 'a' }));
+  const two = c.desired(NODE1);
+  const selChains = [...two.iptables.ipv4!.chains.keys()].filter((k) => k.startsWith('KUBE-NWPLCY-SEL-'));
+  assert.equal(selChains.length, 1);
+  assert.match(selChains[0], /^KUBE-NWPLCY-SEL-[A-Z2-7]{12}$/);
+  assert.deepEqual(rulesOf(two, selChains[0]), [`-j ${policyChainName('x', 'from-b', 'ipv4', 'ingress')}`, `-j ${policyChainName('x', 'from-c', 'ipv4', 'ingress')}`]);
+  for (const [pod, ip] of [['a', c.ip('x/a')], ['a2', '10.244.1.78']]) {
+    const jumps = rulesOf(two, podChainName('x', pod, 'ipv4')).filter((r) => r.startsWith(`-d ${ip} -j KUBE-NWPLCY-`));
+    assert.deepEqual(jumps, [`-d ${ip} -j ${selChains[0]}`], `x/${pod}: one jump for both policies`);
+  }
+  // The union still holds through the shared chain, and pods of another selector are untouched.
+  assert.ok(c.allowed('x/b', 'x/a') && c.allowed('x/c', 'x/a') && c.allowed('x/b', 'x/a2'));
+  assert.equal(c.allowed('y/b', 'x/a'), false);
+  assert.ok(c.allowed('y/b', 'x/b'));
+  // A third policy of the selector: the pods' chains do not change, the shared chain gains a jump.
+  c.policy('x', 'from-y', { podSelector: sel, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }] });
+  const three = c.desired(NODE1);
+  assert.deepEqual(rulesOf(three, podChain), rulesOf(two, podChain));
+  assert.equal(rulesOf(three, selChains[0]).length, 3);
+  assert.ok(c.allowed('y/b', 'x/a'));
+});

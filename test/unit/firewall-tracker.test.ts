@@ -143,3 +143,38 @@ test('desired() hands back the same set objects for sets no change touched (the 
   assert.notEqual(withLocal.localPods[0], before.localPods[0]);
   assert.ok(withLocal.localPods[0].entries.has('10.244.1.77'));
 });
+
+test('incremental updates equal a rebuild for policies sharing a podSelector (KUBE-NWPLCY-SEL chain): second policy, new pod, third policy, policies deleted', () => {
+  const c = Cluster.e2e();
+  const sel = { matchLabels: { pod: 'a' } };
+  c.policy('x', 'p1', { podSelector: sel, ingress: [{ ports: [{ port: 81 }] }] });
+  const state = new FirewallState(ctxFor(NODE1));
+  state.rebuild(c.view);
+  const t = new FirewallChangeTracker();
+  const check = (what: string, selChains: number): void => {
+    state.update(t.drain(), c.view);
+    const fresh = new FirewallState(ctxFor(NODE1));
+    fresh.rebuild(c.view);
+    const got = state.desired();
+    assert.equal(text(got), text(fresh.desired()), what);
+    assert.equal([...got.iptables.ipv4!.chains.keys()].filter((k) => k.startsWith('KUBE-NWPLCY-SEL-')).length, selChains, `${what}: selector chains`);
+  };
+  const add = (name: string, spec: Parameters<Cluster['policy']>[2]): void => {
+    c.policy('x', name, spec);
+    t.onPolicy({ type: 'add', obj: c.policies.get(`x/${name}`)! });
+  };
+  add('p2', { podSelector: sel, ingress: [{ ports: [{ port: 80 }] }] });
+  check('second policy with the selector', 1);
+  const pod = mkPod('x', 'a2', '10.244.1.78', NODE1, { pod: 'a' });
+  c.pods.put(pod);
+  t.onPod({ type: 'add', obj: pod });
+  check('a second pod the selector selects', 1);
+  add('p3', { podSelector: sel, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [{ ports: [{ port: 53, protocol: 'UDP' }] }] });
+  check('third policy (also egress: a single egress policy is jumped to directly)', 1);
+  for (const name of ['p2', 'p3']) {
+    const gone = c.policies.get(`x/${name}`)!;
+    c.policies.del(`x/${name}`);
+    t.onPolicy({ type: 'delete', obj: gone });
+  }
+  check('back to one policy', 0);
+});

@@ -6,6 +6,8 @@
 //   2. from the node itself (kubelet probes) to the pod: ACCEPT
 //   3. `-d podIP` to each ingress policy chain, or to KUBE-NWPLCY-DEFAULT
 //   4. `-s podIP` to each egress policy chain, or to KUBE-NWPLCY-DEFAULT
+//      (policies sharing a podSelector: one jump to their shared
+//      KUBE-NWPLCY-SEL-* chain, which jumps to each of them; names.ts)
 //   5. NFLOG (group 100, limited) and REJECT what no chain marked 0x10000;
 //      clear 0x10000 (the peer pod's chain starts afresh)
 //   6. MARK 0x20000: KUBE-NWPLCY-TAIL accepts it.
@@ -25,21 +27,52 @@ import {
   NFLOG_GROUP,
   NFLOG_LIMIT,
   podChainName,
+  SELECTOR_CHAIN_MIN_POLICIES,
+  selectorChainName,
+  type Direction,
   type Family,
 } from './names.js';
 import { podIp } from './compile-sets.js';
-import type { CompiledPod, CompiledPolicy, FirewallContext } from './model.js';
+import type { CompiledPod, CompiledPolicy, FirewallContext, SharedChain } from './model.js';
 
-function podRules(pod: Pod, ip: string, fam: Family, ingress: readonly CompiledPolicy[], egress: readonly CompiledPolicy[]): string[] {
+const policyJump = (p: CompiledPolicy, fam: Family, dir: Direction): string => `${comment(`run through nw policy ${p.key}`)} -j ${p.chainNames[fam]?.[dir]}`;
+
+/**
+ * The pod chain's jumps for one direction (`guard`: `-d podIP` or `-s
+ * podIP`): the default chain when no policy of that type selects the pod;
+ * else, in policy key order, one jump per policy, except that policies
+ * sharing a podSelector (at least SELECTOR_CHAIN_MIN_POLICIES of them) are
+ * reached through their shared chain, added to `shared`.
+ */
+function directionJumps(guard: string, dir: Direction, fam: Family, policies: readonly CompiledPolicy[], shared: SharedChain[]): string[] {
+  if (policies.length === 0) return [`${guard} ${comment(`run through default ${dir} network policy chain`)} -j ${CHAIN_DEFAULT}`];
+  const bySelector = new Map<string, CompiledPolicy[]>();
+  for (const p of policies) {
+    const l = bySelector.get(p.targets.key);
+    if (l) l.push(p);
+    else bySelector.set(p.targets.key, [p]);
+  }
+  const out: string[] = [];
+  for (const [selector, ps] of bySelector) {
+    if (ps.length < SELECTOR_CHAIN_MIN_POLICIES) {
+      for (const p of ps) out.push(`${guard} ${policyJump(p, fam, dir)}`);
+      continue;
+    }
+    const chain = selectorChainName(selector, fam, dir);
+    out.push(`${guard} ${comment(`run through the ${ps.length} nw policies of selector ${selector}`)} -j ${chain}`);
+    shared.push({ chain, rules: ps.map((p) => policyJump(p, fam, dir)) });
+  }
+  return out;
+}
+
+function podRules(pod: Pod, ip: string, fam: Family, ingress: readonly CompiledPolicy[], egress: readonly CompiledPolicy[], shared: SharedChain[]): string[] {
   const who = `${pod.metadata.namespace}/${pod.metadata.name}`;
   const rules = [
     `${comment('rule for stateful firewall for pod')} -j ${CHAIN_COMMON}`,
     `${comment("rule to permit the traffic to pods when source is the pod's local node")} -m addrtype --src-type LOCAL -d ${ip} -j ACCEPT`,
+    ...directionJumps(`-d ${ip}`, 'ingress', fam, ingress, shared),
+    ...directionJumps(`-s ${ip}`, 'egress', fam, egress, shared),
   ];
-  if (ingress.length === 0) rules.push(`-d ${ip} ${comment('run through default ingress network policy chain')} -j ${CHAIN_DEFAULT}`);
-  for (const p of ingress) rules.push(`-d ${ip} ${comment(`run through nw policy ${p.key}`)} -j ${p.chainNames[fam]?.ingress}`);
-  if (egress.length === 0) rules.push(`-s ${ip} ${comment('run through default egress network policy chain')} -j ${CHAIN_DEFAULT}`);
-  for (const p of egress) rules.push(`-s ${ip} ${comment(`run through nw policy ${p.key}`)} -j ${p.chainNames[fam]?.egress}`);
   rules.push(
     `${comment(`rule to log dropped traffic POD name:${who}`)} -m mark ! --mark ${MARK_MATCHED} -m limit --limit ${NFLOG_LIMIT} --limit-burst ${NFLOG_BURST} -j NFLOG --nflog-group ${NFLOG_GROUP}`,
     `${comment(`rule to REJECT traffic destined for POD name:${who}`)} -m mark ! --mark ${MARK_MATCHED} -j REJECT`,
@@ -76,7 +109,9 @@ export function compilePod(pod: Pod, policies: Iterable<CompiledPolicy>, ctx: Fi
     const ip = podIp(pod, fam);
     if (!ip) continue;
     const chain = podChainName(pod.metadata.namespace ?? '', pod.metadata.name, fam);
-    families[fam] = { ip, chain, rules: finishRules(podRules(pod, ip, fam, sel.ingress, sel.egress), ctx.ruleComments) };
+    const shared: SharedChain[] = [];
+    const rules = finishRules(podRules(pod, ip, fam, sel.ingress, sel.egress, shared), ctx.ruleComments);
+    families[fam] = { ip, chain, rules, shared: shared.map((c) => ({ chain: c.chain, rules: finishRules(c.rules, ctx.ruleComments) })) };
   }
   return { key, families, ingressPolicies: sel.ingress.map((p) => p.key), egressPolicies: sel.egress.map((p) => p.key) };
 }

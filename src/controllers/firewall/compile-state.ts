@@ -271,6 +271,8 @@ export class FirewallState {
         const f = pod.families[fam];
         if (!f) continue;
         chains.set(f.chain, f.rules);
+        // Pods a selector's policies select all compile its chain alike.
+        for (const c of f.shared) chains.set(c.chain, c.rules);
         for (const j of podJumps(pod, fam, keep)) top[j.chain].push(j.rule);
       }
       for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, [...top[c], ...finishRules([TAIL_JUMP], keep)]);

@@ -102,12 +102,18 @@ export interface CompiledPolicy {
   errors: readonly ObjectError[];
 }
 
+/** A KUBE-NWPLCY-SEL-* chain: the jumps to the policies of one podSelector (names.ts selectorChainName). */
+export interface SharedChain {
+  chain: string;
+  rules: readonly string[];
+}
+
 /** The compiled form of one local pod that some policy selects. */
 export interface CompiledPod {
   /** `namespace/name`. */
   key: string;
-  /** Per family with an address: the pod IP and its chain. */
-  families: Partial<Record<Family, { ip: string; chain: string; rules: readonly string[] }>>;
+  /** Per family with an address: the pod IP, its chain, and the selector chains its chain jumps to. */
+  families: Partial<Record<Family, { ip: string; chain: string; rules: readonly string[]; shared: readonly SharedChain[] }>>;
   /** Policies applied (keys), for diagnostics. */
   ingressPolicies: readonly string[];
   egressPolicies: readonly string[];

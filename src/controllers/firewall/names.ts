@@ -16,6 +16,10 @@ export const CHAIN_COMMON = 'KUBE-NWPLCY-COMMON';
 export const CHAIN_TAIL = 'KUBE-NWPLCY-TAIL';
 export const POD_CHAIN_PREFIX = 'KUBE-POD-FW-';
 export const POLICY_CHAIN_PREFIX = 'KUBE-NWPLCY-';
+/** Chains shared by the policies of a namespace with the same podSelector (see selectorChainName). */
+export const SELECTOR_CHAIN_PREFIX = 'KUBE-NWPLCY-SEL-';
+/** How many policies (of one direction) must share a podSelector before their jumps go to a shared chain. */
+export const SELECTOR_CHAIN_MIN_POLICIES = 2;
 export const SRC_SET_PREFIX = 'KUBE-SRC-';
 export const DST_SET_PREFIX = 'KUBE-DST-';
 /** `--netpol-default-deny`: local pods whose firewall state is programmed. */
@@ -68,6 +72,20 @@ export function hash16(text: string): string {
  */
 export function policyChainName(namespace: string, name: string, family: Family, dir: Direction): string {
   return POLICY_CHAIN_PREFIX + hash16(`${namespace}\0${name}\0${family}\0${dir}`);
+}
+
+/**
+ * The chain that jumps to every policy chain (one family and direction) of
+ * the policies of a namespace with the same podSelector (`targetsKey`, the
+ * canonical selector and namespace). A pod such policies select jumps to it
+ * once instead of once per policy, so a pod joining the node writes a few
+ * rules however many policies select it, and a policy added to the selector
+ * is one jump appended to this chain, not one per pod. (Not in kube-router,
+ * which jumps from each pod chain to each policy chain; the policy and pod
+ * chains are kube-router's.) 28 characters: the prefix and 12 of the hash.
+ */
+export function selectorChainName(targetsKey: string, family: Family, dir: Direction): string {
+  return SELECTOR_CHAIN_PREFIX + hash16(`${targetsKey}\0${family}\0${dir}`).slice(0, 12);
 }
 
 export function podChainName(namespace: string, name: string, family: Family): string {
