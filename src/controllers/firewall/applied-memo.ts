@@ -28,18 +28,10 @@ export interface AppliedSet {
   written: IpsetSet;
 }
 
-export function tableSignature(d: IptablesDesired): string {
-  const parts: string[] = [];
-  for (const [name, rules] of d.chains) parts.push(`${name}\n${rules.join('\n')}`);
-  for (const j of d.jumps) parts.push(JSON.stringify(j));
-  return parts.join('\n\n');
-}
-
 export class AppliedMemo {
   /** Set name -> what was applied, for every set (policy sets and local-pods sets). */
   readonly sets = new Map<string, AppliedSet>();
-  readonly tables = new Map<Family, string>();
-  /** The tables applied (for writing only the chains that changed). */
+  /** The tables applied (for writing only the chains that changed; unchanged chains are the same arrays). */
   readonly applied = new Map<Family, IptablesDesired>();
   /** Stale sets the kernel still held when the last apply destroyed them: retried by the next sync. */
   readonly pendingStale = new Map<string, IpsetSet>();
@@ -49,7 +41,6 @@ export class AppliedMemo {
   clear(): void {
     this.sets.clear();
     this.pendingStale.clear();
-    this.tables.clear();
     this.applied.clear();
     this.valid = false;
   }

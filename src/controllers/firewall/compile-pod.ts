@@ -33,7 +33,7 @@ import {
   type Family,
 } from './names.js';
 import { podIp } from './compile-sets.js';
-import type { CompiledPod, CompiledPolicy, FirewallContext, SharedChain } from './model.js';
+import type { CompiledPod, CompiledPolicy, FirewallContext, SharedChain, TopLevelJump } from './model.js';
 
 const policyJump = (p: CompiledPolicy, fam: Family, dir: Direction): string => `${comment(`run through nw policy ${p.key}`)} -j ${p.chainNames[fam]?.[dir]}`;
 
@@ -111,19 +111,17 @@ export function compilePod(pod: Pod, policies: Iterable<CompiledPolicy>, ctx: Fi
     const chain = podChainName(pod.metadata.namespace ?? '', pod.metadata.name, fam);
     const shared: SharedChain[] = [];
     const rules = finishRules(podRules(pod, ip, fam, sel.ingress, sel.egress, shared), ctx.ruleComments);
-    families[fam] = { ip, chain, rules, shared: shared.map((c) => ({ chain: c.chain, rules: finishRules(c.rules, ctx.ruleComments) })) };
+    families[fam] = { ip, chain, rules, shared: shared.map((c) => ({ chain: c.chain, rules: finishRules(c.rules, ctx.ruleComments) })), jumps: podJumps(key, ip, chain, ctx.ruleComments) };
   }
   return { key, families, ingressPolicies: sel.ingress.map((p) => p.key), egressPolicies: sel.egress.map((p) => p.key) };
 }
 
 /** Rules the top-level chains get for one pod chain (ingress: `-d`, egress: `-s`). */
-export function podJumps(pod: CompiledPod, fam: Family, keepComments?: boolean): { chain: string; rule: string }[] {
-  const f = pod.families[fam];
-  if (!f) return [];
+function podJumps(key: string, ip: string, chain: string, keepComments?: boolean): TopLevelJump[] {
   const [to, from] = finishRules(
     [
-      `${comment(`rule to jump traffic destined to POD name:${pod.key} to chain ${f.chain}`)} -d ${f.ip} -j ${f.chain}`,
-      `${comment(`rule to jump traffic from POD name:${pod.key} to chain ${f.chain}`)} -s ${f.ip} -j ${f.chain}`,
+      `${comment(`rule to jump traffic destined to POD name:${key} to chain ${chain}`)} -d ${ip} -j ${chain}`,
+      `${comment(`rule to jump traffic from POD name:${key} to chain ${chain}`)} -s ${ip} -j ${chain}`,
     ],
     keepComments,
   );

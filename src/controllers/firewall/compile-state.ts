@@ -17,10 +17,10 @@ import type { Pod } from '../../informers/types.js';
 import type { IptablesDesired } from '../../kernel/iptables/types.js';
 import type { IpsetSet } from '../../kernel/ipset/types.js';
 import { compilePolicy } from './compile-policy.js';
-import { compilePod, podJumps } from './compile-pod.js';
+import { compilePod } from './compile-pod.js';
 import { groupHasPod, isActionable, namespaceLabels, podEntries, podIp, setMembers, toIpset } from './compile-sets.js';
 import { builtinJumps, commonChain, defaultChain, defaultDenyCidrs, inputHead, tailChain, TAIL_JUMP } from './compile-static.js';
-import { CHAIN_COMMON, CHAIN_DEFAULT, CHAIN_FORWARD, CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAIL, familySetName, finishRules, LOCAL_PODS_SET, type Family } from './names.js';
+import { CHAIN_COMMON, CHAIN_DEFAULT, CHAIN_FORWARD, CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAIL, FAMILIES, familySetName, finishRules, LOCAL_PODS_SET, type Family } from './names.js';
 import type { ClusterView, CompiledPod, CompiledPolicy, FirewallContext, FirewallDesired, SetUse } from './model.js';
 
 export interface FirewallChanges {
@@ -57,6 +57,12 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** Whether two compilations of a pod jump to the same policies. */
+function samePolicies(a: CompiledPod | undefined, b: CompiledPod | null): boolean {
+  if (!a || !b) return !a && !b;
+  return sameList(a.ingressPolicies, b.ingressPolicies) && sameList(a.egressPolicies, b.egressPolicies);
+}
+
 export class FirewallState {
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly policiesByNs = new Map<string, Set<string>>();
@@ -67,6 +73,22 @@ export class FirewallState {
   private readonly localIps = new Map<string, Partial<Record<Family, string>>>();
   /** kube-router-local-pods as last built; dropped when localIps changes. */
   private localBuilt?: IpsetSet[];
+  // Derived from the maps above, kept between desired() calls and dropped by
+  // what changes them, so a sync after one pod event does not walk every
+  // policy, pod and set again (each walk is milliseconds under emulation).
+  /** Policies some local pod's chain jumps to; dropped when a policy or a local pod's chain changes. */
+  private activeCache?: Set<string>;
+  /** Sorted errors; dropped when a policy changes. */
+  private errorsCache?: ObjectError[];
+  /** Set bases in name order; dropped when a set is created or deleted. */
+  private setOrder?: string[];
+  /** Sorted keys of the active policies and of the pods with a chain. */
+  private activeKeys?: string[];
+  private podKeys?: string[];
+  /** The sets the active policies use, in name order; dropped with any of the above. */
+  private usedSets?: SetState[];
+  /** desired().ipsets; dropped with usedSets or when a set's members change. */
+  private ipsetsCache?: IpsetSet[];
 
   constructor(readonly ctx: FirewallContext) {}
 
@@ -78,6 +100,7 @@ export class FirewallState {
     this.pods.clear();
     this.localIps.clear();
     this.localBuilt = undefined;
+    this.dropDerived();
     // Each set is filled from the view when its first policy is compiled, so
     // pods only need their own chains here (no per-pod pass over the sets).
     const changedSets = new Set<string>();
@@ -122,7 +145,23 @@ export class FirewallState {
     return stats;
   }
 
+  private dropDerived(): void {
+    this.dropActive();
+    this.errorsCache = undefined;
+    this.setOrder = undefined;
+    this.podKeys = undefined;
+  }
+
+  private dropActive(): void {
+    this.activeCache = undefined;
+    this.activeKeys = undefined;
+    this.usedSets = undefined;
+    this.ipsetsCache = undefined;
+  }
+
   private updatePolicy(key: string, view: ClusterView, changedSets: Set<string>): void {
+    this.dropActive();
+    this.errorsCache = undefined;
     const old = this.policies.get(key);
     const obj = view.policies.get(key);
     const next = obj ? compilePolicy(obj, this.ctx) : undefined;
@@ -138,6 +177,9 @@ export class FirewallState {
         if (!st) {
           st = { use, refs: new Set(), byPod: this.fill(use, view) };
           this.sets.set(base, st);
+          this.setOrder = undefined;
+          this.usedSets = undefined;
+          this.ipsetsCache = undefined;
           changedSets.add(base);
         }
         for (const fam of Object.keys(use.names) as Family[]) st.use.names[fam] = use.names[fam];
@@ -153,7 +195,12 @@ export class FirewallState {
     const st = this.sets.get(base);
     if (!st) return;
     st.refs.delete(policy);
-    if (st.refs.size === 0) this.sets.delete(base);
+    if (st.refs.size === 0) {
+      this.sets.delete(base);
+      this.setOrder = undefined;
+      this.usedSets = undefined;
+      this.ipsetsCache = undefined;
+    }
   }
 
   private fill(use: SetUse, view: ClusterView): Map<Family, Map<string, string[]>> {
@@ -197,6 +244,7 @@ export class FirewallState {
         else m.delete(key);
         changedSets.add(base);
         st.built = undefined;
+        this.ipsetsCache = undefined;
       }
     }
   }
@@ -204,15 +252,21 @@ export class FirewallState {
   private updateLocalPod(key: string, pod: Pod | undefined): void {
     const local = isActionable(pod) && pod.spec?.nodeName === this.ctx.nodeName;
     if (!local) {
-      this.pods.delete(key);
+      if (this.pods.delete(key)) {
+        this.dropActive();
+        this.podKeys = undefined;
+      }
       if (this.localIps.delete(key)) this.localBuilt = undefined;
       return;
     }
     const ns = pod.metadata.namespace ?? '';
     const pols = [...(this.policiesByNs.get(ns) ?? [])].map((k) => this.policies.get(k) as CompiledPolicy);
     const compiled = compilePod(pod, pols, this.ctx);
+    const had = this.pods.get(key);
     if (compiled) this.pods.set(key, compiled);
     else this.pods.delete(key);
+    if (!had !== !compiled) this.podKeys = undefined;
+    if (!samePolicies(had, compiled)) this.dropActive();
     // Selected or not, the pod's firewall state is now known (an unselected
     // pod needs no chain): it joins kube-router-local-pods.
     const ips: Partial<Record<Family, string>> = {};
@@ -220,8 +274,8 @@ export class FirewallState {
       const ip = podIp(pod, fam);
       if (ip) ips[fam] = ip;
     }
-    const had = this.localIps.get(key);
-    if (!had || this.ctx.families.some((f) => had[f] !== ips[f])) this.localBuilt = undefined;
+    const hadIps = this.localIps.get(key);
+    if (!hadIps || this.ctx.families.some((f) => hadIps[f] !== ips[f])) this.localBuilt = undefined;
     this.localIps.set(key, ips);
   }
 
@@ -235,9 +289,11 @@ export class FirewallState {
   }
 
   errors(): ObjectError[] {
+    if (this.errorsCache) return [...this.errorsCache];
     const out: ObjectError[] = [];
     for (const k of [...this.policies.keys()].sort(cmp)) out.push(...(this.policies.get(k) as CompiledPolicy).errors);
-    return out;
+    this.errorsCache = out;
+    return [...out];
   }
 
   /** The whole desired state, deterministic (sorted where order does not matter). */
@@ -247,11 +303,11 @@ export class FirewallState {
     if (this.ctx.defaultDeny && this.ctx.podCidrs.length === 0) {
       warnings.push('--netpol-default-deny needs the node pod CIDR (spec.podCIDRs): default deny is off');
     }
-    const podKeys = [...this.pods.keys()].sort(cmp);
+    const podKeys = (this.podKeys ??= [...this.pods.keys()].sort(cmp));
     // Only policies that select a local pod reach the kernel (their chains
     // and sets); the others stay compiled in memory, ready when one does.
     const active = this.activePolicies();
-    const policyKeys = [...active].sort(cmp);
+    const policyKeys = (this.activeKeys ??= [...active].sort(cmp));
     for (const fam of this.ctx.families) {
       const chains = new Map<string, readonly string[]>();
       const keep = this.ctx.ruleComments;
@@ -273,7 +329,7 @@ export class FirewallState {
         chains.set(f.chain, f.rules);
         // Pods a selector's policies select all compile its chain alike.
         for (const c of f.shared) chains.set(c.chain, c.rules);
-        for (const j of podJumps(pod, fam, keep)) top[j.chain].push(j.rule);
+        for (const j of f.jumps) top[j.chain].push(j.rule);
       }
       for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, [...top[c], ...finishRules([TAIL_JUMP], keep)]);
       const d: IptablesDesired = { table: 'filter', chains, jumps: builtinJumps() };
@@ -284,24 +340,32 @@ export class FirewallState {
 
   /** Keys of the policies some local pod's chain jumps to. */
   private activePolicies(): Set<string> {
+    if (this.activeCache) return this.activeCache;
     const out = new Set<string>();
     for (const pod of this.pods.values()) {
       for (const k of pod.ingressPolicies) if (this.policies.has(k)) out.add(k);
       for (const k of pod.egressPolicies) if (this.policies.has(k)) out.add(k);
     }
+    this.activeCache = out;
     return out;
   }
 
+  /**
+   * The sets of the active policies, sorted by name. An IPv4 set is named
+   * by its base and its IPv6 twin `inet6:<base>`, which sorts after every
+   * `KUBE-` name: so base order, IPv4 first, is name order, and the bases
+   * are sorted only when a set comes or goes.
+   */
   private ipsets(active: ReadonlySet<string>): IpsetSet[] {
+    if (this.ipsetsCache) return [...this.ipsetsCache];
+    const used = (this.usedSets ??= this.setsUsedBy(active));
     const out: IpsetSet[] = [];
-    for (const st of this.sets.values()) {
-      let used = false;
-      for (const k of st.refs) if (active.has(k)) used = true;
-      if (!used) continue;
-      const built = (st.built ??= new Map());
-      for (const fam of this.ctx.families) {
+    for (const fam of FAMILIES) {
+      if (!this.ctx.families.includes(fam)) continue;
+      for (const st of used) {
         const name = st.use.names[fam];
         if (!name) continue;
+        const built = (st.built ??= new Map());
         let set = built.get(fam);
         if (!set || set.name !== name) {
           const entries = new Set<string>();
@@ -312,7 +376,23 @@ export class FirewallState {
         out.push(set);
       }
     }
-    return out.sort((a, b) => cmp(a.name, b.name));
+    this.ipsetsCache = out;
+    return [...out];
+  }
+
+  private setsUsedBy(active: ReadonlySet<string>): SetState[] {
+    const order = (this.setOrder ??= [...this.sets.keys()].sort(cmp));
+    const used: SetState[] = [];
+    for (const base of order) {
+      const st = this.sets.get(base) as SetState;
+      for (const k of st.refs) {
+        if (active.has(k)) {
+          used.push(st);
+          break;
+        }
+      }
+    }
+    return used;
   }
 
   private localPodsSets(): IpsetSet[] {

@@ -108,12 +108,18 @@ export interface SharedChain {
   rules: readonly string[];
 }
 
+/** A rule of KUBE-ROUTER-INPUT/-FORWARD/-OUTPUT that sends a pod's traffic to its chain. */
+export interface TopLevelJump {
+  chain: string;
+  rule: string;
+}
+
 /** The compiled form of one local pod that some policy selects. */
 export interface CompiledPod {
   /** `namespace/name`. */
   key: string;
   /** Per family with an address: the pod IP, its chain, and the selector chains its chain jumps to. */
-  families: Partial<Record<Family, { ip: string; chain: string; rules: readonly string[]; shared: readonly SharedChain[] }>>;
+  families: Partial<Record<Family, { ip: string; chain: string; rules: readonly string[]; shared: readonly SharedChain[]; jumps: readonly TopLevelJump[] }>>;
   /** Policies applied (keys), for diagnostics. */
   ingressPolicies: readonly string[];
   egressPolicies: readonly string[];

@@ -15,7 +15,8 @@
 
 import type { Ipset, IpsetApplyResult, IpsetSet } from '../../kernel/ipset/types.js';
 import type { Iptables, IptablesApplyResult } from '../../kernel/iptables/types.js';
-import { AppliedMemo, tableSignature, type AppliedSet } from './applied-memo.js';
+import { sameTable } from '../../kernel/iptables/plan.js';
+import { AppliedMemo, type AppliedSet } from './applied-memo.js';
 import { isOwnedChain, isOwnedSet, type Family, type FirewallDesired } from './model.js';
 
 export interface FirewallKernel {
@@ -94,10 +95,7 @@ export async function applyFirewall(kernel: FirewallKernel, desired: FirewallDes
       for (const [n, a] of sets) memo.sets.set(n, a);
       for (const fam of Object.keys(desired.iptables) as Family[]) {
         const d = desired.iptables[fam];
-        if (d && kernel.iptables[fam]) {
-          memo.tables.set(fam, tableSignature(d));
-          memo.applied.set(fam, d);
-        }
+        if (d && kernel.iptables[fam]) memo.applied.set(fam, d);
       }
       // A stale chain, or a stale set we do not know, is retried by the next (full) apply;
       // a known stale set by the next incremental one.
@@ -129,9 +127,9 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
     const ipt = kernel.iptables[fam];
     const d = desired.iptables[fam];
     if (!ipt || !d) continue;
-    if (prev && prev.tables.get(fam) === tableSignature(d)) continue;
     // Trusted previous state: write the changed chains without reading back.
     const before = prev?.applied.get(fam);
+    if (before && sameTable(d, before)) continue;
     const quick = before && ipt.applyChains ? await ipt.applyChains(d, before, { owned: isOwnedChain }) : undefined;
     const r = quick ?? (await ipt.apply(d, { owned: isOwnedChain, adoptJump: adoptKubeRouterJump, forceRewrite: opts.forceRewrite }));
     iptables[fam] = r;

@@ -31,13 +31,23 @@ function invalid(message: string, object: string): KubeRouterError {
   return new KubeRouterError('KR_ERR_KERNEL', `iptables: ${message}`, { call: 'iptables-restore', object });
 }
 
-export function validateDesired(desired: IptablesDesired, owned: (chain: string) => boolean): void {
+function validateChain(builtins: ReadonlySet<string>, name: string, rules: readonly string[], owned: (chain: string) => boolean): void {
+  if (builtins.has(name)) throw invalid(`built-in chain ${name} cannot be owned; use jumps`, name);
+  if (!owned(name)) throw invalid(`chain ${name} is not owned by this caller`, name);
+  if (name.length > MAX_CHAIN_NAME_LEN || !/^[A-Za-z0-9_.:-]+$/.test(name)) throw invalid(`invalid chain name "${name}"`, name);
+  for (const r of rules) if (/[\n\r]/.test(r)) throw invalid(`rule with a line break in ${name}`, name);
+}
+
+/**
+ * Checks every chain of `desired` and its jumps; with `previous` (a state
+ * that passed this check), only the chains that differ from it.
+ */
+export function validateDesired(desired: IptablesDesired, owned: (chain: string) => boolean, previous?: IptablesDesired): void {
   const builtins = new Set(BUILTIN_CHAINS[desired.table]);
   for (const [name, rules] of desired.chains) {
-    if (builtins.has(name)) throw invalid(`built-in chain ${name} cannot be owned; use jumps`, name);
-    if (!owned(name)) throw invalid(`chain ${name} is not owned by this caller`, name);
-    if (name.length > MAX_CHAIN_NAME_LEN || !/^[A-Za-z0-9_.:-]+$/.test(name)) throw invalid(`invalid chain name "${name}"`, name);
-    for (const r of rules) if (/[\n\r]/.test(r)) throw invalid(`rule with a line break in ${name}`, name);
+    const before = previous?.chains.get(name);
+    if (before !== undefined && sameRules(before, rules)) continue;
+    validateChain(builtins, name, rules, owned);
   }
   const seen = new Set<string>();
   for (const j of desired.jumps) {
@@ -47,6 +57,26 @@ export function validateDesired(desired: IptablesDesired, owned: (chain: string)
     if (seen.has(h)) throw invalid(`duplicate jump in ${j.fromChain}: ${j.rule}`, j.fromChain);
     seen.add(h);
   }
+}
+
+/** Same rules in the same order (the same array, usually, for a chain nobody recompiled). */
+export function sameRules(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const sameJumps = (a: readonly JumpRule[], b: readonly JumpRule[]): boolean => a.length === b.length && a.every((j, i) => jumpHash(j) === jumpHash(b[i]));
+
+/** Nothing to write: the same chains (names and rules) and jumps as `previous`. */
+export function sameTable(desired: IptablesDesired, previous: IptablesDesired): boolean {
+  if (desired.table !== previous.table || desired.chains.size !== previous.chains.size || !sameJumps(desired.jumps, previous.jumps)) return false;
+  for (const [name, rules] of desired.chains) {
+    const before = previous.chains.get(name);
+    if (before === undefined || !sameRules(before, rules)) return false;
+  }
+  return true;
 }
 
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -164,15 +194,21 @@ export function chainEdits(name: string, before: readonly string[], rules: reado
 
 export function planChainChanges(desired: IptablesDesired, previous: IptablesDesired): IptablesPlan | undefined {
   if (desired.table !== previous.table) return undefined;
-  if (desired.jumps.length !== previous.jumps.length || desired.jumps.some((j, i) => jumpHash(j) !== jumpHash(previous.jumps[i]))) return undefined;
+  if (!sameJumps(desired.jumps, previous.jumps)) return undefined;
   const created: string[] = [];
   const rewritten: string[] = [];
   const ruleLines: string[] = [];
-  for (const name of sorted(desired.chains.keys())) {
+  // Only the chains that differ are sorted (the script's order): most of a large table is unchanged.
+  const differing: string[] = [];
+  for (const [name, rules] of desired.chains) {
+    const before = previous.chains.get(name);
+    if (before === undefined || !sameRules(before, rules)) differing.push(name);
+  }
+  for (const name of sorted(differing)) {
     const rules = desired.chains.get(name) as readonly string[];
     const before = previous.chains.get(name);
     if (!before) created.push(name);
-    else if (before.length !== rules.length || before.some((r, i) => r !== rules[i])) {
+    else {
       rewritten.push(name);
       const edits = chainEdits(name, before, rules);
       if (edits) {
@@ -180,10 +216,12 @@ export function planChainChanges(desired: IptablesDesired, previous: IptablesDes
         continue;
       }
       ruleLines.push(`-F ${name}`);
-    } else continue;
+    }
     rules.forEach((r) => ruleLines.push(`-A ${name} ${hashComment(chainRuleHash(r))} ${r}`));
   }
-  const stale = sorted([...previous.chains.keys()].filter((c) => !desired.chains.has(c)));
+  const stale: string[] = [];
+  for (const c of previous.chains.keys()) if (!desired.chains.has(c)) stale.push(c);
+  stale.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const body = [...created.map((c) => `:${c} - [0:0]`), ...stale.map((c) => `-F ${c}`), ...ruleLines, ...stale.map((c) => `-X ${c}`)];
   return { script: body.length ? [`*${desired.table}`, ...body, 'COMMIT'] : [], created, rewritten, deleted: stale, jumpsInserted: 0, jumpsDeleted: 0 };
 }

@@ -35,7 +35,8 @@ export class IptablesReconciler implements Iptables {
   }
 
   async applyChains(desired: IptablesDesired, previous: IptablesDesired, opts: Pick<IptablesApplyOptions, 'owned'>): Promise<IptablesApplyResult | undefined> {
-    validateDesired(desired, opts.owned);
+    // `previous` was applied, so it passed this check: only what differs is checked again.
+    validateDesired(desired, opts.owned, previous);
     const plan = planChainChanges(desired, previous);
     if (!plan) return undefined;
     const result: IptablesApplyResult = {
