@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { FirewallChangeTracker } from '../../src/controllers/firewall/change-tracker.js';
 import { FirewallState } from '../../src/controllers/firewall/compile-state.js';
 import type { FirewallDesired } from '../../src/controllers/firewall/model.js';
+import type { LabelSelector } from '../../src/informers/types.js';
 import { Cluster, ctxFor, mkNs, mkPod, mkPolicy, NODE1, NODE2 } from './firewall-fixtures.js';
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -177,4 +178,88 @@ test('incremental updates equal a rebuild for policies sharing a podSelector (KU
     t.onPolicy({ type: 'delete', obj: gone });
   }
   check('back to one policy', 0);
+});
+
+test('incremental updates equal a rebuild over 400 random events (pods, policies sharing selectors, namespaces; both nodes)', () => {
+  // A fixed-seed PRNG (mulberry32): the same sequence on every run.
+  let seed = 0x6b72;
+  const rnd = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const c = Cluster.e2e();
+  const namespaces = ['x', 'y', 'z'];
+  const apps = ['a', 'b', 'c'];
+  const selectors: LabelSelector[] = [{}, { matchLabels: { pod: 'a' } }, { matchLabels: { app: 'web' } }, { matchExpressions: [{ key: 'pod', operator: 'In', values: ['b', 'c'] }] }];
+  const specs = (i: number): Parameters<Cluster['policy']>[2] => {
+    const podSelector = pick(selectors);
+    switch (i % 4) {
+      case 0:
+        return { podSelector, ingress: [{ from: [{ podSelector: pick(selectors) }], ports: [{ port: 80 + (i % 3) }] }] };
+      case 1:
+        return { podSelector, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: pick(['red', 'blue']) } } }] }] };
+      case 2:
+        return { podSelector, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: pick(selectors) }], ports: [{ port: 'serve-80-tcp' }] }] };
+      default:
+        return { podSelector, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.244.2.0/24'] } }] }], egress: [] };
+    }
+  };
+  const states = [NODE1, NODE2].map((node) => {
+    const s = new FirewallState(ctxFor(node));
+    s.rebuild(c.view);
+    return { node, s, t: new FirewallChangeTracker() };
+  });
+  const each = (f: (t: FirewallChangeTracker) => void): void => states.forEach((x) => f(x.t));
+  let nextIp = 100;
+  for (let step = 0; step < 400; step++) {
+    const r = rnd();
+    const ns = pick(namespaces);
+    if (r < 0.3) {
+      const name = `p${Math.floor(rnd() * 8)}`;
+      const old = c.policies.get(`${ns}/${name}`);
+      if (old && rnd() < 0.4) {
+        c.policies.del(`${ns}/${name}`);
+        each((t) => t.onPolicy({ type: 'delete', obj: old }));
+      } else {
+        c.policy(ns, name, specs(step));
+        const obj = c.policies.get(`${ns}/${name}`)!;
+        each((t) => t.onPolicy(old ? { type: 'update', obj, old } : { type: 'add', obj }));
+      }
+    } else if (r < 0.8) {
+      const name = `q${Math.floor(rnd() * 10)}`;
+      const old = c.pods.get(`${ns}/${name}`);
+      if (old && rnd() < 0.3) {
+        c.pods.del(`${ns}/${name}`);
+        each((t) => t.onPod({ type: 'delete', obj: old }));
+      } else {
+        const node = old?.spec.nodeName ?? pick([NODE1, NODE2]);
+        const ip = old?.status?.podIP ?? `10.244.${node === NODE1 ? 1 : 2}.${nextIp++}`;
+        const labels: Record<string, string> = { pod: pick(apps) };
+        if (rnd() < 0.5) labels.app = 'web';
+        const obj = mkPod(ns, name, ip, node, labels);
+        c.pods.put(obj);
+        each((t) => t.onPod(old ? { type: 'update', obj, old } : { type: 'add', obj }));
+      }
+    } else {
+      const old = c.namespaces.get(ns)!;
+      const obj = clone(old);
+      obj.metadata.labels = { ...obj.metadata.labels, team: pick(['red', 'blue', 'green']) };
+      c.namespaces.put(obj);
+      each((t) => t.onNamespace({ type: 'update', obj, old }));
+    }
+    if (rnd() < 0.6 || step === 399) {
+      for (const x of states) {
+        x.s.update(x.t.drain(), c.view);
+        const fresh = new FirewallState(ctxFor(x.node));
+        fresh.rebuild(c.view);
+        assert.equal(text(x.s.desired()), text(fresh.desired()), `${x.node} after event ${step}`);
+      }
+    }
+  }
+  const d = states[0].s.desired();
+  assert.ok([...d.iptables.ipv4!.chains.keys()].some((k) => k.startsWith('KUBE-NWPLCY-SEL-')), 'selector chains were exercised');
+  assert.ok(d.ipsets.length > 0);
 });

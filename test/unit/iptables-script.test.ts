@@ -225,4 +225,17 @@ describe('applyChains: small changes as edits', () => {
     await kernel.restore(`*filter\n${fwd.replace(/^-A/, '-D')}\nCOMMIT\n`);
     await assert.rejects(iptables.applyChains!(table(ips.filter((ip) => ip !== '10.0.0.7')), before, { owned: isOwned }), /matching rule|Bad rule/);
   });
+
+  it('the chains it writes are checked as apply checks them (unchanged ones were checked when applied); nothing is written then', async () => {
+    const { iptables, kernel } = createFakeIptables();
+    const isOwned = (c: string): boolean => c.startsWith('KUBE-');
+    const before = table(ips);
+    await iptables.apply(before, { owned: isOwned });
+    const saved = await kernel.save('filter');
+    const withChains = (extra: [string, string[]][]): IptablesDesired => ({ ...before, chains: new Map([...before.chains, ...extra]) });
+    await assert.rejects(iptables.applyChains!(withChains([['KUBE-POD-FW-WAY-TOO-LONG-FOR-IPTABLES', ['-j RETURN']]]), before, { owned: isOwned }), /invalid chain name "KUBE-POD-FW-WAY-TOO-LONG-FOR-IPTABLES"/);
+    await assert.rejects(iptables.applyChains!(withChains([['KUBE-ROUTER-TAIL', ['-j ACCEPT\n-A INPUT -j DROP']]]), before, { owned: isOwned }), /rule with a line break in KUBE-ROUTER-TAIL/);
+    await assert.rejects(iptables.applyChains!(withChains([['OTHER-CHAIN', ['-j RETURN']]]), before, { owned: isOwned }), /chain OTHER-CHAIN is not owned/);
+    assert.equal(await kernel.save('filter'), saved);
+  });
 });

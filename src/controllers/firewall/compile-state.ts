@@ -67,6 +67,16 @@ export class FirewallState {
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly policiesByNs = new Map<string, Set<string>>();
   private readonly sets = new Map<string, SetState>();
+  /**
+   * Pod sets by the namespace they are scoped to, and those scoped by a
+   * namespaceSelector: a pod event visits only the sets it can be in.
+   */
+  private readonly setsByNs = new Map<string, Set<string>>();
+  private readonly selectorScopedSets = new Set<string>();
+  /** Per policy, how many local pod chains jump to it (its chains and sets are in the kernel while > 0). */
+  private readonly activeRefs = new Map<string, number>();
+  /** Sets whose members changed since desired().ipsets was cached. */
+  private readonly dirtySets = new Set<SetState>();
   /** Local pods that have a chain. */
   private readonly pods = new Map<string, CompiledPod>();
   /** Local actionable pods: key -> IPs per family (kube-router-local-pods). */
@@ -87,8 +97,9 @@ export class FirewallState {
   private podKeys?: string[];
   /** The sets the active policies use, in name order; dropped with any of the above. */
   private usedSets?: SetState[];
-  /** desired().ipsets; dropped with usedSets or when a set's members change. */
+  /** desired().ipsets (patched for dirtySets) and each set's place in it; dropped with usedSets. */
   private ipsetsCache?: IpsetSet[];
+  private readonly ipsetsIndex = new Map<string, number>();
 
   constructor(readonly ctx: FirewallContext) {}
 
@@ -97,6 +108,10 @@ export class FirewallState {
     this.policies.clear();
     this.policiesByNs.clear();
     this.sets.clear();
+    this.setsByNs.clear();
+    this.selectorScopedSets.clear();
+    this.activeRefs.clear();
+    this.dirtySets.clear();
     this.pods.clear();
     this.localIps.clear();
     this.localBuilt = undefined;
@@ -177,6 +192,7 @@ export class FirewallState {
         if (!st) {
           st = { use, refs: new Set(), byPod: this.fill(use, view) };
           this.sets.set(base, st);
+          this.indexSet(base, use, true);
           this.setOrder = undefined;
           this.usedSets = undefined;
           this.ipsetsCache = undefined;
@@ -197,9 +213,30 @@ export class FirewallState {
     st.refs.delete(policy);
     if (st.refs.size === 0) {
       this.sets.delete(base);
+      this.indexSet(base, st.use, false);
+      this.dirtySets.delete(st);
       this.setOrder = undefined;
       this.usedSets = undefined;
       this.ipsetsCache = undefined;
+    }
+  }
+
+  private indexSet(base: string, use: SetUse, add: boolean): void {
+    const spec = use.spec;
+    if (spec.kind === 'ipBlock') return;
+    const scope = spec.group.scope;
+    if (!('namespace' in scope)) {
+      if (add) this.selectorScopedSets.add(base);
+      else this.selectorScopedSets.delete(base);
+      return;
+    }
+    let l = this.setsByNs.get(scope.namespace);
+    if (add) {
+      if (!l) this.setsByNs.set(scope.namespace, (l = new Set()));
+      l.add(base);
+    } else if (l) {
+      l.delete(base);
+      if (l.size === 0) this.setsByNs.delete(scope.namespace);
     }
   }
 
@@ -229,12 +266,11 @@ export class FirewallState {
     const live = isActionable(pod) ? pod : undefined;
     const ns = key.slice(0, key.indexOf('/'));
     const labels = live ? namespaceLabels(view, ns) : undefined;
-    for (const [base, st] of this.sets) {
+    const candidates = selectorScopedOnly ? [...this.selectorScopedSets] : [...(this.setsByNs.get(ns) ?? []), ...this.selectorScopedSets];
+    for (const base of candidates) {
+      const st = this.sets.get(base) as SetState;
       const spec = st.use.spec;
       if (spec.kind === 'ipBlock') continue;
-      const scoped = 'namespace' in spec.group.scope;
-      if (selectorScopedOnly && scoped) continue;
-      if (scoped && (spec.group.scope as { namespace: string }).namespace !== ns) continue;
       const member = live !== undefined && groupHasPod(spec.group, live, labels);
       for (const fam of this.ctx.families) {
         const m = st.byPod.get(fam) as Map<string, string[]>;
@@ -244,7 +280,7 @@ export class FirewallState {
         else m.delete(key);
         changedSets.add(base);
         st.built = undefined;
-        this.ipsetsCache = undefined;
+        this.dirtySets.add(st);
       }
     }
   }
@@ -252,8 +288,10 @@ export class FirewallState {
   private updateLocalPod(key: string, pod: Pod | undefined): void {
     const local = isActionable(pod) && pod.spec?.nodeName === this.ctx.nodeName;
     if (!local) {
-      if (this.pods.delete(key)) {
-        this.dropActive();
+      const had = this.pods.get(key);
+      if (had) {
+        this.pods.delete(key);
+        this.countRefs(had, -1);
         this.podKeys = undefined;
       }
       if (this.localIps.delete(key)) this.localBuilt = undefined;
@@ -266,7 +304,10 @@ export class FirewallState {
     if (compiled) this.pods.set(key, compiled);
     else this.pods.delete(key);
     if (!had !== !compiled) this.podKeys = undefined;
-    if (!samePolicies(had, compiled)) this.dropActive();
+    if (!samePolicies(had, compiled)) {
+      if (had) this.countRefs(had, -1);
+      if (compiled) this.countRefs(compiled, 1);
+    }
     // Selected or not, the pod's firewall state is now known (an unselected
     // pod needs no chain): it joins kube-router-local-pods.
     const ips: Partial<Record<Family, string>> = {};
@@ -277,6 +318,16 @@ export class FirewallState {
     const hadIps = this.localIps.get(key);
     if (!hadIps || this.ctx.families.some((f) => hadIps[f] !== ips[f])) this.localBuilt = undefined;
     this.localIps.set(key, ips);
+  }
+
+  /** Counts a pod chain's jumps to policies in or out; the active set changes when a count leaves or reaches 0. */
+  private countRefs(pod: CompiledPod, delta: 1 | -1): void {
+    for (const k of [...pod.ingressPolicies, ...pod.egressPolicies]) {
+      const n = (this.activeRefs.get(k) ?? 0) + delta;
+      if (n > 0) this.activeRefs.set(k, n);
+      else this.activeRefs.delete(k);
+      if (n === 0 || (n === 1 && delta === 1)) this.dropActive();
+    }
   }
 
   /** Compiled policies (for diagnostics and tests). */
@@ -342,10 +393,7 @@ export class FirewallState {
   private activePolicies(): Set<string> {
     if (this.activeCache) return this.activeCache;
     const out = new Set<string>();
-    for (const pod of this.pods.values()) {
-      for (const k of pod.ingressPolicies) if (this.policies.has(k)) out.add(k);
-      for (const k of pod.egressPolicies) if (this.policies.has(k)) out.add(k);
-    }
+    for (const k of this.activeRefs.keys()) if (this.policies.has(k)) out.add(k);
     this.activeCache = out;
     return out;
   }
@@ -357,27 +405,47 @@ export class FirewallState {
    * are sorted only when a set comes or goes.
    */
   private ipsets(active: ReadonlySet<string>): IpsetSet[] {
-    if (this.ipsetsCache) return [...this.ipsetsCache];
+    const cache = this.ipsetsCache;
+    if (cache) {
+      // Only members changed: those sets are built again in place.
+      for (const st of this.dirtySets) {
+        for (const fam of this.ctx.families) {
+          const name = st.use.names[fam];
+          const at = name === undefined ? undefined : this.ipsetsIndex.get(name);
+          if (at !== undefined) cache[at] = this.builtSet(st, fam, name as string);
+        }
+      }
+      this.dirtySets.clear();
+      return [...cache];
+    }
+    this.dirtySets.clear();
     const used = (this.usedSets ??= this.setsUsedBy(active));
     const out: IpsetSet[] = [];
+    this.ipsetsIndex.clear();
     for (const fam of FAMILIES) {
       if (!this.ctx.families.includes(fam)) continue;
       for (const st of used) {
         const name = st.use.names[fam];
         if (!name) continue;
-        const built = (st.built ??= new Map());
-        let set = built.get(fam);
-        if (!set || set.name !== name) {
-          const entries = new Set<string>();
-          for (const e of (st.byPod.get(fam) as Map<string, string[]>).values()) for (const x of e) entries.add(x);
-          set = toIpset(name, st.use.spec, fam, [...entries].sort(cmp));
-          built.set(fam, set);
-        }
-        out.push(set);
+        this.ipsetsIndex.set(name, out.length);
+        out.push(this.builtSet(st, fam, name));
       }
     }
     this.ipsetsCache = out;
     return [...out];
+  }
+
+  /** The kernel set of `st` in `fam`, built again only after its members changed. */
+  private builtSet(st: SetState, fam: Family, name: string): IpsetSet {
+    const built = (st.built ??= new Map());
+    let set = built.get(fam);
+    if (!set || set.name !== name) {
+      const entries = new Set<string>();
+      for (const e of (st.byPod.get(fam) as Map<string, string[]>).values()) for (const x of e) entries.add(x);
+      set = toIpset(name, st.use.spec, fam, [...entries].sort(cmp));
+      built.set(fam, set);
+    }
+    return set;
   }
 
   private setsUsedBy(active: ReadonlySet<string>): SetState[] {

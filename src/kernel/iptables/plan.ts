@@ -38,16 +38,13 @@ function validateChain(builtins: ReadonlySet<string>, name: string, rules: reado
   for (const r of rules) if (/[\n\r]/.test(r)) throw invalid(`rule with a line break in ${name}`, name);
 }
 
-/**
- * Checks every chain of `desired` and its jumps; with `previous` (a state
- * that passed this check), only the chains that differ from it.
- */
-export function validateDesired(desired: IptablesDesired, owned: (chain: string) => boolean, previous?: IptablesDesired): void {
+/** Checks the chains of `desired` (only those named in `only`, when given) and its jumps. */
+export function validateDesired(desired: IptablesDesired, owned: (chain: string) => boolean, only?: Iterable<string>): void {
   const builtins = new Set(BUILTIN_CHAINS[desired.table]);
-  for (const [name, rules] of desired.chains) {
-    const before = previous?.chains.get(name);
-    if (before !== undefined && sameRules(before, rules)) continue;
-    validateChain(builtins, name, rules, owned);
+  if (only) {
+    for (const name of only) validateChain(builtins, name, desired.chains.get(name) ?? [], owned);
+  } else {
+    for (const [name, rules] of desired.chains) validateChain(builtins, name, rules, owned);
   }
   const seen = new Set<string>();
   for (const j of desired.jumps) {
@@ -219,9 +216,12 @@ export function planChainChanges(desired: IptablesDesired, previous: IptablesDes
     }
     rules.forEach((r) => ruleLines.push(`-A ${name} ${hashComment(chainRuleHash(r))} ${r}`));
   }
+  // Every desired chain was there before and there are as many: none left.
   const stale: string[] = [];
-  for (const c of previous.chains.keys()) if (!desired.chains.has(c)) stale.push(c);
-  stale.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (created.length > 0 || desired.chains.size !== previous.chains.size) {
+    for (const c of previous.chains.keys()) if (!desired.chains.has(c)) stale.push(c);
+    stale.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
   const body = [...created.map((c) => `:${c} - [0:0]`), ...stale.map((c) => `-F ${c}`), ...ruleLines, ...stale.map((c) => `-X ${c}`)];
   return { script: body.length ? [`*${desired.table}`, ...body, 'COMMIT'] : [], created, rewritten, deleted: stale, jumpsInserted: 0, jumpsDeleted: 0 };
 }

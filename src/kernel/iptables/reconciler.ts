@@ -35,10 +35,10 @@ export class IptablesReconciler implements Iptables {
   }
 
   async applyChains(desired: IptablesDesired, previous: IptablesDesired, opts: Pick<IptablesApplyOptions, 'owned'>): Promise<IptablesApplyResult | undefined> {
-    // `previous` was applied, so it passed this check: only what differs is checked again.
-    validateDesired(desired, opts.owned, previous);
     const plan = planChainChanges(desired, previous);
     if (!plan) return undefined;
+    // `previous` was applied, so it passed this check: only the chains written now are checked.
+    validateDesired(desired, opts.owned, [...plan.created, ...plan.rewritten]);
     const result: IptablesApplyResult = {
       lines: Math.max(0, plan.script.length - 2),
       created: plan.created,
