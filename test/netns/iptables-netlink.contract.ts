@@ -24,6 +24,10 @@ import { GenlChannel } from '../../src/kernel/netlink/channel.js';
 import { Protocol } from 'netlink';
 import type { IptablesFamily } from '../../src/kernel/iptables/types.js';
 import { iptablesContract } from '../unit/iptables.contract.js';
+import { ctxFor } from '../unit/firewall-fixtures.js';
+import { commonChain, inputHead, tailChain } from '../../src/controllers/firewall/compile-static.js';
+import { familySetName, finishRules, LOCAL_PODS_SET } from '../../src/controllers/firewall/names.js';
+import { chainRuleHash, hashComment } from '../../src/kernel/iptables/rulehash.js';
 
 function sh(argv: string[], input?: string): string {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', input });
@@ -223,6 +227,27 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
         assert.ok(!saved(fam).some((l) => l.includes('KR-STALE')) && !sh([bin(fam, '-save'), '-t', 'filter']).includes(':KR-STALE'));
       } finally {
         r.close();
+      }
+    });
+
+    it("the firewall's static chains (conntrack, icmp types, addrtype + multiport node ports, default-deny set gates) print as iptables-restore writes them", async () => {
+      const ctx = { ...ctxFor('n1'), families: [fam], defaultDeny: true, podCidrs: [fam === 'ipv4' ? '10.244.1.0/24' : 'fd00:244:1::/64'], serviceClusterIpRanges: ['10.96.0.0/12', 'fd00:96::/112'] };
+      const set = familySetName(LOCAL_PODS_SET, fam);
+      sh(['ipset', 'create', set, 'hash:ip', 'family', fam === 'ipv4' ? 'inet' : 'inet6']);
+      const rules = [...commonChain(fam), ...inputHead(ctx, fam), ...tailChain(ctx, fam)].map((r) => finishRules([r], false)[0]);
+      const script = (c: string): string => ['*filter', `:${c} - [0:0]`, ...rules.map((r) => `-A ${c} ${hashComment(chainRuleHash(r))} ${r}`), 'COMMIT', ''].join('\n');
+      try {
+        await d.restore(script('KR-STATIC'));
+        assert.equal(d.netlinkStats.applied, 1, d.netlinkStats.lastReason);
+        sh([bin(fam, '-restore'), '--noflush'], script('KR-REF'));
+        const all = saved(fam);
+        const ours = all.filter((l) => l.startsWith('-A KR-STATIC ')).map((l) => l.replace('KR-STATIC', 'X'));
+        assert.equal(ours.length, rules.length);
+        assert.ok(ours.some((l) => / -m conntrack --ctstate RELATED,ESTABLISHED /.test(l)) && ours.some((l) => / -m multiport --dports 30000:32767 /.test(l)), ours.join('\n'));
+        assert.deepEqual(ours, all.filter((l) => l.startsWith('-A KR-REF ')).map((l) => l.replace('KR-REF', 'X')));
+      } finally {
+        reset();
+        spawnSync('ipset', ['destroy', set]);
       }
     });
 

@@ -85,6 +85,33 @@ describe('nf_tables rule compiler', () => {
     assert.deepEqual(kinds(rule('-p sctp -j RETURN').exprs), ['meta-l4proto', 'cmp', 'counter', 'verdict']);
   });
 
+  it("the static chains' shapes: conntrack rev 3, icmp / icmp6 rev 0 after the protocol, multiport rev 1, a prefix off a byte boundary masked", () => {
+    const ct = rule('-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+    assert.deepEqual(kinds(ct.exprs), ['match', 'counter', 'verdict']);
+    const info = (ct.exprs[0] as { info: Buffer }).info;
+    assert.equal(info.length, 168, 'sizeof(struct xt_conntrack_mtinfo3) aligned to 8');
+    const u16 = (b: Buffer, at: number): number => (LE ? b.readUInt16LE(at) : b.readUInt16BE(at));
+    assert.deepEqual([u16(info, 146), u16(info, 150)], [1, 0b110], 'match_flags STATE; state_mask ESTABLISHED|RELATED');
+    assert.equal(u16((rule('-m conntrack --ctstate INVALID -j DROP').exprs[0] as { info: Buffer }).info, 150), 1);
+    const icmp = rule('-p icmp -m icmp --icmp-type echo-request -j ACCEPT');
+    assert.equal(icmp.proto, 1);
+    assert.deepEqual(icmp.exprs[2], { kind: 'match', name: 'icmp', rev: 0, info: Buffer.from([8, 0, 255, 0, 0, 0, 0, 0]) });
+    const icmp6 = rule('-p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -j ACCEPT', 'ipv6');
+    assert.equal(icmp6.proto, 58);
+    assert.deepEqual(icmp6.exprs[2], { kind: 'match', name: 'icmp6', rev: 0, info: Buffer.from([135, 0, 255, 0, 0, 0, 0, 0]) });
+    const mp = rule('-p tcp -m addrtype --dst-type LOCAL -m multiport --dports 30000:32767,8080 -j RETURN');
+    assert.deepEqual(kinds(mp.exprs), ['meta-l4proto', 'cmp', 'match', 'match', 'counter', 'verdict']);
+    const m = (mp.exprs[3] as { name: string; info: Buffer });
+    assert.equal(m.name, 'multiport');
+    assert.deepEqual([m.info.length, m.info[0], m.info[1], u16(m.info, 2), u16(m.info, 4), u16(m.info, 6), m.info[32], m.info[33], m.info[34]], [48, 1, 3, 30000, 32767, 8080, 1, 0, 0]);
+    const net = rule('-d 10.96.0.0/12 -j RETURN');
+    assert.deepEqual(net.exprs.slice(0, 3), [
+      { kind: 'payload', offset: 16, len: 4 },
+      { kind: 'bitwise', mask: Buffer.from([255, 240, 0, 0]) },
+      { kind: 'cmp', op: 'eq', data: Buffer.from([10, 96, 0, 0]) },
+    ]);
+  });
+
   it('returns a reason for every shape it does not write, so iptables-restore is used', () => {
     for (const [text, fam] of [
       ['-p tcp --dport 80 -j ACCEPT', 'ipv4'],
@@ -93,9 +120,16 @@ describe('nf_tables rule compiler', () => {
       ['-p udp -m tcp --dport 80 -j RETURN', 'ipv4'],
       ['-p tcp -m tcp --dport 90:80 -j RETURN', 'ipv4'],
       ['-p sctp -m sctp --dport 80 -j RETURN', 'ipv4'],
-      ['-p icmp -j RETURN', 'ipv4'],
-      ['-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', 'ipv4'],
-      ['-s 10.0.0.0/20 -j ACCEPT', 'ipv4'],
+      ['-m icmp --icmp-type echo-request -j ACCEPT', 'ipv4'],
+      ['-p icmp -m icmp --icmp-type redirect -j ACCEPT', 'ipv4'],
+      ['-p ipv6-icmp -m icmp --icmp-type echo-request -j ACCEPT', 'ipv6'],
+      ['-p icmp -m icmp --icmp-type 8/0 -j ACCEPT', 'ipv4'],
+      ['-m conntrack --ctstate RELATED,SOMETHING -j ACCEPT', 'ipv4'],
+      ['-m conntrack --ctstatus ASSURED -j ACCEPT', 'ipv4'],
+      ['-m multiport --dports 80 -j ACCEPT', 'ipv4'],
+      ['-p tcp -m multiport --sports 80 -j ACCEPT', 'ipv4'],
+      ['-p tcp -m multiport --dports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16 -j ACCEPT', 'ipv4'],
+      ['-s 10.0.0.0/ -j ACCEPT', 'ipv4'],
       ['! -s 10.0.0.1 -j ACCEPT', 'ipv4'],
       ['-s fd00::1 -j ACCEPT', 'ipv4'],
       ['-s 10.0.0.1 -j ACCEPT', 'ipv6'],

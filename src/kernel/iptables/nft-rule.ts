@@ -7,7 +7,7 @@
 // (read back from the lab kernel with `nft --debug=netlink` after an
 // iptables-nft-restore of the same rules):
 //   -p tcp|udp|sctp                  meta l4proto + cmp eq (and the rule's compat proto)
-//   -s/-d ADDR[/LEN]                 payload load + cmp eq (LEN a multiple of 8)
+//   -s/-d ADDR[/LEN]                 payload load + cmp eq (LEN not a multiple of 8: + bitwise)
 //   -m tcp|udp --dport N[:M]         payload load (transport + 2) + cmp eq, or range
 //   -m set [!] --match-set S DIRS    match set rev 4 (the set's kernel index, looked up
 //                                    by name when the batch is written)
@@ -15,6 +15,9 @@
 //   -m addrtype --src-type/--dst-type LOCAL   match addrtype rev 1
 //   -m mark [!] --mark V/M           meta load mark, bitwise & M, cmp eq/neq V
 //   -m limit --limit N/UNIT --limit-burst B   limit (packets)
+//   -m conntrack --ctstate S[,S...]  match conntrack rev 3
+//   -p icmp -m icmp --icmp-type T    match icmp rev 0 (ipv6-icmp: icmp6 --icmpv6-type)
+//   -m multiport --dports P[:Q][,...]          match multiport rev 1
 //   then: counter, and the verdict:
 //   -j ACCEPT|DROP|RETURN|CHAIN      immediate verdict
 //   -j NFLOG --nflog-group G         log group G
@@ -81,7 +84,26 @@ const XT_MAX_COMMENT_LEN = 256;
 const XT_ADDRTYPE_LOCAL = 1 << 2;
 const IPT_ICMP_PORT_UNREACHABLE = 3;
 const IP6T_ICMP6_PORT_UNREACH = 4;
-const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
+const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, 'ipv6-icmp': 58, icmpv6: 58 };
+/** libxt_icmp / libip6t_icmp6 type names (the ones without a code: codes 0-255). */
+const ICMP_TYPES: Record<IptablesFamily, Record<string, number>> = {
+  ipv4: { 'echo-reply': 0, 'destination-unreachable': 3, 'echo-request': 8, 'time-exceeded': 11, 'parameter-problem': 12 },
+  ipv6: {
+    'destination-unreachable': 1,
+    'packet-too-big': 2,
+    'time-exceeded': 3,
+    'parameter-problem': 4,
+    'echo-request': 128,
+    'echo-reply': 129,
+    'neighbour-solicitation': 135,
+    'neighbour-advertisement': 136,
+  },
+};
+/** xt_conntrack.h: XT_CONNTRACK_STATE_BIT(ctinfo) = 1 << (ctinfo + 1); INVALID 1 << 0; UNTRACKED 1 << (IP_CT_NUMBER + 3). */
+const CT_STATES: Record<string, number> = { INVALID: 1, ESTABLISHED: 1 << 1, RELATED: 1 << 2, NEW: 1 << 3, UNTRACKED: 1 << 8 };
+const XT_CONNTRACK_STATE = 1 << 0;
+const XT_MULTIPORT_DESTINATION = 1;
+const XT_MULTI_PORTS = 15;
 const LIMIT_UNITS: Record<string, number> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86400, day: 86400 };
 
 function hostU32s(...values: number[]): Buffer {
@@ -107,13 +129,24 @@ function addressExprs(text: string, src: boolean, family: IptablesFamily): NftEx
   if (fam === undefined || (fam === 10) !== v6) return `address ${text} is not ${family}`;
   const bits = v6 ? 128 : 32;
   const len = lenText === undefined ? bits : Number(lenText);
-  if (!Number.isInteger(len) || len < 0 || len > bits || len % 8 !== 0) return `prefix length of ${text}`;
+  if (!Number.isInteger(len) || len < 0 || len > bits || lenText === '') return `prefix length of ${text}`;
   if (len === 0) return [];
-  const bytes = addrToBytes(addr).subarray(0, len / 8);
   const offset = v6 ? (src ? 8 : 24) : src ? 12 : 16;
+  if (len % 8 === 0) {
+    return [
+      { kind: 'payload', offset, len: len / 8 },
+      { kind: 'cmp', op: 'eq', data: Buffer.from(addrToBytes(addr).subarray(0, len / 8)) },
+    ];
+  }
+  // Not on a byte boundary: iptables-nft loads the whole address, masks it and compares (add_addr).
+  const mask = Buffer.alloc(bits / 8);
+  for (let i = 0; i < len; i++) mask[i >> 3] |= 0x80 >> (i & 7);
+  const data = Buffer.from(addrToBytes(addr));
+  for (let i = 0; i < data.length; i++) data[i] &= mask[i];
   return [
-    { kind: 'payload', offset, len: len / 8 },
-    { kind: 'cmp', op: 'eq', data: Buffer.from(bytes) },
+    { kind: 'payload', offset, len: bits / 8 },
+    { kind: 'bitwise', mask },
+    { kind: 'cmp', op: 'eq', data },
   ];
 }
 
@@ -183,6 +216,29 @@ export function compileNftRule(rule: string, family: IptablesFamily): NftRule | 
       if (!lm || unit === undefined || !Number.isInteger(burst) || burst < 0) return 'limit form';
       matches.push({ kind: 'limit', rate: Number(lm[1]), unitSeconds: unit, burst });
       i += 6;
+    } else if (t === '-m' && a[i + 1] === 'conntrack' && a[i + 2] === '--ctstate' && a[i + 3] !== undefined) {
+      let mask = 0;
+      for (const st of a[i + 3].split(',')) {
+        const bit = CT_STATES[st];
+        if (bit === undefined) return `conntrack state ${st}`;
+        mask |= bit;
+      }
+      matches.push({ kind: 'match', name: 'conntrack', rev: 3, info: conntrackInfo(mask) });
+      i += 4;
+    } else if (t === '-m' && (a[i + 1] === 'icmp' || a[i + 1] === 'icmp6') && a[i + 2] === (a[i + 1] === 'icmp' ? '--icmp-type' : '--icmpv6-type') && a[i + 3] !== undefined) {
+      const v6 = a[i + 1] === 'icmp6';
+      if (v6 !== (family === 'ipv6') || proto !== (v6 ? 58 : 1)) return `-m ${a[i + 1]} without -p ${v6 ? 'ipv6-icmp' : 'icmp'}`;
+      const type = ICMP_TYPES[family][a[i + 3]];
+      if (type === undefined) return `icmp type ${a[i + 3]}`;
+      // struct ipt_icmp / ip6t_icmp { __u8 type; __u8 code[2]; __u8 invflags; }
+      matches.push({ kind: 'match', name: a[i + 1], rev: 0, info: Buffer.from([type, 0, 0xff, 0, 0, 0, 0, 0]) });
+      i += 4;
+    } else if (t === '-m' && a[i + 1] === 'multiport' && a[i + 2] === '--dports' && a[i + 3] !== undefined) {
+      if (proto === 0) return '-m multiport without -p';
+      const info = multiportInfo(a[i + 3]);
+      if (typeof info === 'string') return info;
+      matches.push({ kind: 'match', name: 'multiport', rev: 1, info });
+      i += 4;
     } else if (t === '-j' && a[i + 1] !== undefined && verdict === undefined) {
       const target = a[i + 1];
       const rest = a.slice(i + 2);
@@ -220,6 +276,43 @@ function hostU32(v: number): Buffer {
   const b = Buffer.alloc(4);
   if (LE) b.writeUInt32LE(v >>> 0);
   else b.writeUInt32BE(v >>> 0);
+  return b;
+}
+
+function conntrackInfo(stateMask: number): Buffer {
+  // struct xt_conntrack_mtinfo3: 8 addresses/masks (128 bytes), expires_min/max (u32 x2), then
+  // u16 l4proto @136, origsrc_port, origdst_port, replsrc_port, repldst_port, match_flags @146,
+  // invert_flags @148, state_mask @150, status_mask, 4 port_high: 164 bytes, 168 aligned.
+  const b = Buffer.alloc(XT_ALIGN(164));
+  const u16 = (v: number, at: number): number => (LE ? b.writeUInt16LE(v, at) : b.writeUInt16BE(v, at));
+  u16(XT_CONNTRACK_STATE, 146);
+  u16(stateMask, 150);
+  return b;
+}
+
+/** `--dports` of multiport rev 1, or why not. */
+function multiportInfo(text: string): Buffer | string {
+  // struct xt_multiport_v1 { __u8 flags; __u8 count; __u16 ports[15]; __u8 pflags[15]; __u8 invert; }  48 bytes
+  const ports: number[] = [];
+  const pflags: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(part);
+    const from = m ? Number(m[1]) : NaN;
+    const to = m?.[2] !== undefined ? Number(m[2]) : undefined;
+    if (!m || from > 65535 || (to !== undefined && (to > 65535 || to < from))) return `multiport ports ${text}`;
+    ports.push(from);
+    pflags.push(to === undefined ? 0 : 1);
+    if (to !== undefined) {
+      ports.push(to);
+      pflags.push(0);
+    }
+  }
+  if (ports.length > XT_MULTI_PORTS) return `multiport ports ${text}: more than ${XT_MULTI_PORTS}`;
+  const b = Buffer.alloc(48);
+  b[0] = XT_MULTIPORT_DESTINATION;
+  b[1] = ports.length;
+  ports.forEach((p, i) => (LE ? b.writeUInt16LE(p, 2 + 2 * i) : b.writeUInt16BE(p, 2 + 2 * i)));
+  pflags.forEach((f, i) => (b[32 + i] = f));
   return b;
 }
 
