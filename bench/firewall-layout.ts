@@ -1,5 +1,6 @@
-// Sizes of the kernel state for the firewall benches: ours (from the
-// controller's FirewallDesired) and what kube-router's layout would need for
+// Sizes of the kernel state for the firewall benches: ours (read back from
+// the kernel; it includes the KUBE-NWPLCY-SEL-* chains, one per podSelector
+// that two or more policies of a namespace share) and what kube-router's layout would need for
 // the same cluster (derived from shared/notes/kube-router-reference.md §3.3
 // and §6, IPv4 only), counted as a LOWER bound for kube-router so that
 // "ours <= kube-router's" is not flattered:

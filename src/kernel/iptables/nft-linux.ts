@@ -60,6 +60,7 @@ const NFPROTO: Record<IptablesFamily, number> = { ipv4: 2, ipv6: 10 };
 const IPSET_CMD_GET_BYNAME = 14;
 const IPSET_PROTOCOL_GET_BYNAME = 7;
 const IPSET_ATTR_INDEX = 11;
+const GET_BYNAME_PER_DATAGRAM = 64;
 
 const msgType = (t: number): number => (NFNL_SUBSYS_NFTABLES << 8) | t;
 
@@ -79,8 +80,10 @@ export class NftRestorer {
   constructor(
     readonly family: IptablesFamily,
     timeoutMs = 10_000,
+    /** SO_RCVBUF (tests: the kernel's default 212992, which a full sync's answers must fit). */
+    recvBufferBytes?: number,
   ) {
-    this.ch = new GenlChannel({ protocol: Protocol.NETFILTER, timeoutMs });
+    this.ch = new GenlChannel({ protocol: Protocol.NETFILTER, timeoutMs, recvBufferBytes });
   }
 
   close(): void {
@@ -125,10 +128,19 @@ export class NftRestorer {
     return out;
   }
 
-  /** The kernel index of each set (IPSET_CMD_GET_BYNAME, all in one datagram); absent: no such set. */
+  /**
+   * The kernel index of each set (IPSET_CMD_GET_BYNAME, GET_BYNAME_PER_DATAGRAM
+   * requests per datagram: each is answered by a reply and an ACK, and a full
+   * sync's thousand sets at once would overflow the receive buffer); absent:
+   * no such set.
+   */
   async setIndices(names: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    if (names.length === 0) return out;
+    for (let i = 0; i < names.length; i += GET_BYNAME_PER_DATAGRAM) await this.setIndicesOf(names.slice(i, i + GET_BYNAME_PER_DATAGRAM), out);
+    return out;
+  }
+
+  private async setIndicesOf(names: readonly string[], out: Map<string, number>): Promise<void> {
     const msgs: NfBatchMessage[] = names.map((name) => ({
       type: (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_GET_BYNAME,
       flags: 0,
@@ -147,7 +159,6 @@ export class NftRestorer {
         if (idx && idx.length >= 2) out.set(name, idx.readUInt16BE(0));
       }
     });
-    return out;
   }
 
   private message(table: string, m: NftMessage, echo: boolean, setIndex: SetIndex): NfBatchMessage {

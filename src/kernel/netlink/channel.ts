@@ -56,6 +56,8 @@ export interface ChannelOptions {
   /** Netlink protocol of the socket. Default NETLINK_GENERIC. */
   protocol?: Protocol;
   timeoutMs?: number;
+  /** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max). Default 4 MiB. */
+  recvBufferBytes?: number;
 }
 
 export class GenlChannel {
@@ -63,15 +65,17 @@ export class GenlChannel {
   private readonly mutex = new Mutex();
   readonly timeoutMs: number;
   private readonly protocol: Protocol;
+  private readonly recvBufferBytes: number;
 
   constructor(opts: ChannelOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.protocol = opts.protocol ?? Protocol.GENERIC;
+    this.recvBufferBytes = opts.recvBufferBytes ?? BUFFER_BYTES;
   }
 
   private socket(): NetlinkSocket {
     if (!this.nl) {
-      this.nl = createNetlink(this.protocol, { recvBufferSize: BUFFER_BYTES, sendBufferSize: BUFFER_BYTES });
+      this.nl = createNetlink(this.protocol, { recvBufferSize: this.recvBufferBytes, sendBufferSize: BUFFER_BYTES });
     }
     return this.nl;
   }

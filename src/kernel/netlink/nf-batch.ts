@@ -1,10 +1,19 @@
 // One nfnetlink batch (nf_tables' transaction): BATCH_BEGIN, the messages,
 // BATCH_END, in ONE datagram (the kernel processes a batch per skb and
-// aborts one without its END). Every message asks for an ACK; the kernel
-// queues each message's ACK or error and delivers them all after the batch
-// is committed or aborted (nfnetlink_rcv_batch), so the answer is complete
-// when every message has answered. A commit that fails, or an error the
-// kernel could not queue, is answered on the BEGIN message's sequence number.
+// aborts one without its END). The kernel queues each message's error (and
+// its ACK when asked for) and delivers them in message order after the
+// batch is committed or aborted (nfnetlink_rcv_batch). Only the LAST
+// message asks for an ACK: thousands of ACKs (a full sync) overflow the
+// socket's receive buffer (SO_RCVBUF is capped by net.core.rmem_max), and
+// the answer is complete anyway once the last message has answered, every
+// error of the messages before it having come first. A commit that fails,
+// or an error the kernel could not queue, is answered on the BEGIN
+// message's sequence number.
+//
+// The kernel processes the batch inside sendmsg, which the `netlink`
+// package calls on the event loop's thread: the timeout starts when the
+// send has returned, so a batch that takes longer than it to apply is not
+// taken for a lost answer.
 //
 // The `netlink` package has no batch API: the frames go out through its raw
 // socket and the answers come back as its `message` events, as in
@@ -55,11 +64,13 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
     });
   }
   const index = new Map<number, number>();
+  const batch = resId !== undefined;
   for (let i = 0; i < msgs.length; i++) {
     const m = msgs[i];
     const seq = sock.generateSeq();
     index.set(seq, i);
-    w.message(m.type, Flags.REQUEST | Flags.ACK | m.flags, seq, port, () => m.write(w));
+    const ack = !batch || i === msgs.length - 1 ? Flags.ACK : 0;
+    w.message(m.type, Flags.REQUEST | ack | m.flags, seq, port, () => m.write(w));
   }
   if (resId !== undefined) w.message(NFNL_MSG_BATCH_END, Flags.REQUEST, sock.generateSeq(), port, () => w.nfgen(0, 0, resId));
   const datagram = w.finish();
@@ -90,25 +101,35 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
         if (i === undefined || result.errnos[i] !== -1) continue;
         result.errnos[i] = errno;
         answered++;
+        if (batch && i === msgs.length - 1) {
+          // The last message's answer comes after every error: the others succeeded.
+          for (let j = 0; j < msgs.length; j++) if (result.errnos[j] === -1) result.errnos[j] = 0;
+          return finish();
+        }
       }
       if (answered === msgs.length) finish();
     }
+    const lost = (): void => {
+      // A batch that answered an error for one message was aborted as a whole: that much is known.
+      if (batch && result.errnos.some((e) => e > 0)) {
+        for (let j = 0; j < msgs.length; j++) if (result.errnos[j] === -1) result.errnos[j] = 0;
+      } else {
+        result.timedOut = true;
+      }
+      finish();
+    };
     function onError(): void {
-      result.timedOut = true;
-      finish();
+      lost();
     }
-    timer = setTimeout(() => {
-      result.timedOut = true;
-      finish();
-    }, timeoutMs);
     sock.on('message', onMessage);
     sock.on('error', onError);
     if (msgs.length === 0) return finish();
     sock.socket.send(datagram, {}, (err) => {
       if (err) {
         result.timedOut = true;
-        finish();
+        return finish();
       }
+      timer = setTimeout(lost, timeoutMs);
     });
   });
 }
