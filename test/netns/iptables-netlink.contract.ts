@@ -268,14 +268,20 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
         lines.push('COMMIT', '');
         return lines.join('\n');
       };
-      // With the receive buffer a node has by default (rmem_default; this host's rmem_max is larger):
+      // With the receive buffer a node has by default (rmem_max 212,992; this host's is larger):
       // 3,000 ACKs would not fit, so only the last message asks for one.
-      const small = new NftRestorer(fam, 10_000, 212_992);
+      const small = new NftRestorer(fam, 10_000, { recvBufferBytes: 212_992 });
+      // With a node's default send buffer (wmem_max 212,992, doubled by the kernel) the ~1 MB
+      // batch cannot be one datagram: it is not sent, and the driver falls back to iptables-restore.
+      const tight = new NftRestorer(fam, 10_000, { sendBufferBytes: 212_992 });
       try {
         const r = await small.restore(big());
         assert.ok(r.applied, r.applied ? '' : r.reason);
         assert.equal(saved(fam).filter((l) => l.startsWith('-A KR-B')).length, 3000);
         reset();
+        const t = await tight.restore(big());
+        assert.ok(!t.applied && /exceeds the socket's send buffer/.test(t.reason), JSON.stringify(t));
+        assert.equal(saved(fam).filter((l) => l.startsWith('-A KR-B')).length, 0, 'nothing sent');
         await d.restore(big());
         assert.equal(d.netlinkStats.applied, 1, d.netlinkStats.lastReason);
         reset();
@@ -285,6 +291,7 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
         assert.equal(saved(fam).length, before, 'nothing of the batch applied');
       } finally {
         small.close();
+        tight.close();
         reset();
         for (const n of sets) spawnSync('ipset', ['destroy', n]);
       }

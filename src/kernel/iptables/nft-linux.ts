@@ -24,7 +24,7 @@
 import { KubeRouterError } from '../../errors.js';
 import { AttrWriter } from '../netlink/attr-writer.js';
 import { cstring, readAttrs } from '../netlink/attr-reader.js';
-import { ChannelError, GenlChannel } from '../netlink/channel.js';
+import { ChannelError, GenlChannel, type ChannelOptions } from '../netlink/channel.js';
 import type { NfBatchMessage } from '../netlink/nf-batch.js';
 import { Protocol } from 'netlink';
 import { chainsToRead, parseRestoreScript, planNftMessages, type NftMessage, type NftRuleRef, type NftScript } from './nft-plan.js';
@@ -80,10 +80,10 @@ export class NftRestorer {
   constructor(
     readonly family: IptablesFamily,
     timeoutMs = 10_000,
-    /** SO_RCVBUF (tests: the kernel's default 212992, which a full sync's answers must fit). */
-    recvBufferBytes?: number,
+    /** Socket buffers asked for (tests: a node's defaults, which the kernel caps them at). */
+    buffers: Pick<ChannelOptions, 'recvBufferBytes' | 'sendBufferBytes'> = {},
   ) {
-    this.ch = new GenlChannel({ protocol: Protocol.NETFILTER, timeoutMs, recvBufferBytes });
+    this.ch = new GenlChannel({ protocol: Protocol.NETFILTER, timeoutMs, ...buffers });
   }
 
   close(): void {
@@ -151,6 +151,7 @@ export class NftRestorer {
       },
     }));
     const r = await this.ch.nfBatch(msgs, undefined);
+    if (r.notSent !== undefined) throw new KubeRouterError('KR_ERR_KERNEL', `ipset index of ${names.length} sets: ${r.notSent}`, { call: 'IPSET_CMD_GET_BYNAME' });
     if (r.timedOut) throw new KubeRouterError('KR_ERR_KERNEL', `ipset index of ${names.length} sets: no answer`, { call: 'IPSET_CMD_GET_BYNAME' });
     names.forEach((name, i) => {
       if (r.errnos[i] !== 0) return;
@@ -239,6 +240,7 @@ export class NftRestorer {
     const msgs = plan.messages.map((m, i) => this.message(table, m, echo[i], setIndex));
     const r = await this.ch.nfBatch(msgs, NFNL_SUBSYS_NFTABLES, genId);
     this.cache = undefined;
+    if (r.notSent !== undefined) return { applied: false, reason: r.notSent };
     if (r.timedOut) throw new KubeRouterError('KR_ERR_KERNEL', `nf_tables batch of ${msgs.length} messages: no answer (outcome unknown)`, { call: 'nfnetlink batch' });
     if (r.batchErrno === ERESTART) return 'stale';
     if (r.batchErrno) return { applied: false, reason: `batch refused: errno ${r.batchErrno}` };

@@ -58,6 +58,8 @@ export interface ChannelOptions {
   timeoutMs?: number;
   /** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max). Default 4 MiB. */
   recvBufferBytes?: number;
+  /** SO_SNDBUF asked for (capped at net.core.wmem_max; a datagram must fit). Default 4 MiB. */
+  sendBufferBytes?: number;
 }
 
 export class GenlChannel {
@@ -66,16 +68,18 @@ export class GenlChannel {
   readonly timeoutMs: number;
   private readonly protocol: Protocol;
   private readonly recvBufferBytes: number;
+  private readonly sendBufferBytes: number;
 
   constructor(opts: ChannelOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.protocol = opts.protocol ?? Protocol.GENERIC;
     this.recvBufferBytes = opts.recvBufferBytes ?? BUFFER_BYTES;
+    this.sendBufferBytes = opts.sendBufferBytes ?? BUFFER_BYTES;
   }
 
   private socket(): NetlinkSocket {
     if (!this.nl) {
-      this.nl = createNetlink(this.protocol, { recvBufferSize: this.recvBufferBytes, sendBufferSize: BUFFER_BYTES });
+      this.nl = createNetlink(this.protocol, { recvBufferSize: this.recvBufferBytes, sendBufferSize: this.sendBufferBytes });
     }
     return this.nl;
   }

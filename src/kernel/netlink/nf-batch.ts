@@ -41,6 +41,8 @@ export interface NfBatchResult {
   batchErrno: number;
   /** No complete answer within the timeout: the outcome is unknown. */
   timedOut: boolean;
+  /** Why the batch was not sent at all (the kernel never saw it): too large for the socket, or sendmsg failed. */
+  notSent?: string;
   /** Per message, what the kernel sent back besides the ACK (NLM_F_ECHO): the payloads. */
   echoes: Buffer[][];
 }
@@ -75,6 +77,11 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
   if (resId !== undefined) w.message(NFNL_MSG_BATCH_END, Flags.REQUEST, sock.generateSeq(), port, () => w.nfgen(0, 0, resId));
   const datagram = w.finish();
   const result: NfBatchResult = { errnos: new Array<number>(msgs.length).fill(-1), batchErrno: 0, timedOut: false, echoes: msgs.map(() => []) };
+  // The kernel refuses a datagram larger than the socket's send buffer (EMSGSIZE), which SO_SNDBUF
+  // cannot raise past net.core.wmem_max (iptables-nft uses SO_SNDBUFFORCE; the `netlink` package
+  // has no such call). A batch is one datagram: a larger one is not sent, and the caller falls back.
+  const limit = sock.socket.getSendBufferSize() - 64;
+  if (datagram.length > limit) return Promise.resolve({ ...result, notSent: `a batch of ${datagram.length} bytes exceeds the socket's send buffer (${limit} bytes; net.core.wmem_max)` });
   let answered = 0;
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
@@ -126,7 +133,7 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
     if (msgs.length === 0) return finish();
     sock.socket.send(datagram, {}, (err) => {
       if (err) {
-        result.timedOut = true;
+        result.notSent = `sendmsg: ${err instanceof Error ? err.message : String(err)}`;
         return finish();
       }
       timer = setTimeout(lost, timeoutMs);
