@@ -263,3 +263,27 @@ test('incremental updates equal a rebuild over 400 random events (pods, policies
   assert.ok([...d.iptables.ipv4!.chains.keys()].some((k) => k.startsWith('KUBE-NWPLCY-SEL-')), 'selector chains were exercised');
   assert.ok(d.ipsets.length > 0);
 });
+
+test('a namespaceSelector peer: pods of the namespaces it matches, and of one the cache lacks when it matches no labels; rebuild and incremental agree', () => {
+  const c = Cluster.e2e();
+  c.namespaces.put(mkNs('y', { team: 'red' }));
+  c.pods.put(mkPod('w', 'orphan', '10.244.2.99', NODE2)); // namespace w not in the cache (yet)
+  c.policy('x', 'no-team', { ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'DoesNotExist' }] } }] }] });
+  c.policy('x', 'red', { ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'red' } } }] }] });
+  const s = new FirewallState(ctxFor(NODE1));
+  s.rebuild(c.view);
+  const members = (d: FirewallDesired): string[][] => d.ipsets.map((x) => [...x.entries].sort());
+  const sets = members(s.desired());
+  const noTeam = sets.find((e) => e.includes('10.244.2.99'));
+  assert.ok(noTeam, 'the pod of the namespace the cache lacks is in the DoesNotExist set');
+  assert.ok(!noTeam.includes(c.ip('y/a')), 'y has team=red');
+  const red = sets.find((e) => e.includes(c.ip('y/a')));
+  assert.deepEqual(red, [c.ip('y/a'), c.ip('y/b'), c.ip('y/c')].sort());
+  // The same pod arriving as an event gives the same sets.
+  const t = new FirewallState(ctxFor(NODE1));
+  c.pods.del('w/orphan');
+  t.rebuild(c.view);
+  c.pods.put(mkPod('w', 'orphan', '10.244.2.99', NODE2));
+  t.update({ policies: [], pods: ['w/orphan'], namespaces: [] }, c.view);
+  assert.deepEqual(members(t.desired()), sets);
+});

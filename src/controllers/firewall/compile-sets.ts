@@ -22,14 +22,28 @@ export function isActionable(pod: Pod | undefined): pod is Pod {
   return !!pod.status?.podIP;
 }
 
+/**
+ * Canonical addresses per pod object. The cache replaces a pod's object on
+ * every update and never changes one, so an object's addresses are fixed:
+ * a full compile asks for them once per set that could hold the pod.
+ */
+const podIps = new WeakMap<Pod, { ipv4?: string; ipv6?: string }>();
+
 /** The pod's address of one family (canonical), if any. */
 export function podIp(pod: Pod, fam: Family): string | undefined {
-  const list = pod.status?.podIPs?.length ? pod.status.podIPs.map((x) => x.ip) : pod.status?.podIP ? [pod.status.podIP] : [];
-  for (const text of list) {
-    const a = canonicalAddr(text);
-    if (a && a.v6 === (fam === 'ipv6')) return a.addr;
+  let ips = podIps.get(pod);
+  if (!ips) {
+    ips = {};
+    const list = pod.status?.podIPs?.length ? pod.status.podIPs.map((x) => x.ip) : pod.status?.podIP ? [pod.status.podIP] : [];
+    for (const text of list) {
+      const a = canonicalAddr(text);
+      if (!a) continue;
+      const f: Family = a.v6 ? 'ipv6' : 'ipv4';
+      ips[f] ??= a.addr;
+    }
+    podIps.set(pod, ips);
   }
-  return undefined;
+  return ips[fam];
 }
 
 export function namespaceLabels(view: Pick<ClusterView, 'namespaces'>, ns: string): Record<string, string> | undefined {

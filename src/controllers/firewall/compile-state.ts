@@ -249,7 +249,12 @@ export class FirewallState {
         if (e.length) m.set('', e);
       } else {
         const scope = use.spec.group.scope;
-        const candidates = 'namespace' in scope ? view.pods.listNamespace(scope.namespace) : view.pods.list();
+        // A namespaceSelector scope: the pods of the namespaces it matches (the store indexes pods by
+        // namespace), unless it matches a namespace without labels, as it does one the cache lacks.
+        let candidates: Pod[];
+        if ('namespace' in scope) candidates = view.pods.listNamespace(scope.namespace);
+        else if (scope.selector.matches(undefined)) candidates = view.pods.list();
+        else candidates = view.namespaces.list().flatMap((n) => (scope.selector.matches(n.metadata.labels) ? view.pods.listNamespace(n.metadata.name) : []));
         for (const pod of candidates) {
           if (!isActionable(pod)) continue;
           if (!groupHasPod(use.spec.group, pod, namespaceLabels(view, pod.metadata.namespace ?? ''))) continue;
