@@ -175,6 +175,7 @@ export class FirewallState {
   }
 
   private updatePolicy(key: string, view: ClusterView, changedSets: Set<string>): void {
+    // Its sets may come or go (unref, below): the used sets and the ipsets list go with the active set.
     this.dropActive();
     this.errorsCache = undefined;
     const old = this.policies.get(key);
@@ -194,8 +195,6 @@ export class FirewallState {
           this.sets.set(base, st);
           this.indexSet(base, use, true);
           this.setOrder = undefined;
-          this.usedSets = undefined;
-          this.ipsetsCache = undefined;
           changedSets.add(base);
         }
         for (const fam of Object.keys(use.names) as Family[]) st.use.names[fam] = use.names[fam];
@@ -214,10 +213,7 @@ export class FirewallState {
     if (st.refs.size === 0) {
       this.sets.delete(base);
       this.indexSet(base, st.use, false);
-      this.dirtySets.delete(st);
       this.setOrder = undefined;
-      this.usedSets = undefined;
-      this.ipsetsCache = undefined;
     }
   }
 

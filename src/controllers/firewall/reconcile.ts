@@ -15,7 +15,6 @@
 
 import type { Ipset, IpsetApplyResult, IpsetSet } from '../../kernel/ipset/types.js';
 import type { Iptables, IptablesApplyResult } from '../../kernel/iptables/types.js';
-import { sameTable } from '../../kernel/iptables/plan.js';
 import { AppliedMemo, type AppliedSet } from './applied-memo.js';
 import { isOwnedChain, isOwnedSet, type Family, type FirewallDesired } from './model.js';
 
@@ -127,10 +126,10 @@ async function applySteps(kernel: FirewallKernel, desired: FirewallDesired, opts
     const ipt = kernel.iptables[fam];
     const d = desired.iptables[fam];
     if (!ipt || !d) continue;
-    // Trusted previous state: write the changed chains without reading back.
+    // Trusted previous state: write the changed chains without reading back (nothing, when none changed).
     const before = prev?.applied.get(fam);
-    if (before && sameTable(d, before)) continue;
     const quick = before && ipt.applyChains ? await ipt.applyChains(d, before, { owned: isOwnedChain }) : undefined;
+    if (quick?.lines === 0) continue;
     const r = quick ?? (await ipt.apply(d, { owned: isOwnedChain, adoptJump: adoptKubeRouterJump, forceRewrite: opts.forceRewrite }));
     iptables[fam] = r;
     lines += r.lines;

@@ -66,16 +66,6 @@ export function sameRules(a: readonly string[], b: readonly string[]): boolean {
 
 const sameJumps = (a: readonly JumpRule[], b: readonly JumpRule[]): boolean => a.length === b.length && a.every((j, i) => jumpHash(j) === jumpHash(b[i]));
 
-/** Nothing to write: the same chains (names and rules) and jumps as `previous`. */
-export function sameTable(desired: IptablesDesired, previous: IptablesDesired): boolean {
-  if (desired.table !== previous.table || desired.chains.size !== previous.chains.size || !sameJumps(desired.jumps, previous.jumps)) return false;
-  for (const [name, rules] of desired.chains) {
-    const before = previous.chains.get(name);
-    if (before === undefined || !sameRules(before, rules)) return false;
-  }
-  return true;
-}
-
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 interface JumpChange {

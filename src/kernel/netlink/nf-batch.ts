@@ -66,12 +66,12 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
     });
   }
   const index = new Map<number, number>();
-  const batch = resId !== undefined;
+  const isBatch = resId !== undefined;
   for (let i = 0; i < msgs.length; i++) {
     const m = msgs[i];
     const seq = sock.generateSeq();
     index.set(seq, i);
-    const ack = !batch || i === msgs.length - 1 ? Flags.ACK : 0;
+    const ack = !isBatch || i === msgs.length - 1 ? Flags.ACK : 0;
     w.message(m.type, Flags.REQUEST | ack | m.flags, seq, port, () => m.write(w));
   }
   if (resId !== undefined) w.message(NFNL_MSG_BATCH_END, Flags.REQUEST, sock.generateSeq(), port, () => w.nfgen(0, 0, resId));
@@ -85,14 +85,18 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
   let answered = 0;
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
+    /** Batch messages without an answer got no error: they were applied, or aborted with the batch. */
+    const unansweredSucceeded = (): void => {
+      for (let j = 0; j < msgs.length; j++) if (result.errnos[j] === -1) result.errnos[j] = 0;
+    };
     const finish = (): void => {
       clearTimeout(timer);
       sock.off('message', onMessage);
-      sock.off('error', onError);
+      sock.off('error', lost);
       resolve(result);
     };
-    function onMessage(batch: NetlinkMessage[]): void {
-      for (const m of batch) {
+    function onMessage(replies: NetlinkMessage[]): void {
+      for (const m of replies) {
         if (m.type !== MessageType.ERROR) {
           const i = index.get(m.seq);
           if (i !== undefined) result.echoes[i].push(m.data);
@@ -108,9 +112,9 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
         if (i === undefined || result.errnos[i] !== -1) continue;
         result.errnos[i] = errno;
         answered++;
-        if (batch && i === msgs.length - 1) {
+        if (isBatch && i === msgs.length - 1) {
           // The last message's answer comes after every error: the others succeeded.
-          for (let j = 0; j < msgs.length; j++) if (result.errnos[j] === -1) result.errnos[j] = 0;
+          unansweredSucceeded();
           return finish();
         }
       }
@@ -118,18 +122,15 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
     }
     const lost = (): void => {
       // A batch that answered an error for one message was aborted as a whole: that much is known.
-      if (batch && result.errnos.some((e) => e > 0)) {
-        for (let j = 0; j < msgs.length; j++) if (result.errnos[j] === -1) result.errnos[j] = 0;
+      if (isBatch && result.errnos.some((e) => e > 0)) {
+        unansweredSucceeded();
       } else {
         result.timedOut = true;
       }
       finish();
     };
-    function onError(): void {
-      lost();
-    }
     sock.on('message', onMessage);
-    sock.on('error', onError);
+    sock.on('error', lost);
     if (msgs.length === 0) return finish();
     sock.socket.send(datagram, {}, (err) => {
       if (err) {
