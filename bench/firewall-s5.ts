@@ -61,7 +61,11 @@ async function inner(ns: string): Promise<void> {
 
   const rec = new Recorder();
   const ctl = benchController(cache, recordedKernel(rec));
+  const fullStart = performance.now();
   const full = await cpuTimed(() => ctl.sync());
+  // Where the full sync's time went: each kernel call, and the rest (compile, diff, encode).
+  const kernelMs = rec.calls.reduce((n, c) => n + c.ms, 0);
+  console.log(`full sync kernel calls: ${rec.calls.map((c) => `${c.op} ${ms(c.ms)} (ends at ${ms(c.at - fullStart)})`).join(', ')}; outside them ${ms(full.ms - kernelMs)}`);
   const errors = ctl.lastReport?.errors.length ?? 0;
   const scriptBytes = [...rec.ipsetScripts, ...rec.iptablesScripts].reduce((n, s) => n + s.length, 0);
   console.log(`full sync: ${ms(full.ms)} (cpu ${full.cpuS.toFixed(2)} s), ${rec.restores} restores, ${(scriptBytes / 1024).toFixed(0)} KiB of scripts, ${errors} policy errors`);

@@ -18,12 +18,18 @@ function sh(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${(r.stderr ?? '').trim()}`);
 }
 
-/** Creates an empty namespace with lo up and `eth0` (a dummy link) holding the node IP. */
+/**
+ * Creates an empty namespace with lo up and `eth0` holding the node IP: a
+ * dummy link, or one end of a veth pair where the kernel has no `dummy` (the
+ * development host; enough for the firewall benches, which need no IPVS).
+ */
 export function freshNetns(name: string): void {
   spawnSync('ip', ['netns', 'del', name]);
   sh('ip', ['netns', 'add', name]);
   sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
-  sh('ip', ['-n', name, 'link', 'add', 'eth0', 'type', 'dummy']);
+  if (spawnSync('ip', ['-n', name, 'link', 'add', 'eth0', 'type', 'dummy']).status !== 0) {
+    sh('ip', ['-n', name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer']);
+  }
   sh('ip', ['-n', name, 'addr', 'add', BENCH_NODE_CIDR, 'dev', 'eth0']);
   sh('ip', ['-n', name, 'link', 'set', 'eth0', 'up']);
 }

@@ -103,6 +103,24 @@ describe('netlink driver against the ipset binary', () => {
     assert.deepEqual([...(s?.entries ?? [])].sort(), ['10.0.0.1', '10.0.0.2']);
   });
 
+  it('pipelines creates and adds (200 lines in a few datagrams): a refused line in the middle is named, the lines before it are applied, a destroy after it is not run', async () => {
+    await driver.restore('create dup hash:ip family inet timeout 0\n');
+    const lines: string[] = [];
+    for (let i = 0; i < 100; i++) lines.push(`create p${i} hash:ip family inet timeout 0`, `add p${i} 10.1.0.${i}`);
+    lines.splice(100, 0, 'create dup hash:ip family inet timeout 0'); // line 101, after p0..p49
+    lines.push('destroy dup');
+    await assert.rejects(driver.restore(lines.join('\n')), (err: unknown) => {
+      assert.ok(err instanceof IpsetRestoreError);
+      assert.equal(err.line, 101);
+      assert.equal(err.lineText, 'create dup hash:ip family inet timeout 0');
+      assert.match(err.reason, /already exists/);
+      return true;
+    });
+    const sets = await driver.read(() => true);
+    for (let i = 0; i < 50; i++) assert.deepEqual([...(sets.get(`p${i}`)?.entries ?? [])], [`10.1.0.${i}`], `p${i}`);
+    assert.ok(sets.has('dup'), 'the destroy after the failure did not run');
+  });
+
   it('names a missing set and an in-use set as the binary does', async () => {
     await assert.rejects(driver.restore('add nope 10.0.0.1\n'), (err: unknown) => err instanceof IpsetRestoreError && err.missing && err.line === 1);
     await driver.restore('create used hash:ip family inet timeout 0\n');

@@ -15,7 +15,7 @@
 
 import { ObjectError } from '../../errors.js';
 import type { NetworkPolicy } from '../../informers/types.js';
-import { comment, DST_SET_PREFIX, familySetName, finishRules, hash16, MARK_MATCHED, policyChainName, SRC_SET_PREFIX, type Direction, type Family } from './names.js';
+import { comment, DST_SET_PREFIX, familySetName, hash16, MARK_MATCHED, policyChainName, SRC_SET_PREFIX, type Direction, type Family } from './names.js';
 import { allPodsGroup, FieldError, namedPortSet, parsePeer, parsePort, podGroup, selectorAt, type Peer, type PortMatch } from './compile-peers.js';
 import { compileSelector } from './selectors.js';
 import type { CompiledPolicy, FirewallContext, PodGroup, SetSpec, SetUse } from './model.js';
@@ -70,16 +70,18 @@ function directionRules(
   targets: PodGroup,
   fam: Family,
   sink: RuleSink,
+  keepComments: boolean,
 ): string[] {
   const peerDir = dir === 'ingress' ? 'src' : 'dst';
   const peerPrefix: Prefix = dir === 'ingress' ? SRC_SET_PREFIX : DST_SET_PREFIX;
   const out: string[] = [];
   for (const item of items) {
-    const c = comment(item.label);
+    // Written only when wanted (finishRules would strip it again).
+    const c = keepComments ? comment(item.label) : undefined;
     for (const peer of item.peers) {
       if (peer.kind === 'ipBlock' && peer.family !== fam) continue;
       for (const port of item.ports) {
-        const parts: string[] = [c];
+        const parts: string[] = c === undefined ? [] : [c];
         if (port.kind === 'named' && dir === 'egress' && peer.kind === 'pods') {
           // The destination pods' own named ports: the set implies the peer.
           parts.push(`-m set --match-set ${useSet(sink, DST_SET_PREFIX, namedPortSet(peer.group, port.name, port.protocol), fam)} dst,dst`);
@@ -156,20 +158,27 @@ export function compilePolicy(p: NetworkPolicy, ctx: FirewallContext): CompiledP
     }
   }
 
-  const sink: RuleSink = { sets: new Map() };
-  const chains = new Map<string, string[]>();
-  const chainNames: CompiledPolicy['chainNames'] = {};
-  for (const fam of ctx.families) {
-    const names: Partial<Record<Direction, string>> = {};
-    for (const d of dirs) {
-      const chain = policyChainName(namespace, name, fam, d);
-      names[d] = chain;
-      const rules = [`-m mark --mark ${MARK_MATCHED} -j RETURN`];
-      if (errors.length === 0) rules.push(...directionRules(d, parsed.get(d) ?? [], targets, fam, sink));
-      chains.set(chain, finishRules(rules, ctx.ruleComments));
+  // The chains, their names and the sets are built when first asked for:
+  // only a policy that selects a pod of this node needs them (most of a
+  // cluster's policies select none), and this function stays pure.
+  let body: Pick<CompiledPolicy, 'chainNames' | 'chains' | 'sets'> | undefined;
+  const build = (): Pick<CompiledPolicy, 'chainNames' | 'chains' | 'sets'> => {
+    const sink: RuleSink = { sets: new Map() };
+    const chains = new Map<string, string[]>();
+    const chainNames: CompiledPolicy['chainNames'] = {};
+    for (const fam of ctx.families) {
+      const names: Partial<Record<Direction, string>> = {};
+      for (const d of dirs) {
+        const chain = policyChainName(namespace, name, fam, d);
+        names[d] = chain;
+        const rules = [`-m mark --mark ${MARK_MATCHED} -j RETURN`];
+        if (errors.length === 0) rules.push(...directionRules(d, parsed.get(d) ?? [], targets, fam, sink, !!ctx.ruleComments));
+        chains.set(chain, rules);
+      }
+      chainNames[fam] = names;
     }
-    chainNames[fam] = names;
-  }
+    return { chainNames, chains, sets: errors.length === 0 ? sink.sets : new Map() };
+  };
   return {
     key: `${namespace}/${name}`,
     namespace,
@@ -177,9 +186,15 @@ export function compilePolicy(p: NetworkPolicy, ctx: FirewallContext): CompiledP
     ingress: types.ingress,
     egress: types.egress,
     targets,
-    chainNames,
-    chains,
-    sets: errors.length === 0 ? sink.sets : new Map(),
+    get chainNames() {
+      return (body ??= build()).chainNames;
+    },
+    get chains() {
+      return (body ??= build()).chains;
+    },
+    get sets() {
+      return (body ??= build()).sets;
+    },
     errors,
   };
 }

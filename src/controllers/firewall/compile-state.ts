@@ -2,8 +2,8 @@
 // per-set members by pod, compiled local pods), recomputed only for what a
 // change affects, and assembled into the whole desired state on demand.
 //
-//   policy changed     -> that policy's chains; its sets' refcounts (a new set
-//                         is filled from the view); chains of LOCAL pods of its
+//   policy changed     -> that policy's chains; its sets' refcounts; chains of
+//                         LOCAL pods of its
 //                         namespace (selection may have changed)
 //   pod changed        -> its entries in the sets whose scope covers it; its
 //                         own chain when it is (or was) on this node
@@ -11,6 +11,11 @@
 //
 // Policy chains never depend on pods or namespaces (they reference sets), so
 // a pod event rewrites no policy chain.
+//
+// A set is filled from the view when a policy that uses it first becomes
+// active (selects a local pod), and kept up to date from then on: most
+// policies of a cluster select no pod of this node, and their sets are never
+// filled (a full compile of S5 fills 91 sets, not every set of 1,000 policies).
 
 import type { ObjectError } from '../../errors.js';
 import type { Pod } from '../../informers/types.js';
@@ -33,8 +38,11 @@ interface SetState {
   use: SetUse;
   /** Policies referencing it. */
   refs: Set<string>;
-  /** Per family: pod key -> entries it contributes (ipBlock sets: key ''). */
-  byPod: Map<Family, Map<string, string[]>>;
+  /**
+   * Per family: pod key -> entries it contributes (ipBlock sets: key '').
+   * Undefined until an active policy uses the set (setsUsedBy fills it).
+   */
+  byPod?: Map<Family, Map<string, string[]>>;
   /**
    * The kernel sets last built from byPod, per family; dropped on every
    * change. An unchanged set is the same object sync after sync, which is how
@@ -75,6 +83,12 @@ export class FirewallState {
   private readonly selectorScopedSets = new Set<string>();
   /** Per policy, how many local pod chains jump to it (its chains and sets are in the kernel while > 0). */
   private readonly activeRefs = new Map<string, number>();
+  /**
+   * Policies whose sets are in \`sets\` (with a ref): the active ones. An
+   * inactive policy's chains and sets are not even built (CompiledPolicy's
+   * lazy part), nor its sets filled.
+   */
+  private readonly registered = new Set<string>();
   /** Sets whose members changed since desired().ipsets was cached. */
   private readonly dirtySets = new Set<SetState>();
   /** Local pods that have a chain. */
@@ -100,23 +114,27 @@ export class FirewallState {
   /** desired().ipsets (patched for dirtySets) and each set's place in it; dropped with usedSets. */
   private ipsetsCache?: IpsetSet[];
   private readonly ipsetsIndex = new Map<string, number>();
+  /** The view of the last rebuild or update: sets are filled from it when first used. */
+  private view?: ClusterView;
 
   constructor(readonly ctx: FirewallContext) {}
 
   /** Compiles everything from the view (startup, periodic resync). */
   rebuild(view: ClusterView): UpdateStats {
+    this.view = view;
     this.policies.clear();
     this.policiesByNs.clear();
     this.sets.clear();
     this.setsByNs.clear();
     this.selectorScopedSets.clear();
     this.activeRefs.clear();
+    this.registered.clear();
     this.dirtySets.clear();
     this.pods.clear();
     this.localIps.clear();
     this.localBuilt = undefined;
     this.dropDerived();
-    // Each set is filled from the view when its first policy is compiled, so
+    // Each set is filled from the view when first used (setsUsedBy), so
     // pods only need their own chains here (no per-pod pass over the sets).
     const changedSets = new Set<string>();
     const stats: UpdateStats = { policiesCompiled: 0, podsCompiled: 0, setsChanged: 0 };
@@ -135,6 +153,7 @@ export class FirewallState {
 
   /** Applies accumulated changes (from the change tracker). */
   update(changes: FirewallChanges, view: ClusterView): UpdateStats {
+    this.view = view;
     const stats: UpdateStats = { policiesCompiled: 0, podsCompiled: 0, setsChanged: 0 };
     const podsToCompile = new Set<string>();
     const changedSets = new Set<string>();
@@ -178,32 +197,47 @@ export class FirewallState {
     // Its sets may come or go (unref, below): the used sets and the ipsets list go with the active set.
     this.dropActive();
     this.errorsCache = undefined;
-    const old = this.policies.get(key);
     const obj = view.policies.get(key);
     const next = obj ? compilePolicy(obj, this.ctx) : undefined;
-    if (old) for (const base of old.sets.keys()) this.unref(base, key);
+    this.unregister(key);
     const ns = key.slice(0, key.indexOf('/'));
     if (next) {
       this.policies.set(key, next);
       let s = this.policiesByNs.get(ns);
       if (!s) this.policiesByNs.set(ns, (s = new Set()));
       s.add(key);
-      for (const [base, use] of next.sets) {
-        let st = this.sets.get(base);
-        if (!st) {
-          st = { use, refs: new Set(), byPod: this.fill(use, view) };
-          this.sets.set(base, st);
-          this.indexSet(base, use, true);
-          this.setOrder = undefined;
-          changedSets.add(base);
-        }
-        for (const fam of Object.keys(use.names) as Family[]) st.use.names[fam] = use.names[fam];
-        st.refs.add(key);
-      }
+      // Still active (the pods recompiled next decide that): its new sets at once.
+      if (this.activeRefs.has(key)) this.register(key, changedSets);
     } else {
       this.policies.delete(key);
       this.policiesByNs.get(ns)?.delete(key);
     }
+  }
+
+  /** Refs from an active policy to its sets (a set first used is created unfilled). */
+  private register(key: string, changedSets?: Set<string>): void {
+    const p = this.policies.get(key);
+    if (!p || this.registered.has(key)) return;
+    this.registered.add(key);
+    for (const [base, use] of p.sets) {
+      let st = this.sets.get(base);
+      if (!st) {
+        st = { use, refs: new Set() };
+        this.sets.set(base, st);
+        this.indexSet(base, use, true);
+        this.setOrder = undefined;
+        changedSets?.add(base);
+      }
+      for (const fam of Object.keys(use.names) as Family[]) st.use.names[fam] = use.names[fam];
+      st.refs.add(key);
+    }
+  }
+
+  /** Drops a policy's refs to its sets (it is no longer active, or changed); a set nobody refers to goes. */
+  private unregister(key: string): void {
+    if (!this.registered.delete(key)) return;
+    const p = this.policies.get(key);
+    if (p) for (const base of p.sets.keys()) this.unref(base, key);
   }
 
   private unref(base: string, policy: string): void {
@@ -271,7 +305,8 @@ export class FirewallState {
     for (const base of candidates) {
       const st = this.sets.get(base) as SetState;
       const spec = st.use.spec;
-      if (spec.kind === 'ipBlock') continue;
+      // Not filled yet: filled from the view when it is first used.
+      if (spec.kind === 'ipBlock' || !st.byPod) continue;
       const member = live !== undefined && groupHasPod(spec.group, live, labels);
       for (const fam of this.ctx.families) {
         const m = st.byPod.get(fam) as Map<string, string[]>;
@@ -327,7 +362,11 @@ export class FirewallState {
       const n = (this.activeRefs.get(k) ?? 0) + delta;
       if (n > 0) this.activeRefs.set(k, n);
       else this.activeRefs.delete(k);
-      if (n === 0 || (n === 1 && delta === 1)) this.dropActive();
+      if (n === 0 || (n === 1 && delta === 1)) {
+        this.dropActive();
+        if (n === 0) this.unregister(k);
+        else this.register(k);
+      }
     }
   }
 
@@ -442,7 +481,7 @@ export class FirewallState {
     let set = built.get(fam);
     if (!set || set.name !== name) {
       const entries = new Set<string>();
-      for (const e of (st.byPod.get(fam) as Map<string, string[]>).values()) for (const x of e) entries.add(x);
+      for (const e of ((st.byPod as Map<Family, Map<string, string[]>>).get(fam) as Map<string, string[]>).values()) for (const x of e) entries.add(x);
       set = toIpset(name, st.use.spec, fam, [...entries].sort(cmp));
       built.set(fam, set);
     }
@@ -456,6 +495,7 @@ export class FirewallState {
       const st = this.sets.get(base) as SetState;
       for (const k of st.refs) {
         if (active.has(k)) {
+          st.byPod ??= this.fill(st.use, this.view as ClusterView);
           used.push(st);
           break;
         }

@@ -92,6 +92,7 @@ export interface CompiledPolicy {
   egress: boolean;
   /** The pods it selects (spec.podSelector in its namespace). */
   targets: PodGroup;
+  // chainNames, chains and sets are built on first use (compile-policy.ts).
   /** Chain name per family and direction (for the types it has). */
   chainNames: Partial<Record<Family, Partial<Record<Direction, string>>>>;
   /** Every chain of the policy, all families: name -> rules. */

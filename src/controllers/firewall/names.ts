@@ -6,7 +6,7 @@
 // name, family, direction; a selector's canonical form), so an unchanged
 // policy or pod keeps its chain and an unchanged selector keeps its set.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const CHAIN_INPUT = 'KUBE-ROUTER-INPUT';
 export const CHAIN_FORWARD = 'KUBE-ROUTER-FORWARD';
@@ -46,7 +46,9 @@ export type Direction = 'ingress' | 'egress';
 
 /** kube-router's hash shape: base32 (RFC 4648, upper case) of SHA-256, first 16 characters. */
 export function hash16(text: string): string {
-  const d = createHash('sha256').update(text).digest();
+  // The one-shot crypto.hash: half the time of createHash().update().digest(), and a
+  // full compile names ~5,000 chains and sets.
+  const d = hash('sha256', text, 'buffer');
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   let out = '';
   let bits = 0;

@@ -4,7 +4,7 @@
 // (iptables-save prints a canonical form: `-d 10.0.0.1/32`, `-m tcp --dport`,
 // reordered matches), so no normalisation of iptables syntax is needed.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalRuleText } from './tokens.js';
 import type { JumpRule } from './types.js';
 
@@ -14,7 +14,7 @@ const HASH_RE = /--comment "?kr:([A-Za-z0-9_-]{16})(?=[\s"]|$)/;
 const MAX_COMMENT = 255;
 
 function digest(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, HASH_LEN);
+  return hash('sha256', text, 'base64url').slice(0, HASH_LEN);
 }
 
 export function chainRuleHash(rule: string): string {

@@ -35,7 +35,11 @@ export function joinArgs(args: readonly string[]): string {
   return args.map(quoteArg).join(' ');
 }
 
+/** Text that splitting and joining leaves as it is: no quote, tab or backslash, single spaces, none at the ends. */
+const CANONICAL = /^[^\s"\\]+(?: [^\s"\\]+)*$/;
+
 /** Whitespace-normalised rule text (the form we hash). */
 export function canonicalRuleText(rule: string): string {
-  return joinArgs(splitArgs(rule));
+  // Most rules (ours all, unless they carry a quoted comment) are canonical already.
+  return CANONICAL.test(rule) ? rule : joinArgs(splitArgs(rule));
 }

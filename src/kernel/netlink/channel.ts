@@ -6,7 +6,7 @@
 // own check throws `Request rejected: EEXIST` strings), and pipelining of
 // non-dump requests (each has its own sequence number and ACK).
 
-import { sendBatch } from '../rtnl/batch.js';
+import { sendBatch, type BatchRequest } from '../rtnl/batch.js';
 import { sendNfBatch, type NfBatchMessage, type NfBatchResult } from './nf-batch.js';
 import {
   CTRL_VERSION,
@@ -121,17 +121,21 @@ export class GenlChannel {
    * order: undefined for an ACK, the error otherwise.
    */
   pipeline(family: number, payloads: readonly Buffer[], window = 256): Promise<Array<ChannelError | undefined>> {
+    return this.pipelineRequests(
+      payloads.map((payload) => ({ type: family, payload })),
+      window,
+    );
+  }
+
+  /** As pipeline, each request with its own message type and flags; a refusal carries the kernel's NLMSG_ERROR payload. */
+  pipelineRequests(requests: readonly BatchRequest[], window = 256): Promise<Array<ChannelError | undefined>> {
     return this.mutex.run(async () => {
       const sock = this.socket();
-      const results = await sendBatch(
-        sock,
-        payloads.map((payload) => ({ type: family, payload })),
-        { window, timeoutMs: this.timeoutMs },
-      );
+      const results = await sendBatch(sock, requests, { window, timeoutMs: this.timeoutMs });
       let lost = false;
       const out = results.map((r) => {
         if (r.errno === 0) return undefined;
-        if (r.errno > 0) return new ChannelError(r.errno, false, r.detail ?? `errno ${r.errno}`);
+        if (r.errno > 0) return new ChannelError(r.errno, false, r.detail ?? `errno ${r.errno}`, r.data);
         lost = true;
         return new ChannelError(0, true, r.detail ?? 'no answer');
       });

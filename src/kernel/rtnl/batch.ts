@@ -18,6 +18,8 @@ export interface BatchResult {
   /** 0 when done; the kernel's errno when refused; -1 when the outcome is unknown (timeout, send failure). */
   errno: number;
   detail?: string;
+  /** The NLMSG_ERROR payload of a refusal (errno, then the echoed request). */
+  data?: Buffer;
 }
 
 export interface BatchOptions {
@@ -87,7 +89,7 @@ export function sendBatch(sock: NetlinkSocket, requests: readonly BatchRequest[]
         const i = index.get(m.seq);
         if (i === undefined) continue; // not ours
         const errno = m.type === MessageType.ERROR ? Math.abs(parseError(m.data, m.flags).errno) : 0;
-        if (errno) results[i] = { errno, detail: `errno ${errno}` };
+        if (errno) results[i] = { errno, detail: `errno ${errno}`, data: m.data };
         const c = inFlight.get(m.seq);
         // The ACK (or error) of a chunk's last message: the whole chunk is answered.
         if (c && m.type === MessageType.ERROR) close(c, { errno: 0 });
