@@ -48,12 +48,12 @@ export function innerNetns(argv: readonly string[] = process.argv): string | und
  * The outer process: loads ip_vs and friends, runs `script` again inside a
  * fresh namespace with `args`, deletes the namespace, returns the exit code.
  */
-export function runInFreshNetns(script: string, args: readonly string[], extraNodeArgs: readonly string[] = []): number {
+export function runInFreshNetns(script: string, args: readonly string[], extraNodeArgs: readonly string[] = [], stdio: 'inherit' | 'ignore' = 'inherit'): number {
   for (const m of ['ip_vs', 'ip_vs_rr', 'dummy', 'ip_set', 'xt_set', 'xt_ipvs']) spawnSync('modprobe', [m]);
   const ns = `kr-bench-${process.pid}`;
   freshNetns(ns);
   try {
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...extraNodeArgs, script, '--in-netns', ns, ...args], { stdio: 'inherit' });
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...extraNodeArgs, script, '--in-netns', ns, ...args], { stdio });
     return r.status ?? 1;
   } finally {
     deleteNetns(ns);

@@ -278,18 +278,24 @@ export class FirewallState {
         const e = setMembers(use.spec, fam, view);
         if (e.length) m.set('', e);
       } else {
-        const scope = use.spec.group.scope;
-        // A namespaceSelector scope: the pods of the namespaces it matches (the store indexes pods by
-        // namespace), unless it matches a namespace without labels, as it does one the cache lacks.
-        let candidates: Pod[];
-        if ('namespace' in scope) candidates = view.pods.listNamespace(scope.namespace);
-        else if (scope.selector.matches(undefined)) candidates = view.pods.list();
-        else candidates = view.namespaces.list().flatMap((n) => (scope.selector.matches(n.metadata.labels) ? view.pods.listNamespace(n.metadata.name) : []));
-        for (const pod of candidates) {
-          if (!isActionable(pod)) continue;
-          if (!groupHasPod(use.spec.group, pod, namespaceLabels(view, pod.metadata.namespace ?? ''))) continue;
+        const group = use.spec.group;
+        const scope = group.scope;
+        const add = (pod: Pod): void => {
+          if (!isActionable(pod)) return;
           const e = podEntries(use.spec, pod, fam);
           if (e.length) m.set(`${pod.metadata.namespace}/${pod.metadata.name}`, e);
+        };
+        if ('namespace' in scope) {
+          for (const pod of view.pods.listNamespace(scope.namespace)) if (group.pods.matches(pod.metadata.labels)) add(pod);
+        } else if (scope.selector.matches(undefined)) {
+          // It matches a namespace without labels, as it does one the cache lacks: every pod.
+          for (const pod of view.pods.list()) if (groupHasPod(group, pod, namespaceLabels(view, pod.metadata.namespace ?? ''))) add(pod);
+        } else {
+          // The pods of the namespaces it matches (the store indexes pods by namespace).
+          for (const n of view.namespaces.list()) {
+            if (!scope.selector.matches(n.metadata.labels)) continue;
+            for (const pod of view.pods.listNamespace(n.metadata.name)) if (group.pods.matches(pod.metadata.labels)) add(pod);
+          }
         }
       }
       out.set(fam, m);

@@ -49,11 +49,31 @@ function reqMatches(r: Req, labels: Readonly<Record<string, string>>): boolean {
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
+ * Compiled selectors by their JSON text: a cluster's policies repeat the same
+ * few selectors (app=x, role=web, {}) many times over, and a compiled
+ * selector is immutable, so equal texts share one. Emptied when it reaches
+ * MEMO_MAX entries (a bound, not an LRU: a full compile re-fills it).
+ */
+const memo = new Map<string, CompiledSelector>();
+const MEMO_MAX = 20_000;
+
+/**
  * Compiles a selector (`undefined` counts as `{}`, as the API does for a
  * podSelector/namespaceSelector that is present but empty). Throws a
- * SelectorError for an unknown operator or values that do not fit it.
+ * SelectorError for an unknown operator or values that do not fit it
+ * (never memoized: it throws again).
  */
 export function compileSelector(sel: LabelSelector | undefined): CompiledSelector {
+  const key = sel === undefined ? '{}' : JSON.stringify(sel);
+  const known = memo.get(key);
+  if (known) return known;
+  const compiled = compileUncached(sel);
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(key, compiled);
+  return compiled;
+}
+
+function compileUncached(sel: LabelSelector | undefined): CompiledSelector {
   const reqs: Req[] = [];
   const labels = sel?.matchLabels ?? {};
   for (const key of Object.keys(labels)) {
@@ -83,6 +103,10 @@ export function compileSelector(sel: LabelSelector | undefined): CompiledSelecto
   return {
     canonical,
     matchesAll: reqs.length === 0,
-    matches: (l) => reqs.every((r) => reqMatches(r, l ?? EMPTY)),
+    matches: (l) => {
+      const labels = l ?? EMPTY;
+      for (const r of reqs) if (!reqMatches(r, labels)) return false;
+      return true;
+    },
   };
 }
