@@ -26,7 +26,7 @@ test('same bytes as AttrStream: odd sizes, strings, nests, final padding', () =>
     w.inetAddr(3, '10.96.0.10');
     w.u16be(4, 53);
   });
-  w.u32(2, 5, 0xffffffff);
+  w.u32s(2, 5, 0xffffffff);
   w.string(7, 'sip', 32);
   const inner = streamed((s) => {
     s.push(1, putU16(2));

@@ -20,7 +20,6 @@ import {
   CHAIN_INPUT,
   CHAIN_OUTPUT,
   comment,
-  finishRules,
   MARK_ACCEPT,
   MARK_MATCHED,
   NFLOG_BURST,
@@ -35,7 +34,14 @@ import {
 import { podIp } from './compile-sets.js';
 import type { CompiledPod, CompiledPolicy, FirewallContext, SharedChain, TopLevelJump } from './model.js';
 
-const policyJump = (p: CompiledPolicy, fam: Family, dir: Direction): string => `${comment(`run through nw policy ${p.key}`)} -j ${p.chainNames[fam]?.[dir]}`;
+/**
+ * `-m comment --comment "<text>" ` when human comments are kept
+ * (--netpol-rule-comments), else nothing: built only when wanted, rather
+ * than built and stripped again (finishRules), for every rule of every pod.
+ */
+const cm = (keep: boolean, text: string): string => (keep ? `${comment(text)} ` : '');
+
+const policyJump = (p: CompiledPolicy, fam: Family, dir: Direction, keep: boolean): string => `${cm(keep, `run through nw policy ${p.key}`)}-j ${p.chainNames[fam]?.[dir]}`;
 
 /**
  * The pod chain's jumps for one direction (`guard`: `-d podIP` or `-s
@@ -44,8 +50,8 @@ const policyJump = (p: CompiledPolicy, fam: Family, dir: Direction): string => `
  * sharing a podSelector (at least SELECTOR_CHAIN_MIN_POLICIES of them) are
  * reached through their shared chain, added to `shared`.
  */
-function directionJumps(guard: string, dir: Direction, fam: Family, policies: readonly CompiledPolicy[], shared: SharedChain[]): string[] {
-  if (policies.length === 0) return [`${guard} ${comment(`run through default ${dir} network policy chain`)} -j ${CHAIN_DEFAULT}`];
+function directionJumps(guard: string, dir: Direction, fam: Family, policies: readonly CompiledPolicy[], shared: SharedChain[], keep: boolean): string[] {
+  if (policies.length === 0) return [`${guard} ${cm(keep, `run through default ${dir} network policy chain`)}-j ${CHAIN_DEFAULT}`];
   const bySelector = new Map<string, CompiledPolicy[]>();
   for (const p of policies) {
     const l = bySelector.get(p.targets.key);
@@ -55,29 +61,29 @@ function directionJumps(guard: string, dir: Direction, fam: Family, policies: re
   const out: string[] = [];
   for (const [selector, ps] of bySelector) {
     if (ps.length < SELECTOR_CHAIN_MIN_POLICIES) {
-      for (const p of ps) out.push(`${guard} ${policyJump(p, fam, dir)}`);
+      for (const p of ps) out.push(`${guard} ${policyJump(p, fam, dir, keep)}`);
       continue;
     }
     const chain = selectorChainName(selector, fam, dir);
-    out.push(`${guard} ${comment(`run through the ${ps.length} nw policies of selector ${selector}`)} -j ${chain}`);
-    shared.push({ chain, rules: ps.map((p) => policyJump(p, fam, dir)) });
+    out.push(`${guard} ${cm(keep, `run through the ${ps.length} nw policies of selector ${selector}`)}-j ${chain}`);
+    shared.push({ chain, rules: ps.map((p) => policyJump(p, fam, dir, keep)) });
   }
   return out;
 }
 
-function podRules(pod: Pod, ip: string, fam: Family, ingress: readonly CompiledPolicy[], egress: readonly CompiledPolicy[], shared: SharedChain[]): string[] {
+function podRules(pod: Pod, ip: string, fam: Family, ingress: readonly CompiledPolicy[], egress: readonly CompiledPolicy[], shared: SharedChain[], keep: boolean): string[] {
   const who = `${pod.metadata.namespace}/${pod.metadata.name}`;
   const rules = [
-    `${comment('rule for stateful firewall for pod')} -j ${CHAIN_COMMON}`,
-    `${comment("rule to permit the traffic to pods when source is the pod's local node")} -m addrtype --src-type LOCAL -d ${ip} -j ACCEPT`,
-    ...directionJumps(`-d ${ip}`, 'ingress', fam, ingress, shared),
-    ...directionJumps(`-s ${ip}`, 'egress', fam, egress, shared),
+    `${cm(keep, 'rule for stateful firewall for pod')}-j ${CHAIN_COMMON}`,
+    `${cm(keep, "rule to permit the traffic to pods when source is the pod's local node")}-m addrtype --src-type LOCAL -d ${ip} -j ACCEPT`,
+    ...directionJumps(`-d ${ip}`, 'ingress', fam, ingress, shared, keep),
+    ...directionJumps(`-s ${ip}`, 'egress', fam, egress, shared, keep),
   ];
   rules.push(
-    `${comment(`rule to log dropped traffic POD name:${who}`)} -m mark ! --mark ${MARK_MATCHED} -m limit --limit ${NFLOG_LIMIT} --limit-burst ${NFLOG_BURST} -j NFLOG --nflog-group ${NFLOG_GROUP}`,
-    `${comment(`rule to REJECT traffic destined for POD name:${who}`)} -m mark ! --mark ${MARK_MATCHED} -j REJECT`,
+    `${cm(keep, `rule to log dropped traffic POD name:${who}`)}-m mark ! --mark ${MARK_MATCHED} -m limit --limit ${NFLOG_LIMIT} --limit-burst ${NFLOG_BURST} -j NFLOG --nflog-group ${NFLOG_GROUP}`,
+    `${cm(keep, `rule to REJECT traffic destined for POD name:${who}`)}-m mark ! --mark ${MARK_MATCHED} -j REJECT`,
     `-j MARK --set-mark 0/0x10000`,
-    `${comment('set mark to ACCEPT traffic that comply to network policies')} -j MARK --set-mark ${MARK_ACCEPT}`,
+    `${cm(keep, 'set mark to ACCEPT traffic that comply to network policies')}-j MARK --set-mark ${MARK_ACCEPT}`,
   );
   return rules;
 }
@@ -110,21 +116,17 @@ export function compilePod(pod: Pod, policies: Iterable<CompiledPolicy>, ctx: Fi
     if (!ip) continue;
     const chain = podChainName(pod.metadata.namespace ?? '', pod.metadata.name, fam);
     const shared: SharedChain[] = [];
-    const rules = finishRules(podRules(pod, ip, fam, sel.ingress, sel.egress, shared), ctx.ruleComments);
-    families[fam] = { ip, chain, rules, shared: shared.map((c) => ({ chain: c.chain, rules: finishRules(c.rules, ctx.ruleComments) })), jumps: podJumps(key, ip, chain, ctx.ruleComments) };
+    const keep = !!ctx.ruleComments;
+    const rules = podRules(pod, ip, fam, sel.ingress, sel.egress, shared, keep);
+    families[fam] = { ip, chain, rules, shared, jumps: podJumps(key, ip, chain, keep) };
   }
   return { key, families, ingressPolicies: sel.ingress.map((p) => p.key), egressPolicies: sel.egress.map((p) => p.key) };
 }
 
 /** Rules the top-level chains get for one pod chain (ingress: `-d`, egress: `-s`). */
-function podJumps(key: string, ip: string, chain: string, keepComments?: boolean): TopLevelJump[] {
-  const [to, from] = finishRules(
-    [
-      `${comment(`rule to jump traffic destined to POD name:${key} to chain ${chain}`)} -d ${ip} -j ${chain}`,
-      `${comment(`rule to jump traffic from POD name:${key} to chain ${chain}`)} -s ${ip} -j ${chain}`,
-    ],
-    keepComments,
-  );
+function podJumps(key: string, ip: string, chain: string, keep: boolean): TopLevelJump[] {
+  const to = `${cm(keep, `rule to jump traffic destined to POD name:${key} to chain ${chain}`)}-d ${ip} -j ${chain}`;
+  const from = `${cm(keep, `rule to jump traffic from POD name:${key} to chain ${chain}`)}-s ${ip} -j ${chain}`;
   return [
     { chain: CHAIN_FORWARD, rule: to },
     { chain: CHAIN_OUTPUT, rule: to },

@@ -7,7 +7,8 @@ import { formatIpv6, ipv6Groups } from '../ipv6-text.js';
 
 /** Canonical text of an IPv4 or IPv6 address, or undefined if it is not one. */
 export function canonicalAddr(text: string): { addr: string; v6: boolean } | undefined {
-  if (isIPv4(text)) return { addr: text.split('.').map(Number).join('.'), v6: false };
+  // node's isIPv4 accepts no leading zeros and no octet over 255: what it accepts is canonical.
+  if (isIPv4(text)) return { addr: text, v6: false };
   const g = ipv6Groups(text);
   return g ? { addr: formatIpv6(g), v6: true } : undefined;
 }

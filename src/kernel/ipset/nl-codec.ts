@@ -90,8 +90,12 @@ export function encodeList(name?: string): Buffer {
 }
 
 function ipAttr(w: AttrWriter, type: number, text: string): void {
-  const bytes = addrToBytes(text);
-  w.nest(type | NLA_F_NESTED, () => w.bytes((bytes.length === 4 ? IPADDR_IPV4 : IPADDR_IPV6) | NET, bytes));
+  // (No closure and no Buffer per IPv4 address: a full sync encodes thousands.)
+  const at = w.nestStart();
+  const v4 = ipv4Value(text);
+  if (v4 >= 0) w.u32be(IPADDR_IPV4 | NET, v4);
+  else w.bytes(IPADDR_IPV6 | NET, addrToBytes(text));
+  w.nestEnd(at, type | NLA_F_NESTED);
 }
 
 function netAttrs(w: AttrWriter, ipType: number, cidrType: number, text: string): void {
@@ -114,8 +118,8 @@ function portAttrs(w: AttrWriter, text: string): void {
  * as the attributes of its IPSET_ATTR_DATA nest, with its script line.
  */
 export function encodeElement(w: AttrWriter, type: IpsetType, entry: string, lineno: number): void {
-  const words = entry.split(' ');
-  const parts = words[0].split(',');
+  const words = entry.indexOf(' ') < 0 ? [entry] : entry.split(' ');
+  const parts = type === 'hash:ip' || type === 'hash:net' || type === 'list:set' ? [words[0]] : words[0].split(',');
   let flags = 0;
   let timeout: number | undefined;
   for (let i = 1; i < words.length; i++) {
@@ -123,7 +127,8 @@ export function encodeElement(w: AttrWriter, type: IpsetType, entry: string, lin
     else if (words[i] === 'timeout') timeout = Number(words[++i]);
     else if (words[i] !== '') throw new IpsetCodecError(`unexpected "${words[i]}" in "${entry}"`);
   }
-  w.nest(Attr.DATA | NLA_F_NESTED, () => {
+  const data = w.nestStart();
+  {
     switch (type) {
       case 'hash:ip':
         ipAttr(w, Elem.IP, parts[0]);
@@ -147,7 +152,8 @@ export function encodeElement(w: AttrWriter, type: IpsetType, entry: string, lin
     if (flags) w.u32be(Elem.CADT_FLAGS | NET, flags);
     if (timeout !== undefined) w.u32be(Elem.TIMEOUT | NET, timeout);
     w.u32(Elem.LINENO, lineno);
-  });
+  }
+  w.nestEnd(data, Attr.DATA | NLA_F_NESTED);
 }
 
 /** ADD or DEL of many elements of one set in one message (IPSET_ATTR_ADT, lines numbered). */

@@ -81,7 +81,7 @@ function putServiceAttrs(w: AttrWriter, s: IpvsService, full: boolean): void {
   w.string(SvcAttr.SCHED_NAME, s.scheduler, IP_VS_SCHEDNAME_MAXLEN);
   if (s.peName) w.string(SvcAttr.PE_NAME, s.peName, IP_VS_PENAME_MAXLEN);
   // struct ip_vs_flags { flags; mask }: the mask covers every flag, all are ours to set.
-  w.u32(SvcAttr.FLAGS, (s.flags & ~SvcFlag.HASHED) >>> 0, 0xffffffff);
+  w.u32s(SvcAttr.FLAGS, (s.flags & ~SvcFlag.HASHED) >>> 0, 0xffffffff);
   w.u32(SvcAttr.TIMEOUT, s.timeout);
   netmaskAttr(w, s.af, s.netmask);
 }

@@ -139,14 +139,22 @@ export class AttrWriter {
     this.off += 2;
   }
 
-  /** Host byte order; several values make one attribute (struct ip_vs_flags). */
-  u32(type: number, ...values: number[]): void {
+  /** Host byte order. */
+  u32(type: number, v: number): void {
+    this.header(type, 4);
+    this.u32At(v);
+  }
+
+  /** Host byte order, several values in one attribute (struct ip_vs_flags). */
+  u32s(type: number, ...values: number[]): void {
     this.header(type, 4 * values.length);
-    for (const v of values) {
-      if (LE) this.buf.writeUInt32LE(v >>> 0, this.off);
-      else this.buf.writeUInt32BE(v >>> 0, this.off);
-      this.off += 4;
-    }
+    for (const v of values) this.u32At(v);
+  }
+
+  private u32At(v: number): void {
+    if (LE) this.buf.writeUInt32LE(v >>> 0, this.off);
+    else this.buf.writeUInt32BE(v >>> 0, this.off);
+    this.off += 4;
   }
 
   u32be(type: number, v: number): void {
@@ -178,6 +186,21 @@ export class AttrWriter {
     addrToInetUnion(text).copy(this.buf, this.off); // IPv6, or throws on text that is no address
     this.off += 16;
     return familyOf(text) ?? AF_INET;
+  }
+
+  /** Opens a nest (for hot paths that cannot afford a closure per nest); close it with nestEnd. */
+  nestStart(): number {
+    this.align();
+    this.room(4);
+    const start = this.off;
+    this.off += 4;
+    return start;
+  }
+
+  nestEnd(start: number, type: number): void {
+    this.align();
+    this.u16At(start, this.off - start);
+    this.u16At(start + 2, type & TYPE_MASK);
   }
 
   nest(type: number, build: () => void): void {
