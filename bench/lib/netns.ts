@@ -60,6 +60,20 @@ export function runInFreshNetns(script: string, args: readonly string[], extraNo
   }
 }
 
+/** As runInFreshNetns, the inner process's output captured (and echoed): for an outer process that sums up several runs. */
+export function runInFreshNetnsCaptured(script: string, args: readonly string[]): { status: number; stdout: string } {
+  for (const m of ['ip_vs', 'ip_vs_rr', 'dummy', 'ip_set', 'xt_set', 'xt_ipvs']) spawnSync('modprobe', [m]);
+  const ns = `kr-bench-${process.pid}`;
+  freshNetns(ns);
+  try {
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, script, '--in-netns', ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    process.stdout.write(r.stdout ?? '');
+    return { status: r.status ?? 1, stdout: r.stdout ?? '' };
+  } finally {
+    deleteNetns(ns);
+  }
+}
+
 /** Runs `cmd` inside namespace `ns` (the baseline tools), stdin from `input`; throws on failure. */
 export function inNetns(ns: string, cmd: string, args: readonly string[], input?: string): string {
   const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
