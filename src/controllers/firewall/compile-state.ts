@@ -3,8 +3,8 @@
 // change affects, and assembled into the whole desired state on demand.
 //
 //   policy changed     -> that policy's chains; its sets' refcounts; chains of
-//                         LOCAL pods of its
-//                         namespace (selection may have changed)
+//                         LOCAL pods of its namespace (selection may have
+//                         changed)
 //   pod changed        -> its entries in the sets whose scope covers it; its
 //                         own chain when it is (or was) on this node
 //   namespace changed  -> entries of its pods in namespaceSelector-scoped sets
@@ -84,7 +84,7 @@ export class FirewallState {
   /** Per policy, how many local pod chains jump to it (its chains and sets are in the kernel while > 0). */
   private readonly activeRefs = new Map<string, number>();
   /**
-   * Policies whose sets are in \`sets\` (with a ref): the active ones. An
+   * Policies whose sets are in `sets` (with a ref): the active ones. An
    * inactive policy's chains and sets are not even built (CompiledPolicy's
    * lazy part), nor its sets filled.
    */
