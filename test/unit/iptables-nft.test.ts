@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
 import { chainsToRead, parseRestoreScript, planNftMessages, type NftScript } from '../../src/kernel/iptables/nft-plan.js';
-import { compileNftRule, type NftExpr, type NftRule } from '../../src/kernel/iptables/nft-rule.js';
+import { compileNftRule, writeRuleExprs, type NftExpr, type NftRule } from '../../src/kernel/iptables/nft-rule.js';
+import { AttrWriter } from '../../src/kernel/netlink/attr-writer.js';
 
 const LE = endianness() === 'LE';
 const host32 = (...v: number[]): Buffer => {
@@ -25,7 +26,7 @@ function rule(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): NftRule {
   return r;
 }
 
-const kinds = (exprs: NftExpr[]): string[] => exprs.map((e) => e.kind);
+const kinds = (exprs: readonly NftExpr[]): string[] => exprs.map((e) => e.kind);
 
 describe('nf_tables rule compiler', () => {
   it('a pod jump: destination payload and cmp, the comment match, counter, jump', () => {
@@ -147,6 +148,41 @@ describe('nf_tables rule compiler', () => {
 });
 
 const add = (chain: string, text: string): string => `-A ${chain} ${text}`;
+
+describe('nf_tables rule encoding, memoised', () => {
+  const text = '-p tcp -m set --match-set KUBE-SRC-AAAA src -m tcp --dport 80 -j MARK --set-xmark 0x10000/0x10000';
+  const encode = (r: NftRule, index: number): Buffer => {
+    const w = new AttrWriter();
+    w.u8(9, 1); // unaligned start, as after a message header's attributes
+    writeRuleExprs(w, 4, r, () => index);
+    return Buffer.from(w.finish());
+  };
+
+  it('the same text compiles to the same shared rule; copies of its encoding equal the first encoding', () => {
+    const r = rule(text);
+    assert.equal(rule(text), r);
+    assert.notEqual(rule(text, 'ipv6'), r, 'the family is part of the key');
+    const first = encode(r, 7);
+    assert.deepEqual(encode(r, 7), first);
+    // The set's kernel index (u16 host order at the start of the match info) is in the bytes.
+    const at = first.indexOf(Buffer.from('set\0'));
+    assert.ok(at > 0);
+  });
+
+  it('a set re-created under another index is encoded again, not copied', () => {
+    const r = rule(text);
+    const a = encode(r, 7);
+    const b = encode(r, 300);
+    assert.notDeepEqual(a, b);
+    assert.equal(a.length, b.length);
+    const diff = [...a].flatMap((v, i) => (v !== b[i] ? [i] : []));
+    const idx = (buf: Buffer, i: number): number => (LE ? buf.readUInt16LE(i) : buf.readUInt16BE(i));
+    assert.ok(diff.length > 0 && diff.length <= 2, `only the index differs: ${diff.join(',')}`);
+    const at = diff[0]; // 7 and 300 differ in both bytes: the first is where the u16 starts
+    assert.deepEqual([idx(a, at), idx(b, at)], [7, 300]);
+    assert.deepEqual(encode(r, 7), a, 'and back');
+  });
+});
 
 describe('nf_tables restore script', () => {
   it('reads creations, flushes, deletions, appends and positioned insertions of one table', () => {

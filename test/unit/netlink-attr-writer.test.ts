@@ -61,3 +61,26 @@ test('addresses: canonical IPv4 fast, IPv6 through inet.ts, anything else throws
 test('a string longer than the kernel field is refused', () => {
   assert.throws(() => new AttrWriter().string(6, 'a'.repeat(16), 16), /longer than 15 bytes/);
 });
+
+test('strings: the ASCII fast path and UTF-8 give the bytes AttrStream does', () => {
+  for (const s of ['', 'filter', 'KUBE-NWPLCY-ABCDEFGHIJKLMNOP', 'caf\u00e9', 'x'.repeat(70)]) {
+    const w = new AttrWriter(4);
+    w.u8(1, 1); // the string starts unaligned in the stream
+    w.string(2, s, 256);
+    assert.deepEqual(w.finish(), streamed((st) => { st.push(1, Buffer.from([1])); st.push(2, putString(s)); }), s);
+  }
+});
+
+test('raw: attributes encoded apart are copied at the next aligned offset', () => {
+  const part = new AttrWriter();
+  part.nest(3, () => part.string(1, 'abc', 16));
+  const direct = new AttrWriter();
+  direct.u8(1, 9);
+  direct.nest(3, () => direct.string(1, 'abc', 16));
+  direct.u16(4, 7);
+  const copied = new AttrWriter(4);
+  copied.u8(1, 9);
+  copied.raw(part.finish());
+  copied.u16(4, 7);
+  assert.deepEqual(copied.finish(), direct.finish());
+});

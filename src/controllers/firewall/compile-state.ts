@@ -19,7 +19,7 @@
 
 import type { ObjectError } from '../../errors.js';
 import type { Pod } from '../../informers/types.js';
-import type { IptablesDesired } from '../../kernel/iptables/types.js';
+import type { IptablesDesired, JumpRule } from '../../kernel/iptables/types.js';
 import type { IpsetSet } from '../../kernel/ipset/types.js';
 import { compilePolicy } from './compile-policy.js';
 import { compilePod } from './compile-pod.js';
@@ -71,6 +71,16 @@ function samePolicies(a: CompiledPod | undefined, b: CompiledPod | null): boolea
   return sameList(a.ingressPolicies, b.ingressPolicies) && sameList(a.egressPolicies, b.egressPolicies);
 }
 
+/** What fixedParts() holds per family. */
+interface FixedParts {
+  common: readonly string[];
+  default: readonly string[];
+  tail: readonly string[];
+  inputHead: readonly string[];
+  tailJump: readonly string[];
+  jumps: JumpRule[];
+}
+
 export class FirewallState {
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly policiesByNs = new Map<string, Set<string>>();
@@ -114,10 +124,34 @@ export class FirewallState {
   /** desired().ipsets (patched for dirtySets) and each set's place in it; dropped with usedSets. */
   private ipsetsCache?: IpsetSet[];
   private readonly ipsetsIndex = new Map<string, number>();
+  private readonly fixed = new Map<Family, FixedParts>();
   /** The view of the last rebuild or update: sets are filled from it when first used. */
   private view?: ClusterView;
 
   constructor(readonly ctx: FirewallContext) {}
+
+  /**
+   * The parts of the layout that depend on the context only (the static
+   * chains, the head of KUBE-ROUTER-INPUT, the jumps from the built-in
+   * chains): built once, and the same arrays every sync, which the
+   * reconciler's comparison then passes by identity.
+   */
+  private fixedParts(fam: Family): FixedParts {
+    let f = this.fixed.get(fam);
+    if (!f) {
+      const keep = this.ctx.ruleComments;
+      f = {
+        common: finishRules(commonChain(fam), keep),
+        default: finishRules(defaultChain(), keep),
+        tail: finishRules(tailChain(this.ctx, fam), keep),
+        inputHead: finishRules(inputHead(this.ctx, fam), keep),
+        tailJump: finishRules([TAIL_JUMP], keep),
+        jumps: builtinJumps(),
+      };
+      this.fixed.set(fam, f);
+    }
+    return f;
+  }
 
   /** Compiles everything from the view (startup, periodic resync). */
   rebuild(view: ClusterView): UpdateStats {
@@ -407,11 +441,11 @@ export class FirewallState {
     const policyKeys = (this.activeKeys ??= [...active].sort(cmp));
     for (const fam of this.ctx.families) {
       const chains = new Map<string, readonly string[]>();
-      const keep = this.ctx.ruleComments;
-      chains.set(CHAIN_COMMON, finishRules(commonChain(fam), keep));
-      chains.set(CHAIN_DEFAULT, finishRules(defaultChain(), keep));
-      chains.set(CHAIN_TAIL, finishRules(tailChain(this.ctx, fam), keep));
-      const top: Record<string, string[]> = { [CHAIN_INPUT]: finishRules(inputHead(this.ctx, fam), keep), [CHAIN_FORWARD]: [], [CHAIN_OUTPUT]: [] };
+      const fixed = this.fixedParts(fam);
+      chains.set(CHAIN_COMMON, fixed.common);
+      chains.set(CHAIN_DEFAULT, fixed.default);
+      chains.set(CHAIN_TAIL, fixed.tail);
+      const top: Record<string, string[]> = { [CHAIN_INPUT]: [...fixed.inputHead], [CHAIN_FORWARD]: [], [CHAIN_OUTPUT]: [] };
       for (const k of policyKeys) {
         const p = this.policies.get(k) as CompiledPolicy;
         for (const d of ['ingress', 'egress'] as const) {
@@ -428,8 +462,8 @@ export class FirewallState {
         for (const c of f.shared) chains.set(c.chain, c.rules);
         for (const j of f.jumps) top[j.chain].push(j.rule);
       }
-      for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, [...top[c], ...finishRules([TAIL_JUMP], keep)]);
-      const d: IptablesDesired = { table: 'filter', chains, jumps: builtinJumps() };
+      for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, [...top[c], ...fixed.tailJump]);
+      const d: IptablesDesired = { table: 'filter', chains, jumps: fixed.jumps };
       iptables[fam] = d;
     }
     return { iptables, ipsets: this.ipsets(active), localPods: this.localPodsSets(), errors: this.errors(), warnings };

@@ -38,7 +38,7 @@ export class LinuxIptablesDriver implements IptablesDriver {
   private readonly onWrite: LinuxIptablesOptions['onWrite'];
   private nft: NftRestorer | undefined;
   /** Restores applied over netlink, and those that fell back to iptables-restore (with the last reason). */
-  readonly netlinkStats = { applied: 0, fellBack: 0, lastReason: '', chainsRead: 0 };
+  readonly netlinkStats = { applied: 0, fellBack: 0, lastReason: '', chainsRead: 0, kernelMs: 0 };
 
   constructor(opts: LinuxIptablesOptions) {
     this.family = opts.family;
@@ -69,6 +69,7 @@ export class LinuxIptablesDriver implements IptablesDriver {
       if (r.applied) {
         this.netlinkStats.applied++;
         this.netlinkStats.chainsRead += r.chainsRead;
+        this.netlinkStats.kernelMs += r.kernelMs;
         this.onWrite?.('netlink');
         return;
       }

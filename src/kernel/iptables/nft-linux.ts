@@ -75,7 +75,8 @@ export const NFT_MAX_RULES = 600;
 
 const msgType = (t: number): number => (NFNL_SUBSYS_NFTABLES << 8) | t;
 
-export type NftApplyOutcome = { applied: true; messages: number; chainsRead: number } | { applied: false; reason: string };
+/** kernelMs: time in the batch's sendmsg, where the kernel applied it. */
+export type NftApplyOutcome = { applied: true; messages: number; chainsRead: number; kernelMs: number } | { applied: false; reason: string };
 
 interface RuleCache {
   table: string;
@@ -252,7 +253,7 @@ export class NftRestorer {
     }
     const plan = planNftMessages(parsed, cache.chains);
     if (typeof plan === 'string') return { applied: false, reason: plan };
-    if (plan.messages.length === 0) return { applied: true, messages: 0, chainsRead };
+    if (plan.messages.length === 0) return { applied: true, messages: 0, chainsRead, kernelMs: 0 };
     // The sets the rules match on, by kernel index (looked up now: a set re-created has a new one).
     const wanted = new Set<string>();
     for (const m of plan.messages) if (m.kind === 'newrule') for (const name of ruleSets(m.rule)) wanted.add(name);
@@ -288,7 +289,7 @@ export class NftRestorer {
       if (refs.length === planned.length) next.chains.set(chain, refs);
     }
     this.cache = next;
-    return { applied: true, messages: msgs.length, chainsRead };
+    return { applied: true, messages: msgs.length, chainsRead, kernelMs: r.sendMs };
   }
 }
 

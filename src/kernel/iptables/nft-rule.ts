@@ -28,6 +28,7 @@
 import { endianness } from 'node:os';
 import { AttrWriter, NLA_F_NESTED } from '../netlink/attr-writer.js';
 import { addrToBytes, familyOf } from '../rtnl/inet.js';
+import { TextMemo } from './text-memo.js';
 import { splitArgs } from './tokens.js';
 import type { IptablesFamily } from './types.js';
 
@@ -72,11 +73,11 @@ export type NftExpr =
   | { kind: 'verdict'; code: number; chain?: string };
 
 export interface NftRule {
-  exprs: NftExpr[];
+  readonly exprs: readonly NftExpr[];
   /** `-p`: the layer-4 protocol number (NFTA_RULE_COMPAT), 0 for none. */
-  proto: number;
+  readonly proto: number;
   /** The `-m comment` text, how we find the rule again (hash comments). */
-  comment?: string;
+  readonly comment?: string;
 }
 
 const XT_ALIGN = (n: number): number => (n + 7) & ~7;
@@ -151,7 +152,14 @@ function addressExprs(text: string, src: boolean, family: IptablesFamily): NftEx
 }
 
 /** The rule's expressions, or why it cannot be written over netlink. */
+/** Family + rule text -> compiled rule (or why not): see text-memo.ts. The rules are shared: never modified. */
+const COMPILED = new TextMemo<NftRule | string>(50_000);
+
 export function compileNftRule(rule: string, family: IptablesFamily): NftRule | string {
+  return COMPILED.get(`${family} ${rule}`, () => compileUncached(rule, family));
+}
+
+function compileUncached(rule: string, family: IptablesFamily): NftRule | string {
   const a = splitArgs(rule);
   const addrs: NftExpr[] = [];
   const matches: NftExpr[] = [];
@@ -481,8 +489,35 @@ function writeExpr(w: AttrWriter, e: NftExpr, setIndex: SetIndex): void {
   });
 }
 
+/**
+ * A rule's encoded expressions, with the set indices they were encoded for
+ * (a set re-created gets a new index): a rule written again (the same text
+ * compiles to the same shared NftRule) is copied, not encoded again.
+ */
+interface EncodedRule {
+  type: number;
+  sets: readonly number[];
+  bytes: Buffer;
+}
+const ENCODED = new WeakMap<NftRule, EncodedRule>();
+
 /** NFTA_RULE_EXPRESSIONS of `rule` into `w` (and NFTA_RULE_COMPAT when it has a protocol). */
 export function writeRuleExprs(w: AttrWriter, type: number, rule: NftRule, setIndex: SetIndex): void {
+  const sets: number[] = [];
+  for (const e of rule.exprs) if (e.kind === 'set') sets.push(setIndex(e.name));
+  const hit = ENCODED.get(rule);
+  if (hit && hit.type === type && hit.sets.length === sets.length && hit.sets.every((v, i) => v === sets[i])) {
+    w.raw(hit.bytes);
+    return;
+  }
+  const scratch = new AttrWriter(512);
+  encodeRuleExprs(scratch, type, rule, setIndex);
+  const bytes = Buffer.from(scratch.finish());
+  ENCODED.set(rule, { type, sets, bytes });
+  w.raw(bytes);
+}
+
+function encodeRuleExprs(w: AttrWriter, type: number, rule: NftRule, setIndex: SetIndex): void {
   w.nest(type | NLA_F_NESTED, () => {
     for (const e of rule.exprs) writeExpr(w, e, setIndex);
   });

@@ -64,7 +64,7 @@ export function sameRules(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-const sameJumps = (a: readonly JumpRule[], b: readonly JumpRule[]): boolean => a.length === b.length && a.every((j, i) => jumpHash(j) === jumpHash(b[i]));
+const sameJumps = (a: readonly JumpRule[], b: readonly JumpRule[]): boolean => a === b || (a.length === b.length && a.every((j, i) => jumpHash(j) === jumpHash(b[i])));
 
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 

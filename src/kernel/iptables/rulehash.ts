@@ -5,6 +5,7 @@
 // reordered matches), so no normalisation of iptables syntax is needed.
 
 import { hash } from 'node:crypto';
+import { TextMemo } from './text-memo.js';
 import { canonicalRuleText } from './tokens.js';
 import type { JumpRule } from './types.js';
 
@@ -17,8 +18,11 @@ function digest(text: string): string {
   return hash('sha256', text, 'base64url').slice(0, HASH_LEN);
 }
 
+/** Rule text -> hash: a sync hashes every rule it writes or compares, mostly the same texts as the last one. */
+const RULE_HASHES = new TextMemo<string>(50_000);
+
 export function chainRuleHash(rule: string): string {
-  return digest(canonicalRuleText(rule));
+  return RULE_HASHES.get(rule, (r) => digest(canonicalRuleText(r)));
 }
 
 export function jumpHash(j: JumpRule): string {

@@ -101,6 +101,14 @@ export class AttrWriter {
     this.off += data.length;
   }
 
+  /** Attributes encoded before (by another AttrWriter's finish()), copied at the next aligned offset. */
+  raw(encoded: Uint8Array): void {
+    this.align();
+    this.room(encoded.length);
+    this.buf.set(encoded, this.off);
+    this.off += encoded.length;
+  }
+
   /** The 4-byte nfnetlink header (struct nfgenmsg: family, version, res_id big-endian). */
   nfgen(family: number, version: number, resId = 0): this {
     this.room(4);
@@ -165,6 +173,18 @@ export class AttrWriter {
 
   /** NUL-terminated; throws when the string with its NUL is longer than `maxLength`. */
   string(type: number, s: string, maxLength: number): void {
+    // Short ASCII (every name we write): byte by byte, no call into C++.
+    if (s.length < 64 && s.length < maxLength) {
+      let i = 0;
+      while (i < s.length && s.charCodeAt(i) < 0x80) i++;
+      if (i === s.length) {
+        this.header(type, s.length + 1);
+        for (let k = 0; k < s.length; k++) this.buf[this.off + k] = s.charCodeAt(k);
+        this.buf[this.off + s.length] = 0;
+        this.off += s.length + 1;
+        return;
+      }
+    }
     const len = Buffer.byteLength(s) + 1;
     if (len > maxLength) throw new KubeRouterError('KR_ERR_KERNEL', `netlink attribute ${type & 0x3fff}: "${s}" is longer than ${maxLength - 1} bytes`, { call: 'encode', value: s });
     this.header(type, len);

@@ -45,6 +45,8 @@ export interface NfBatchResult {
   notSent?: string;
   /** Per message, what the kernel sent back besides the ACK (NLM_F_ECHO): the payloads. */
   echoes: Buffer[][];
+  /** From the send to the answer (ms): the kernel applying the whole batch (inside sendmsg), then answering. */
+  sendMs: number;
 }
 
 /** NFNL_BATCH_GENID: refuse the batch (ERESTART) unless the ruleset is still at this generation. */
@@ -76,13 +78,15 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
   }
   if (resId !== undefined) w.message(NFNL_MSG_BATCH_END, Flags.REQUEST, sock.generateSeq(), port, () => w.nfgen(0, 0, resId));
   const datagram = w.finish();
-  const result: NfBatchResult = { errnos: new Array<number>(msgs.length).fill(-1), batchErrno: 0, timedOut: false, echoes: msgs.map(() => []) };
+  const result: NfBatchResult = { errnos: new Array<number>(msgs.length).fill(-1), batchErrno: 0, timedOut: false, echoes: msgs.map(() => []), sendMs: 0 };
   // The kernel refuses a datagram larger than the socket's send buffer (EMSGSIZE), which SO_SNDBUF
   // cannot raise past net.core.wmem_max (iptables-nft uses SO_SNDBUFFORCE; the `netlink` package
   // has no such call). A batch is one datagram: a larger one is not sent, and the caller falls back.
   const limit = sock.socket.getSendBufferSize() - 64;
   if (datagram.length > limit) return Promise.resolve({ ...result, notSent: `a batch of ${datagram.length} bytes exceeds the socket's send buffer (${limit} bytes; net.core.wmem_max)` });
   let answered = 0;
+  /** When the datagram went out: the kernel applies the batch inside that sendmsg, then answers. */
+  let sent = 0;
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     /** Batch messages without an answer got no error: they were applied, or aborted with the batch. */
@@ -90,6 +94,7 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
       for (let j = 0; j < msgs.length; j++) if (result.errnos[j] === -1) result.errnos[j] = 0;
     };
     const finish = (): void => {
+      if (sent) result.sendMs = performance.now() - sent;
       clearTimeout(timer);
       sock.off('message', onMessage);
       sock.off('error', lost);
@@ -132,6 +137,7 @@ export function sendNfBatch(sock: NetlinkSocket, msgs: readonly NfBatchMessage[]
     sock.on('message', onMessage);
     sock.on('error', lost);
     if (msgs.length === 0) return finish();
+    sent = performance.now();
     sock.socket.send(datagram, {}, (err) => {
       if (err) {
         result.notSent = `sendmsg: ${err instanceof Error ? err.message : String(err)}`;
