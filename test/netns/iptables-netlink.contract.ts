@@ -171,6 +171,38 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
       }
     });
 
+    it('a rule written again after its set came back under another kernel index matches that set, not the index it had', async () => {
+      const inet = fam === 'ipv4' ? 'inet' : 'inet6';
+      const chain = (verb: 'write' | 'drop'): string =>
+        (verb === 'write'
+          ? ['*filter', ':KR-P3 - [0:0]', `-A KR-P3 -m comment --comment "kr:${'s'.repeat(16)}" -m set --match-set KR-S1 src -j RETURN`, 'COMMIT', '']
+          : ['*filter', '-F KR-P3', '-X KR-P3', 'COMMIT', '']
+        ).join('\n');
+      const rule = (): string[] => saved(fam).filter((l) => l.startsWith('-A KR-P3 '));
+      try {
+        sh(['ipset', 'create', 'KR-S1', 'hash:ip', 'family', inet]);
+        await d.restore(chain('write'));
+        assert.match(rule()[0] ?? '', /--match-set KR-S1 src/);
+        await d.restore(chain('drop'));
+        // KR-S1 destroyed; KR-S9 takes its index, and KR-S1 comes back under a new one.
+        // nf_tables releases a deleted rule's set reference after the commit (deferred work).
+        for (let i = 0; spawnSync('ipset', ['destroy', 'KR-S1']).status !== 0; i++) {
+          assert.ok(i < 50, 'KR-S1 still held 5 s after its rule was deleted');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        sh(['ipset', 'create', 'KR-S9', 'hash:ip', 'family', inet]);
+        sh(['ipset', 'create', 'KR-S1', 'hash:ip', 'family', inet]);
+        await d.restore(chain('write'));
+        assert.equal(d.netlinkStats.applied, 3, d.netlinkStats.lastReason);
+        assert.deepEqual(rule().map((l) => /--match-set (\S+)/.exec(l)?.[1]), ['KR-S1']);
+        assert.throws(() => sh(['ipset', 'destroy', 'KR-S1']), /in use/, 'the rule holds the new KR-S1');
+        sh(['ipset', 'destroy', 'KR-S9']);
+      } finally {
+        reset();
+        for (const n of ['KR-S1', 'KR-S9']) spawnSync('ipset', ['destroy', n]);
+      }
+    });
+
     it('keeps the handles it wrote: the next transaction reads no chain, and lands at the right positions', async () => {
       await d.restore(podScript(fam, 'KR-POD', 'KR-TOP', 'p'));
       assert.equal(d.netlinkStats.chainsRead, 1);

@@ -4,6 +4,7 @@
 // policies that write the same selector (in any key order, with duplicate or
 // reordered values) get the same text, hence the same set.
 
+import { BoundedMemo } from '../../bounded-memo.js';
 import type { LabelSelector } from '../../informers/types.js';
 
 export interface CompiledSelector {
@@ -51,11 +52,9 @@ const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
 /**
  * Compiled selectors by their JSON text: a cluster's policies repeat the same
  * few selectors (app=x, role=web, {}) many times over, and a compiled
- * selector is immutable, so equal texts share one. Emptied when it reaches
- * MEMO_MAX entries (a bound, not an LRU: a full compile re-fills it).
+ * selector is immutable, so equal texts share one.
  */
-const memo = new Map<string, CompiledSelector>();
-const MEMO_MAX = 20_000;
+const memo = new BoundedMemo<CompiledSelector>(20_000);
 
 /**
  * Compiles a selector (`undefined` counts as `{}`, as the API does for a
@@ -64,13 +63,7 @@ const MEMO_MAX = 20_000;
  * (never memoized: it throws again).
  */
 export function compileSelector(sel: LabelSelector | undefined): CompiledSelector {
-  const key = sel === undefined ? '{}' : JSON.stringify(sel);
-  const known = memo.get(key);
-  if (known) return known;
-  const compiled = compileUncached(sel);
-  if (memo.size >= MEMO_MAX) memo.clear();
-  memo.set(key, compiled);
-  return compiled;
+  return memo.get(sel === undefined ? '{}' : JSON.stringify(sel), () => compileUncached(sel));
 }
 
 function compileUncached(sel: LabelSelector | undefined): CompiledSelector {

@@ -37,7 +37,10 @@ export class LinuxIptablesDriver implements IptablesDriver {
   private readonly useNetlink: boolean;
   private readonly onWrite: LinuxIptablesOptions['onWrite'];
   private nft: NftRestorer | undefined;
-  /** Restores applied over netlink, and those that fell back to iptables-restore (with the last reason). */
+  /**
+   * Restores applied over netlink, and those that fell back to iptables-restore (with the last
+   * reason); kernelMs: the netlink batches' time from send to answer, summed.
+   */
   readonly netlinkStats = { applied: 0, fellBack: 0, lastReason: '', chainsRead: 0, kernelMs: 0 };
 
   constructor(opts: LinuxIptablesOptions) {

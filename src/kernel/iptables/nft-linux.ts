@@ -75,7 +75,7 @@ export const NFT_MAX_RULES = 600;
 
 const msgType = (t: number): number => (NFNL_SUBSYS_NFTABLES << 8) | t;
 
-/** kernelMs: time in the batch's sendmsg, where the kernel applied it. */
+/** kernelMs: from the batch's send to its answer (the kernel applies it inside sendmsg). */
 export type NftApplyOutcome = { applied: true; messages: number; chainsRead: number; kernelMs: number } | { applied: false; reason: string };
 
 interface RuleCache {

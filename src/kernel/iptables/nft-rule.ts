@@ -27,8 +27,8 @@
 
 import { endianness } from 'node:os';
 import { AttrWriter, NLA_F_NESTED } from '../netlink/attr-writer.js';
+import { BoundedMemo } from '../../bounded-memo.js';
 import { addrToBytes, familyOf } from '../rtnl/inet.js';
-import { TextMemo } from './text-memo.js';
 import { splitArgs } from './tokens.js';
 import type { IptablesFamily } from './types.js';
 
@@ -151,10 +151,10 @@ function addressExprs(text: string, src: boolean, family: IptablesFamily): NftEx
   ];
 }
 
-/** The rule's expressions, or why it cannot be written over netlink. */
-/** Family + rule text -> compiled rule (or why not): see text-memo.ts. The rules are shared: never modified. */
-const COMPILED = new TextMemo<NftRule | string>(50_000);
+/** Family + rule text -> compiled rule (or why not). The rules are shared: never modified. */
+const COMPILED = new BoundedMemo<NftRule | string>(50_000);
 
+/** The rule's expressions, or why it cannot be written over netlink. */
 export function compileNftRule(rule: string, family: IptablesFamily): NftRule | string {
   return COMPILED.get(`${family} ${rule}`, () => compileUncached(rule, family));
 }

@@ -5,7 +5,7 @@
 // reordered matches), so no normalisation of iptables syntax is needed.
 
 import { hash } from 'node:crypto';
-import { TextMemo } from './text-memo.js';
+import { BoundedMemo } from '../../bounded-memo.js';
 import { canonicalRuleText } from './tokens.js';
 import type { JumpRule } from './types.js';
 
@@ -19,7 +19,7 @@ function digest(text: string): string {
 }
 
 /** Rule text -> hash: a sync hashes every rule it writes or compares, mostly the same texts as the last one. */
-const RULE_HASHES = new TextMemo<string>(50_000);
+const RULE_HASHES = new BoundedMemo<string>(50_000);
 
 export function chainRuleHash(rule: string): string {
   return RULE_HASHES.get(rule, (r) => digest(canonicalRuleText(r)));
