@@ -180,6 +180,51 @@ test('incremental updates equal a rebuild for policies sharing a podSelector (KU
   check('back to one policy', 0);
 });
 
+test('a set whose last policy leaves is kept filled: pod and namespace changes while out reach it, and it comes back equal to a rebuild as a new object', () => {
+  const c = Cluster.e2e();
+  // x/a is NODE1's only pod the policy selects; its peer set holds the pods of namespaces labelled team=blue.
+  c.policy('x', 'p', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] });
+  const z = c.namespaces.get('z')!;
+  const blueZ = clone(z);
+  blueZ.metadata.labels!.team = 'blue';
+  c.namespaces.put(blueZ);
+  const state = new FirewallState(ctxFor(NODE1));
+  state.rebuild(c.view);
+  const t = new FirewallChangeTracker();
+  const sync = (what: string): FirewallDesired => {
+    state.update(t.drain(), c.view);
+    const fresh = new FirewallState(ctxFor(NODE1));
+    fresh.rebuild(c.view);
+    const got = state.desired();
+    assert.equal(text(got), text(fresh.desired()), what);
+    return got;
+  };
+  const before = sync('policy active');
+  const peer = before.ipsets.find((s) => s.entries.has(c.ip('z/b')));
+  assert.ok(peer, 'the peer set holds z/b');
+  const local = c.pods.get('x/a')!;
+  c.pods.del('x/a');
+  t.onPod({ type: 'delete', obj: local });
+  assert.equal(sync('last selected pod gone').ipsets.length, 0, 'no set in the desired state');
+  // While out: a pod joins the peer namespace, another leaves it by relabelling its namespace.
+  const joined = mkPod('z', 'new', '10.244.2.91', NODE2);
+  c.pods.put(joined);
+  t.onPod({ type: 'add', obj: joined });
+  const y = c.namespaces.get('y')!;
+  const blueY = clone(y);
+  blueY.metadata.labels!.team = 'blue';
+  c.namespaces.put(blueY);
+  t.onNamespace({ type: 'update', obj: blueY, old: y });
+  sync('changes while the set is out');
+  c.pods.put(local);
+  t.onPod({ type: 'add', obj: local });
+  const back = sync('selected pod back');
+  const again = back.ipsets.find((s) => s.name === peer.name);
+  assert.ok(again, 'the peer set is desired again');
+  assert.notEqual(again, peer, 'a new object: the applied memo takes it for a set to create');
+  for (const ip of ['10.244.2.91', c.ip('y/b'), c.ip('z/b')]) assert.ok(again.entries.has(ip), `${ip} in the set that came back`);
+});
+
 test('incremental updates equal a rebuild over 400 random events (pods, policies sharing selectors, namespaces; both nodes)', () => {
   // A fixed-seed PRNG (mulberry32): the same sequence on every run.
   let seed = 0x6b72;

@@ -58,6 +58,13 @@ export interface UpdateStats {
   setsChanged: number;
 }
 
+/**
+ * Filled sets kept after their last policy leaves. Each costs its members'
+ * memory and a visit per event of a pod that could be in it; 100 is the S6
+ * bench's policies per pod, whose sets come back when the next pod does.
+ */
+const DORMANT_SETS = 128;
+
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
@@ -69,6 +76,17 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
 function samePolicies(a: CompiledPod | undefined, b: CompiledPod | null): boolean {
   if (!a || !b) return !a && !b;
   return sameList(a.ingressPolicies, b.ingressPolicies) && sameList(a.egressPolicies, b.egressPolicies);
+}
+
+/** Whether two compilations of a pod put the same jumps in the top-level chains. */
+function sameTopJumps(a: CompiledPod | undefined, b: CompiledPod | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  for (const fam of FAMILIES) {
+    const x = a.families[fam]?.jumps ?? [];
+    const y = b.families[fam]?.jumps ?? [];
+    if (x.length !== y.length || x.some((j, i) => j.chain !== y[i].chain || j.rule !== y[i].rule)) return false;
+  }
+  return true;
 }
 
 /** What fixedParts() holds per family. */
@@ -99,6 +117,8 @@ export class FirewallState {
    * lazy part), nor its sets filled.
    */
   private readonly registered = new Set<string>();
+  /** Sets no policy refers to, kept filled (up to DORMANT_SETS, oldest dropped first): see unref. */
+  private readonly dormant = new Set<string>();
   /** Sets whose members changed since desired().ipsets was cached. */
   private readonly dirtySets = new Set<SetState>();
   /** Local pods that have a chain. */
@@ -114,11 +134,19 @@ export class FirewallState {
   private activeCache?: Set<string>;
   /** Sorted errors; dropped when a policy changes. */
   private errorsCache?: ObjectError[];
+  /** Policy keys in order; dropped when a policy is added or deleted. */
+  private policyOrder?: string[];
   /** Set bases in name order; dropped when a set is created or deleted. */
   private setOrder?: string[];
   /** Sorted keys of the active policies and of the pods with a chain. */
   private activeKeys?: string[];
   private podKeys?: string[];
+  /**
+   * Per family: KUBE-ROUTER-INPUT/-FORWARD/-OUTPUT as last assembled (two
+   * jumps per local pod), the same arrays until a pod chain comes, goes or
+   * moves to another IP: the reconciler then skips them by identity.
+   */
+  private readonly topCache = new Map<Family, Record<string, readonly string[]>>();
   /** The sets the active policies use, in name order; dropped with any of the above. */
   private usedSets?: SetState[];
   /** desired().ipsets (patched for dirtySets) and each set's place in it; dropped with usedSets. */
@@ -159,6 +187,7 @@ export class FirewallState {
     this.policies.clear();
     this.policiesByNs.clear();
     this.sets.clear();
+    this.dormant.clear();
     this.setsByNs.clear();
     this.selectorScopedSets.clear();
     this.activeRefs.clear();
@@ -216,8 +245,10 @@ export class FirewallState {
   private dropDerived(): void {
     this.dropActive();
     this.errorsCache = undefined;
+    this.policyOrder = undefined;
     this.setOrder = undefined;
     this.podKeys = undefined;
+    this.topCache.clear();
   }
 
   private dropActive(): void {
@@ -236,6 +267,7 @@ export class FirewallState {
     this.unregister(key);
     const ns = key.slice(0, key.indexOf('/'));
     if (next) {
+      if (!this.policies.has(key)) this.policyOrder = undefined;
       this.policies.set(key, next);
       let s = this.policiesByNs.get(ns);
       if (!s) this.policiesByNs.set(ns, (s = new Set()));
@@ -243,7 +275,7 @@ export class FirewallState {
       // Still active (the pods recompiled next decide that): its new sets at once.
       if (this.activeRefs.has(key)) this.register(key, changedSets);
     } else {
-      this.policies.delete(key);
+      if (this.policies.delete(key)) this.policyOrder = undefined;
       this.policiesByNs.get(ns)?.delete(key);
     }
   }
@@ -262,6 +294,7 @@ export class FirewallState {
         this.setOrder = undefined;
         changedSets?.add(base);
       }
+      this.dormant.delete(base);
       for (const fam of Object.keys(use.names) as Family[]) st.use.names[fam] = use.names[fam];
       st.refs.add(key);
     }
@@ -278,11 +311,28 @@ export class FirewallState {
     const st = this.sets.get(base);
     if (!st) return;
     st.refs.delete(policy);
-    if (st.refs.size === 0) {
-      this.sets.delete(base);
-      this.indexSet(base, st.use, false);
-      this.setOrder = undefined;
-    }
+    if (st.refs.size > 0) return;
+    // It leaves the desired state. A filled set is kept (and kept up to
+    // date) a while: a pod replacing the last local pod of its policies, or
+    // a policy updated, finds it filled. Built afresh when it comes back, so
+    // the applied memo takes it for a new set, which the kernel no longer has.
+    st.built = undefined;
+    if (st.byPod) {
+      this.dormant.add(base);
+      for (const old of this.dormant) {
+        if (this.dormant.size <= DORMANT_SETS) break;
+        this.dormant.delete(old);
+        this.dropSet(old);
+      }
+    } else this.dropSet(base);
+  }
+
+  private dropSet(base: string): void {
+    const st = this.sets.get(base);
+    if (!st) return;
+    this.sets.delete(base);
+    this.indexSet(base, st.use, false);
+    this.setOrder = undefined;
   }
 
   private indexSet(base: string, use: SetUse, add: boolean): void {
@@ -369,6 +419,7 @@ export class FirewallState {
         this.pods.delete(key);
         this.countRefs(had, -1);
         this.podKeys = undefined;
+        this.topCache.clear();
       }
       if (this.localIps.delete(key)) this.localBuilt = undefined;
       return;
@@ -380,6 +431,7 @@ export class FirewallState {
     if (compiled) this.pods.set(key, compiled);
     else this.pods.delete(key);
     if (!had !== !compiled) this.podKeys = undefined;
+    if (!sameTopJumps(had, compiled ?? undefined)) this.topCache.clear();
     if (!samePolicies(had, compiled)) {
       if (had) this.countRefs(had, -1);
       if (compiled) this.countRefs(compiled, 1);
@@ -422,7 +474,10 @@ export class FirewallState {
   errors(): ObjectError[] {
     if (this.errorsCache) return [...this.errorsCache];
     const out: ObjectError[] = [];
-    for (const k of [...this.policies.keys()].sort(cmp)) out.push(...(this.policies.get(k) as CompiledPolicy).errors);
+    for (const k of (this.policyOrder ??= [...this.policies.keys()].sort(cmp))) {
+      const errs = (this.policies.get(k) as CompiledPolicy).errors;
+      if (errs.length) out.push(...errs);
+    }
     this.errorsCache = out;
     return [...out];
   }
@@ -445,7 +500,6 @@ export class FirewallState {
       chains.set(CHAIN_COMMON, fixed.common);
       chains.set(CHAIN_DEFAULT, fixed.default);
       chains.set(CHAIN_TAIL, fixed.tail);
-      const top: Record<string, string[]> = { [CHAIN_INPUT]: [...fixed.inputHead], [CHAIN_FORWARD]: [], [CHAIN_OUTPUT]: [] };
       for (const k of policyKeys) {
         const p = this.policies.get(k) as CompiledPolicy;
         for (const d of ['ingress', 'egress'] as const) {
@@ -454,19 +508,30 @@ export class FirewallState {
         }
       }
       for (const k of podKeys) {
-        const pod = this.pods.get(k) as CompiledPod;
-        const f = pod.families[fam];
+        const f = (this.pods.get(k) as CompiledPod).families[fam];
         if (!f) continue;
         chains.set(f.chain, f.rules);
         // Pods a selector's policies select all compile its chain alike.
         for (const c of f.shared) chains.set(c.chain, c.rules);
-        for (const j of f.jumps) top[j.chain].push(j.rule);
       }
-      for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, [...top[c], ...fixed.tailJump]);
+      const top = this.topChains(fam, podKeys, fixed);
+      for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, top[c]);
       const d: IptablesDesired = { table: 'filter', chains, jumps: fixed.jumps };
       iptables[fam] = d;
     }
     return { iptables, ipsets: this.ipsets(active), localPods: this.localPodsSets(), errors: this.errors(), warnings };
+  }
+
+  /** The top-level chains of `fam`: fixed head, each pod's jumps (pods in key order), the tail jump. */
+  private topChains(fam: Family, podKeys: readonly string[], fixed: FixedParts): Record<string, readonly string[]> {
+    let top = this.topCache.get(fam);
+    if (top) return top;
+    const acc: Record<string, string[]> = { [CHAIN_INPUT]: [...fixed.inputHead], [CHAIN_FORWARD]: [], [CHAIN_OUTPUT]: [] };
+    for (const k of podKeys) for (const j of (this.pods.get(k) as CompiledPod).families[fam]?.jumps ?? []) acc[j.chain].push(j.rule);
+    for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) acc[c].push(...fixed.tailJump);
+    top = acc;
+    this.topCache.set(fam, top);
+    return top;
   }
 
   /** Keys of the policies some local pod's chain jumps to. */

@@ -38,14 +38,19 @@ function validateChain(builtins: ReadonlySet<string>, name: string, rules: reado
   for (const r of rules) if (/[\n\r]/.test(r)) throw invalid(`rule with a line break in ${name}`, name);
 }
 
-/** Checks the chains of `desired` (only those named in `only`, when given) and its jumps. */
-export function validateDesired(desired: IptablesDesired, owned: (chain: string) => boolean, only?: Iterable<string>): void {
+/**
+ * Checks the chains of `desired` (only those named in `only`, when given)
+ * and, unless `jumps` is false (they were checked when applied and are the
+ * same), its jumps.
+ */
+export function validateDesired(desired: IptablesDesired, owned: (chain: string) => boolean, only?: Iterable<string>, jumps = true): void {
   const builtins = new Set(BUILTIN_CHAINS[desired.table]);
   if (only) {
     for (const name of only) validateChain(builtins, name, desired.chains.get(name) ?? [], owned);
   } else {
     for (const [name, rules] of desired.chains) validateChain(builtins, name, rules, owned);
   }
+  if (!jumps) return;
   const seen = new Set<string>();
   for (const j of desired.jumps) {
     if (!builtins.has(j.fromChain)) throw invalid(`jump from ${j.fromChain}: not a built-in chain of ${desired.table}`, j.fromChain);
@@ -187,10 +192,11 @@ export function planChainChanges(desired: IptablesDesired, previous: IptablesDes
   const ruleLines: string[] = [];
   // Only the chains that differ are sorted (the script's order): most of a large table is unchanged.
   const differing: string[] = [];
-  for (const [name, rules] of desired.chains) {
-    const before = previous.chains.get(name);
+  const prev = previous.chains;
+  desired.chains.forEach((rules, name) => {
+    const before = prev.get(name);
     if (before === undefined || !sameRules(before, rules)) differing.push(name);
-  }
+  });
   for (const name of sorted(differing)) {
     const rules = desired.chains.get(name) as readonly string[];
     const before = previous.chains.get(name);

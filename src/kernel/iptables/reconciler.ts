@@ -37,8 +37,9 @@ export class IptablesReconciler implements Iptables {
   async applyChains(desired: IptablesDesired, previous: IptablesDesired, opts: Pick<IptablesApplyOptions, 'owned'>): Promise<IptablesApplyResult | undefined> {
     const plan = planChainChanges(desired, previous);
     if (!plan) return undefined;
-    // `previous` was applied, so it passed this check: only the chains written now are checked.
-    validateDesired(desired, opts.owned, [...plan.created, ...plan.rewritten]);
+    // `previous` was applied, so it passed this check: only the chains written
+    // now are checked, and not the jumps (a plan means they are previous's).
+    validateDesired(desired, opts.owned, [...plan.created, ...plan.rewritten], false);
     const result: IptablesApplyResult = {
       lines: Math.max(0, plan.script.length - 2),
       created: plan.created,
