@@ -105,6 +105,15 @@ export function setMembers(spec: SetSpec, fam: Family, view: ClusterView): strin
   return [...out].sort();
 }
 
+/** Code-unit order (the kernel's and iptables-save's), for sorting names and entries. */
+export const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Same strings in the same order; undefined is the empty list. */
+export function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (!a) return b.length === 0;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** The kernel set (`timeout 0` as kube-router creates them). */
 export function toIpset(name: string, spec: SetSpec, fam: Family, entries: Iterable<string>): IpsetSet {
   return {

@@ -13,9 +13,10 @@
 // a pod event rewrites no policy chain.
 //
 // A set is filled from the view when a policy that uses it first becomes
-// active (selects a local pod), and kept up to date from then on: most
-// policies of a cluster select no pod of this node, and their sets are never
-// filled (a full compile of S5 fills 91 sets, not every set of 1,000 policies).
+// active (selects a local pod), and kept up to date from then on (the sets
+// and their members: policy-sets.ts): most policies of a cluster select no
+// pod of this node, and their sets are never filled (a full compile of S5
+// fills 91 sets, not every set of 1,000 policies).
 
 import type { ObjectError } from '../../errors.js';
 import type { Pod } from '../../informers/types.js';
@@ -23,32 +24,16 @@ import type { IptablesDesired, JumpRule } from '../../kernel/iptables/types.js';
 import type { IpsetSet } from '../../kernel/ipset/types.js';
 import { compilePolicy } from './compile-policy.js';
 import { compilePod } from './compile-pod.js';
-import { groupHasPod, isActionable, namespaceLabels, podEntries, podIp, setMembers, toIpset } from './compile-sets.js';
+import { cmp, isActionable, podIp, sameList } from './compile-sets.js';
+import { PolicySets } from './policy-sets.js';
 import { builtinJumps, commonChain, defaultChain, defaultDenyCidrs, inputHead, tailChain, TAIL_JUMP } from './compile-static.js';
 import { CHAIN_COMMON, CHAIN_DEFAULT, CHAIN_FORWARD, CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAIL, FAMILIES, familySetName, finishRules, LOCAL_PODS_SET, type Family } from './names.js';
-import type { ClusterView, CompiledPod, CompiledPolicy, FirewallContext, FirewallDesired, SetUse } from './model.js';
+import type { ClusterView, CompiledPod, CompiledPolicy, FirewallContext, FirewallDesired } from './model.js';
 
 export interface FirewallChanges {
   policies: Iterable<string>;
   pods: Iterable<string>;
   namespaces: Iterable<string>;
-}
-
-interface SetState {
-  use: SetUse;
-  /** Policies referencing it. */
-  refs: Set<string>;
-  /**
-   * Per family: pod key -> entries it contributes (ipBlock sets: key '').
-   * Undefined until an active policy uses the set (setsUsedBy fills it).
-   */
-  byPod?: Map<Family, Map<string, string[]>>;
-  /**
-   * The kernel sets last built from byPod, per family; dropped on every
-   * change. An unchanged set is the same object sync after sync, which is how
-   * the applied memo tells it did not change without comparing members.
-   */
-  built?: Map<Family, IpsetSet>;
 }
 
 /** What an update touched (for metrics and tests). */
@@ -58,19 +43,6 @@ export interface UpdateStats {
   setsChanged: number;
 }
 
-/**
- * Filled sets kept after their last policy leaves. Each costs its members'
- * memory and a visit per event of a pod that could be in it; 100 is the S6
- * bench's policies per pod, whose sets come back when the next pod does.
- */
-const DORMANT_SETS = 128;
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  if (!a) return b.length === 0;
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 /** Whether two compilations of a pod jump to the same policies. */
 function samePolicies(a: CompiledPod | undefined, b: CompiledPod | null): boolean {
@@ -102,13 +74,8 @@ interface FixedParts {
 export class FirewallState {
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly policiesByNs = new Map<string, Set<string>>();
-  private readonly sets = new Map<string, SetState>();
-  /**
-   * Pod sets by the namespace they are scoped to, and those scoped by a
-   * namespaceSelector: a pod event visits only the sets it can be in.
-   */
-  private readonly setsByNs = new Map<string, Set<string>>();
-  private readonly selectorScopedSets = new Set<string>();
+  /** The sets of the registered policies, with their members. */
+  private readonly policySets: PolicySets;
   /** Per policy, how many local pod chains jump to it (its chains and sets are in the kernel while > 0). */
   private readonly activeRefs = new Map<string, number>();
   /**
@@ -117,10 +84,6 @@ export class FirewallState {
    * lazy part), nor its sets filled.
    */
   private readonly registered = new Set<string>();
-  /** Sets no policy refers to, kept filled (up to DORMANT_SETS, oldest dropped first): see unref. */
-  private readonly dormant = new Set<string>();
-  /** Sets whose members changed since desired().ipsets was cached. */
-  private readonly dirtySets = new Set<SetState>();
   /** Local pods that have a chain. */
   private readonly pods = new Map<string, CompiledPod>();
   /** Local actionable pods: key -> IPs per family (kube-router-local-pods). */
@@ -136,8 +99,6 @@ export class FirewallState {
   private errorsCache?: ObjectError[];
   /** Policy keys in order; dropped when a policy is added or deleted. */
   private policyOrder?: string[];
-  /** Set bases in name order; dropped when a set is created or deleted. */
-  private setOrder?: string[];
   /** Sorted keys of the active policies and of the pods with a chain. */
   private activeKeys?: string[];
   private podKeys?: string[];
@@ -147,16 +108,13 @@ export class FirewallState {
    * moves to another IP: the reconciler then skips them by identity.
    */
   private readonly topCache = new Map<Family, Record<string, readonly string[]>>();
-  /** The sets the active policies use, in name order; dropped with any of the above. */
-  private usedSets?: SetState[];
-  /** desired().ipsets (patched for dirtySets) and each set's place in it; dropped with usedSets. */
-  private ipsetsCache?: IpsetSet[];
-  private readonly ipsetsIndex = new Map<string, number>();
   private readonly fixed = new Map<Family, FixedParts>();
   /** The view of the last rebuild or update: sets are filled from it when first used. */
   private view?: ClusterView;
 
-  constructor(readonly ctx: FirewallContext) {}
+  constructor(readonly ctx: FirewallContext) {
+    this.policySets = new PolicySets(ctx);
+  }
 
   /**
    * The parts of the layout that depend on the context only (the static
@@ -186,13 +144,9 @@ export class FirewallState {
     this.view = view;
     this.policies.clear();
     this.policiesByNs.clear();
-    this.sets.clear();
-    this.dormant.clear();
-    this.setsByNs.clear();
-    this.selectorScopedSets.clear();
+    this.policySets.clear();
     this.activeRefs.clear();
     this.registered.clear();
-    this.dirtySets.clear();
     this.pods.clear();
     this.localIps.clear();
     this.localBuilt = undefined;
@@ -228,10 +182,10 @@ export class FirewallState {
       for (const k of this.pods.keys()) if (k.startsWith(`${ns}/`)) podsToCompile.add(k);
     }
     for (const ns of changes.namespaces) {
-      for (const pod of view.pods.listNamespace(ns)) this.updatePodInSets(`${ns}/${pod.metadata.name}`, pod, view, changedSets, true);
+      for (const pod of view.pods.listNamespace(ns)) this.policySets.updatePod(`${ns}/${pod.metadata.name}`, pod, view, changedSets, true);
     }
     for (const key of changes.pods) {
-      this.updatePodInSets(key, view.pods.get(key), view, changedSets, false);
+      this.policySets.updatePod(key, view.pods.get(key), view, changedSets, false);
       podsToCompile.add(key);
     }
     for (const key of podsToCompile) {
@@ -246,7 +200,6 @@ export class FirewallState {
     this.dropActive();
     this.errorsCache = undefined;
     this.policyOrder = undefined;
-    this.setOrder = undefined;
     this.podKeys = undefined;
     this.topCache.clear();
   }
@@ -254,8 +207,7 @@ export class FirewallState {
   private dropActive(): void {
     this.activeCache = undefined;
     this.activeKeys = undefined;
-    this.usedSets = undefined;
-    this.ipsetsCache = undefined;
+    this.policySets.dropUsed();
   }
 
   private updatePolicy(key: string, view: ClusterView, changedSets: Set<string>): void {
@@ -285,130 +237,14 @@ export class FirewallState {
     const p = this.policies.get(key);
     if (!p || this.registered.has(key)) return;
     this.registered.add(key);
-    for (const [base, use] of p.sets) {
-      let st = this.sets.get(base);
-      if (!st) {
-        st = { use, refs: new Set() };
-        this.sets.set(base, st);
-        this.indexSet(base, use, true);
-        this.setOrder = undefined;
-        changedSets?.add(base);
-      }
-      this.dormant.delete(base);
-      for (const fam of Object.keys(use.names) as Family[]) st.use.names[fam] = use.names[fam];
-      st.refs.add(key);
-    }
+    this.policySets.ref(key, p.sets, changedSets);
   }
 
-  /** Drops a policy's refs to its sets (it is no longer active, or changed); a set nobody refers to goes. */
+  /** Drops a policy's refs to its sets (it is no longer active, or changed). */
   private unregister(key: string): void {
     if (!this.registered.delete(key)) return;
     const p = this.policies.get(key);
-    if (p) for (const base of p.sets.keys()) this.unref(base, key);
-  }
-
-  private unref(base: string, policy: string): void {
-    const st = this.sets.get(base);
-    if (!st) return;
-    st.refs.delete(policy);
-    if (st.refs.size > 0) return;
-    // It leaves the desired state. A filled set is kept (and kept up to
-    // date) a while: a pod replacing the last local pod of its policies, or
-    // a policy updated, finds it filled. Built afresh when it comes back, so
-    // the applied memo takes it for a new set, which the kernel no longer has.
-    st.built = undefined;
-    if (st.byPod) {
-      this.dormant.add(base);
-      for (const old of this.dormant) {
-        if (this.dormant.size <= DORMANT_SETS) break;
-        this.dormant.delete(old);
-        this.dropSet(old);
-      }
-    } else this.dropSet(base);
-  }
-
-  private dropSet(base: string): void {
-    const st = this.sets.get(base);
-    if (!st) return;
-    this.sets.delete(base);
-    this.indexSet(base, st.use, false);
-    this.setOrder = undefined;
-  }
-
-  private indexSet(base: string, use: SetUse, add: boolean): void {
-    const spec = use.spec;
-    if (spec.kind === 'ipBlock') return;
-    const scope = spec.group.scope;
-    if (!('namespace' in scope)) {
-      if (add) this.selectorScopedSets.add(base);
-      else this.selectorScopedSets.delete(base);
-      return;
-    }
-    let l = this.setsByNs.get(scope.namespace);
-    if (add) {
-      if (!l) this.setsByNs.set(scope.namespace, (l = new Set()));
-      l.add(base);
-    } else if (l) {
-      l.delete(base);
-      if (l.size === 0) this.setsByNs.delete(scope.namespace);
-    }
-  }
-
-  private fill(use: SetUse, view: ClusterView): Map<Family, Map<string, string[]>> {
-    const out = new Map<Family, Map<string, string[]>>();
-    for (const fam of this.ctx.families) {
-      const m = new Map<string, string[]>();
-      if (use.spec.kind === 'ipBlock') {
-        const e = setMembers(use.spec, fam, view);
-        if (e.length) m.set('', e);
-      } else {
-        const group = use.spec.group;
-        const scope = group.scope;
-        const add = (pod: Pod): void => {
-          if (!isActionable(pod)) return;
-          const e = podEntries(use.spec, pod, fam);
-          if (e.length) m.set(`${pod.metadata.namespace}/${pod.metadata.name}`, e);
-        };
-        if ('namespace' in scope) {
-          for (const pod of view.pods.listNamespace(scope.namespace)) if (group.pods.matches(pod.metadata.labels)) add(pod);
-        } else if (scope.selector.matches(undefined)) {
-          // It matches a namespace without labels, as it does one the cache lacks: every pod.
-          for (const pod of view.pods.list()) if (groupHasPod(group, pod, namespaceLabels(view, pod.metadata.namespace ?? ''))) add(pod);
-        } else {
-          // The pods of the namespaces it matches (the store indexes pods by namespace).
-          for (const n of view.namespaces.list()) {
-            if (!scope.selector.matches(n.metadata.labels)) continue;
-            for (const pod of view.pods.listNamespace(n.metadata.name)) if (group.pods.matches(pod.metadata.labels)) add(pod);
-          }
-        }
-      }
-      out.set(fam, m);
-    }
-    return out;
-  }
-
-  private updatePodInSets(key: string, pod: Pod | undefined, view: ClusterView, changedSets: Set<string>, selectorScopedOnly: boolean): void {
-    const live = isActionable(pod) ? pod : undefined;
-    const ns = key.slice(0, key.indexOf('/'));
-    const labels = live ? namespaceLabels(view, ns) : undefined;
-    const candidates = selectorScopedOnly ? [...this.selectorScopedSets] : [...(this.setsByNs.get(ns) ?? []), ...this.selectorScopedSets];
-    for (const base of candidates) {
-      const st = this.sets.get(base) as SetState;
-      const spec = st.use.spec;
-      // Not filled yet: filled from the view when it is first used.
-      if (spec.kind === 'ipBlock' || !st.byPod) continue;
-      const member = live !== undefined && groupHasPod(spec.group, live, labels);
-      for (const fam of this.ctx.families) {
-        const m = st.byPod.get(fam) as Map<string, string[]>;
-        const next = member ? podEntries(spec, live as Pod, fam) : [];
-        if (sameList(m.get(key), next)) continue;
-        if (next.length) m.set(key, next);
-        else m.delete(key);
-        changedSets.add(base);
-        st.built = undefined;
-        this.dirtySets.add(st);
-      }
-    }
+    if (p) for (const base of p.sets.keys()) this.policySets.unref(base, key);
   }
 
   private updateLocalPod(key: string, pod: Pod | undefined): void {
@@ -519,7 +355,7 @@ export class FirewallState {
       const d: IptablesDesired = { table: 'filter', chains, jumps: fixed.jumps };
       iptables[fam] = d;
     }
-    return { iptables, ipsets: this.ipsets(active), localPods: this.localPodsSets(), errors: this.errors(), warnings };
+    return { iptables, ipsets: this.policySets.kernelSets(active, this.view as ClusterView), localPods: this.localPodsSets(), errors: this.errors(), warnings };
   }
 
   /** The top-level chains of `fam`: fixed head, each pod's jumps (pods in key order), the tail jump. */
@@ -541,72 +377,6 @@ export class FirewallState {
     for (const k of this.activeRefs.keys()) if (this.policies.has(k)) out.add(k);
     this.activeCache = out;
     return out;
-  }
-
-  /**
-   * The sets of the active policies, sorted by name. An IPv4 set is named
-   * by its base and its IPv6 twin `inet6:<base>`, which sorts after every
-   * `KUBE-` name: so base order, IPv4 first, is name order, and the bases
-   * are sorted only when a set comes or goes.
-   */
-  private ipsets(active: ReadonlySet<string>): IpsetSet[] {
-    const cache = this.ipsetsCache;
-    if (cache) {
-      // Only members changed: those sets are built again in place.
-      for (const st of this.dirtySets) {
-        for (const fam of this.ctx.families) {
-          const name = st.use.names[fam];
-          const at = name === undefined ? undefined : this.ipsetsIndex.get(name);
-          if (at !== undefined) cache[at] = this.builtSet(st, fam, name as string);
-        }
-      }
-      this.dirtySets.clear();
-      return [...cache];
-    }
-    this.dirtySets.clear();
-    const used = (this.usedSets ??= this.setsUsedBy(active));
-    const out: IpsetSet[] = [];
-    this.ipsetsIndex.clear();
-    for (const fam of FAMILIES) {
-      if (!this.ctx.families.includes(fam)) continue;
-      for (const st of used) {
-        const name = st.use.names[fam];
-        if (!name) continue;
-        this.ipsetsIndex.set(name, out.length);
-        out.push(this.builtSet(st, fam, name));
-      }
-    }
-    this.ipsetsCache = out;
-    return [...out];
-  }
-
-  /** The kernel set of `st` in `fam`, built again only after its members changed. */
-  private builtSet(st: SetState, fam: Family, name: string): IpsetSet {
-    const built = (st.built ??= new Map());
-    let set = built.get(fam);
-    if (!set || set.name !== name) {
-      const entries = new Set<string>();
-      for (const e of ((st.byPod as Map<Family, Map<string, string[]>>).get(fam) as Map<string, string[]>).values()) for (const x of e) entries.add(x);
-      set = toIpset(name, st.use.spec, fam, [...entries].sort(cmp));
-      built.set(fam, set);
-    }
-    return set;
-  }
-
-  private setsUsedBy(active: ReadonlySet<string>): SetState[] {
-    const order = (this.setOrder ??= [...this.sets.keys()].sort(cmp));
-    const used: SetState[] = [];
-    for (const base of order) {
-      const st = this.sets.get(base) as SetState;
-      for (const k of st.refs) {
-        if (active.has(k)) {
-          st.byPod ??= this.fill(st.use, this.view as ClusterView);
-          used.push(st);
-          break;
-        }
-      }
-    }
-    return used;
   }
 
   private localPodsSets(): IpsetSet[] {
