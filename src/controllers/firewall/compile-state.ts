@@ -43,7 +43,6 @@ export interface UpdateStats {
   setsChanged: number;
 }
 
-
 /** Whether two compilations of a pod jump to the same policies. */
 function samePolicies(a: CompiledPod | undefined, b: CompiledPod | null): boolean {
   if (!a || !b) return !a && !b;
