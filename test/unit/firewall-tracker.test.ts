@@ -12,6 +12,15 @@ import { Cluster, ctxFor, mkNs, mkPod, mkPolicy, NODE1, NODE2 } from './firewall
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
+/** Labels namespace `name` team=`team` in the cluster and tells the tracker. */
+function setTeam(c: Cluster, t: FirewallChangeTracker, name: string, team: string): void {
+  const old = c.namespaces.get(name)!;
+  const ns = clone(old);
+  ns.metadata.labels!.team = team;
+  c.namespaces.put(ns);
+  t.onNamespace({ type: 'update', obj: ns, old });
+}
+
 function text(d: FirewallDesired): string {
   const chains = [...d.iptables.ipv4!.chains].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k}\n  ${v.join('\n  ')}`);
   const sets = d.ipsets.map((s) => `${s.name} ${[...s.entries].sort().join(',')}`);
@@ -83,11 +92,7 @@ test('incremental updates equal a rebuild: pod created after the policy, relabel
   c.pods.put(relabelled);
   t.onPod({ type: 'update', obj: relabelled, old });
   check('pod relabelled');
-  const oldNs = c.namespaces.get('z')!;
-  const ns = clone(oldNs);
-  ns.metadata.labels!.team = 'blue';
-  c.namespaces.put(ns);
-  t.onNamespace({ type: 'update', obj: ns, old: oldNs });
+  setTeam(c, t, 'z', 'blue');
   check('namespace relabelled');
   const oldPol = c.policies.get('x/p')!;
   c.policy('x', 'p', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ ports: [{ port: 81 }] }] });
@@ -184,13 +189,10 @@ test('a set whose last policy leaves is kept filled: pod and namespace changes w
   const c = Cluster.e2e();
   // x/a is NODE1's only pod the policy selects; its peer set holds the pods of namespaces labelled team=blue.
   c.policy('x', 'p', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] });
-  const z = c.namespaces.get('z')!;
-  const blueZ = clone(z);
-  blueZ.metadata.labels!.team = 'blue';
-  c.namespaces.put(blueZ);
+  const t = new FirewallChangeTracker();
+  setTeam(c, t, 'z', 'blue');
   const state = new FirewallState(ctxFor(NODE1));
   state.rebuild(c.view);
-  const t = new FirewallChangeTracker();
   const sync = (what: string): FirewallDesired => {
     state.update(t.drain(), c.view);
     const fresh = new FirewallState(ctxFor(NODE1));
@@ -210,11 +212,7 @@ test('a set whose last policy leaves is kept filled: pod and namespace changes w
   const joined = mkPod('z', 'new', '10.244.2.91', NODE2);
   c.pods.put(joined);
   t.onPod({ type: 'add', obj: joined });
-  const y = c.namespaces.get('y')!;
-  const blueY = clone(y);
-  blueY.metadata.labels!.team = 'blue';
-  c.namespaces.put(blueY);
-  t.onNamespace({ type: 'update', obj: blueY, old: y });
+  setTeam(c, t, 'y', 'blue');
   sync('changes while the set is out');
   c.pods.put(local);
   t.onPod({ type: 'add', obj: local });

@@ -7,8 +7,9 @@
 // earlier policy already allowed the packet: its rules need not be tried).
 // A chain of one rule has no RETURN: the packet meets one rule either way,
 // marking again is harmless, and the kernel holds a rule less per policy
-// (a pod that is the first of 100 policies on its node writes 100 fewer). It is entered from a pod chain with `-d podIP` (ingress) or
-// `-s podIP` (egress), so its rules match only the peer and the port.
+// (a pod that is the first of 100 policies on its node writes 100 fewer).
+// A chain is entered from a pod chain with `-d podIP` (ingress) or `-s
+// podIP` (egress), so its rules match only the peer and the port.
 //
 // Named ports: an ingress rule's named port resolves per TARGET pod (the
 // policy's podSelector), an egress rule's per DESTINATION pod; either way

@@ -78,7 +78,7 @@ export class FirewallState {
   /** Per policy, how many local pod chains jump to it (its chains and sets are in the kernel while > 0). */
   private readonly activeRefs = new Map<string, number>();
   /**
-   * Policies whose sets are in `sets` (with a ref): the active ones. An
+   * Policies whose sets are in `policySets` (with a ref): the active ones. An
    * inactive policy's chains and sets are not even built (CompiledPolicy's
    * lazy part), nor its sets filled.
    */
