@@ -18,10 +18,18 @@
 //             protected (allowed traffic not yet allowed) is this latency;
 //   pod-      the same pod deleted;
 //   pod+first a pod on this node created in `cold`, 100 policies that
-//             select no other local pod: the first pod they select brings
-//             their chains and sets into the kernel (only policies that
-//             select a local pod are written);
-//   pod-last  that pod deleted (their chains and sets leave);
+//             select no other local pod (a rolling update that deletes the
+//             old pod before it creates the new one): their chains and sets
+//             linger in the kernel since the previous round's pod-last (up
+//             to 128 policies linger: compile-state.ts); in round 1 the pod
+//             brings them in;
+//   pod-last  that pod deleted (its policies linger);
+//   pod+new   a pod on this node created in `fresh-N`, whose 100 policies
+//             were created just before and were never in the kernel: the
+//             first pod they select brings their chains and sets in (only
+//             policies that select a local pod, or linger, are written).
+//             The policies are then deleted, and the pod, unmeasured. Its
+//             rounds run after those of the other kinds;
 //   label     a remote pod relabelled (role web <-> db: peer sets change);
 //   local     a local pod relabelled (app: which policies select it);
 //   policy+   a policy created in a namespace with a local pod (selects all
@@ -117,6 +125,13 @@ async function inner(ns: string): Promise<void> {
     await sleep(150);
   };
 
+  /** A change made and synced, not measured (setting up the next measured one). */
+  const settle = async (change: () => void): Promise<void> => {
+    const before = ctl.lastReport;
+    change();
+    for (let waited = 0; ctl.lastReport === before && waited < 5_000; waited += 5) await sleep(5);
+    await sleep(150);
+  };
   // A namespace with a local pod: ns-0 holds pod-0 on this node.
   const localPod = cache.store('Pod').get('ns-0/pod-0') as Pod;
   const remotePod = cache.store('Pod').get('ns-7/pod-3') as Pod;
@@ -133,6 +148,22 @@ async function inner(ns: string): Promise<void> {
     const pol: NetworkPolicy = { metadata: { namespace: 'ns-0', name: `extra-${r}` }, spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${r % 10}` } } }] }] } };
     await measure('policy+ (policy over a local pod)', () => cache.add('NetworkPolicy', pol));
     await measure('policy- (that policy deleted)', () => cache.delete('NetworkPolicy', `ns-0/extra-${r}`));
+  }
+  // pod+new after the other kinds, in rounds of its own: each round creates
+  // and deletes 100 policies (and their compiled chains and sets), several
+  // times the garbage of a round of the other kinds, whose collection would
+  // otherwise land on their samples.
+  for (let r = 0; r < rounds; r++) {
+    const fresh = `fresh-${r}`;
+    await settle(() => {
+      cache.add('Namespace', { metadata: { name: fresh, labels: { 'kubernetes.io/metadata.name': fresh, team: 't0' } } });
+      for (let i = 0; i < 100; i++) cache.add('NetworkPolicy', hotPolicy(i, fresh));
+    });
+    await measure('pod+new (first local pod of 100 new policies)', () => cache.add('Pod', hotPodIn(fresh, 'new', `10.200.0.${200 + (r % 50)}`)));
+    await settle(() => {
+      for (let i = 0; i < 100; i++) cache.delete('NetworkPolicy', `${fresh}/${fresh}-${i}`);
+    });
+    await settle(() => cache.delete('Pod', `${fresh}/new`));
   }
   await ctl.stop();
 

@@ -119,10 +119,21 @@ describe('FirewallController', () => {
     const after = snapshot(r.iptK);
     assert.equal(ours([...after.keys()], 'KUBE-POD-FW-').length, 0);
     const changed = changedChains(before, after);
-    // The policy now selects no local pod: its chain leaves the kernel (only
-    // policies over local pods are written); no policy chain is rewritten.
-    assert.ok(changed.every((c) => c.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(FORWARD|OUTPUT|INPUT)$/.test(c) || (c.startsWith('KUBE-NWPLCY-') && !after.has(c))), changed.join(','));
-    assert.equal(ours([...after.keys()], 'KUBE-NWPLCY-').filter((c) => !/-(DEFAULT|COMMON|TAIL)$/.test(c)).length, 0);
+    // The policy now selects no local pod: its chain lingers, unchanged and
+    // jumped to by no pod chain (ready for the next pod it selects); no
+    // policy chain is rewritten.
+    assert.ok(changed.every((c) => c.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(FORWARD|OUTPUT|INPUT)$/.test(c)), changed.join(','));
+    const policyChains = (m: Map<string, string>): string[] => ours([...m.keys()], 'KUBE-NWPLCY-').filter((c) => !/-(DEFAULT|COMMON|TAIL)$/.test(c));
+    assert.deepEqual(policyChains(after), policyChains(before));
+    assert.equal(policyChains(after).length, 1);
+    assert.ok(![...after.values()].some((rules) => rules.includes(`-j ${policyChains(after)[0]}`)), 'no rule jumps to the lingering chain');
+    const lingering = async (): Promise<number | undefined> => (await r.registry.getMetricsAsJSON()).find((m) => m.name === 'kube_router_controller_firewall_lingering_policies')?.values[0]?.value;
+    assert.equal(await lingering(), 1);
+    // Deleted, it leaves the kernel.
+    r.cache.delete('NetworkPolicy', 'x/deny-b');
+    await r.ctl.sync();
+    assert.equal(policyChains(snapshot(r.iptK)).length, 0);
+    assert.equal(await lingering(), 0);
   });
 
   it('a policy selecting no local pod writes no chain and no set until a local pod matches', async () => {

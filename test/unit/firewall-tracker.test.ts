@@ -191,11 +191,12 @@ test('a set whose last policy leaves is kept filled: pod and namespace changes w
   c.policy('x', 'p', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] });
   const t = new FirewallChangeTracker();
   setTeam(c, t, 'z', 'blue');
-  const state = new FirewallState(ctxFor(NODE1));
+  // Without lingering policies (their sets would stay in the desired state).
+  const state = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 0 });
   state.rebuild(c.view);
   const sync = (what: string): FirewallDesired => {
     state.update(t.drain(), c.view);
-    const fresh = new FirewallState(ctxFor(NODE1));
+    const fresh = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 0 });
     fresh.rebuild(c.view);
     const got = state.desired();
     assert.equal(text(got), text(fresh.desired()), what);
@@ -221,6 +222,70 @@ test('a set whose last policy leaves is kept filled: pod and namespace changes w
   assert.ok(again, 'the peer set is desired again');
   assert.notEqual(again, peer, 'a new object: the applied memo takes it for a set to create');
   for (const ip of ['10.244.2.91', c.ip('y/b'), c.ip('z/b')]) assert.ok(again.entries.has(ip), `${ip} in the set that came back`);
+});
+
+test('a policy whose last local pod leaves lingers: chain and sets stay (same objects) and follow changes; the next pod adds only its own chain; deleted or past the limit, it leaves', () => {
+  const c = Cluster.e2e();
+  c.policy('x', 'p', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] });
+  c.policy('x', 'q', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'c' } } }] }] });
+  const t = new FirewallChangeTracker();
+  setTeam(c, t, 'z', 'blue');
+  const state = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 1 });
+  state.rebuild(c.view);
+  const sync = (what: string): FirewallDesired => {
+    state.update(t.drain(), c.view);
+    const fresh = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 1 });
+    fresh.rebuild(c.view, state.lingeringPolicies());
+    const got = state.desired();
+    assert.equal(text(got), text(fresh.desired()), what);
+    return got;
+  };
+  const chainsOf = (d: FirewallDesired): ReadonlyMap<string, readonly string[]> => d.iptables.ipv4!.chains;
+  const names = new Map([...state.compiledPolicies()].map(([k, p]) => [k, p.chainNames.ipv4!.ingress!]));
+  const policyChain = (d: FirewallDesired, p: string): string | undefined => (chainsOf(d).has(names.get(`x/${p}`)!) ? names.get(`x/${p}`) : undefined);
+  const before = sync('both policies active');
+  const pChain = policyChain(before, 'p')!;
+  assert.ok(pChain, 'x/p has a chain');
+  const peer = before.ipsets.find((s) => s.entries.has(c.ip('z/b')))!;
+  const local = c.pods.get('x/a')!;
+  c.pods.del('x/a');
+  t.onPod({ type: 'delete', obj: local });
+  const gone = sync('last pod of x/p gone');
+  assert.deepEqual(state.lingeringPolicies(), ['x/p']);
+  assert.equal(chainsOf(gone).get(pChain), chainsOf(before).get(pChain), 'the chain lingers, the same array');
+  assert.equal(gone.ipsets.find((s) => s.name === peer.name), peer, 'its set lingers, the same object');
+  assert.ok(![...chainsOf(gone).values()].some((rules) => rules.some((r) => r.includes(`-j ${pChain}`))), 'no rule jumps to it');
+  // While it lingers, its set follows a pod joining the peer namespace.
+  const joined = mkPod('z', 'new', '10.244.2.91', NODE2);
+  c.pods.put(joined);
+  t.onPod({ type: 'add', obj: joined });
+  const during = sync('a peer joins while it lingers');
+  assert.ok(during.ipsets.find((s) => s.name === peer.name)!.entries.has('10.244.2.91'));
+  // The next pod it selects: only that pod's chain and the top-level jumps change.
+  c.pods.put(local);
+  t.onPod({ type: 'add', obj: local });
+  const back = sync('the pod back');
+  assert.deepEqual(state.lingeringPolicies(), []);
+  const changed = [...new Set([...chainsOf(during).keys(), ...chainsOf(back).keys()])].filter((k) => chainsOf(during).get(k) !== chainsOf(back).get(k));
+  assert.ok(changed.every((k) => k.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)$/.test(k)), changed.join(','));
+  // Past the limit (1 here), the oldest leaves: x/a gone again, then x/b.
+  c.pods.del('x/a');
+  t.onPod({ type: 'delete', obj: local });
+  sync('x/p lingers again');
+  const b = c.pods.get('x/b')!;
+  c.pods.del('x/b');
+  t.onPod({ type: 'delete', obj: b });
+  const past = sync('x/q lingers too: x/p leaves');
+  assert.deepEqual(state.lingeringPolicies(), ['x/q']);
+  assert.equal(chainsOf(past).get(pChain), undefined, 'x/p left the desired state');
+  assert.ok(policyChain(past, 'q'));
+  // Deleted while it lingers, it leaves.
+  const q = c.policies.get('x/q')!;
+  c.policies.del('x/q');
+  t.onPolicy({ type: 'delete', obj: q });
+  const deleted = sync('x/q deleted');
+  assert.deepEqual(state.lingeringPolicies(), []);
+  assert.equal(policyChain(deleted, 'q'), undefined);
 });
 
 test('incremental updates equal a rebuild over 400 random events (pods, policies sharing selectors, namespaces; both nodes)', () => {
@@ -250,11 +315,14 @@ test('incremental updates equal a rebuild over 400 random events (pods, policies
         return { podSelector, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.244.2.0/24'] } }] }], egress: [] };
     }
   };
-  const states = [NODE1, NODE2].map((node) => {
-    const s = new FirewallState(ctxFor(node));
-    s.rebuild(c.view);
-    return { node, s, t: new FirewallChangeTracker() };
-  });
+  // Each node with no lingering policies, at most 3 (evictions) and the default.
+  const states = [NODE1, NODE2].flatMap((node) =>
+    [0, 3, undefined].map((lingeringPolicies) => {
+      const s = new FirewallState(ctxFor(node), { lingeringPolicies });
+      s.rebuild(c.view);
+      return { node: `${node} (lingering ${lingeringPolicies ?? 'default'})`, ctx: ctxFor(node), lingeringPolicies, s, t: new FirewallChangeTracker() };
+    }),
+  );
   const each = (f: (t: FirewallChangeTracker) => void): void => states.forEach((x) => f(x.t));
   let nextIp = 100;
   for (let step = 0; step < 400; step++) {
@@ -296,8 +364,8 @@ test('incremental updates equal a rebuild over 400 random events (pods, policies
     if (rnd() < 0.6 || step === 399) {
       for (const x of states) {
         x.s.update(x.t.drain(), c.view);
-        const fresh = new FirewallState(ctxFor(x.node));
-        fresh.rebuild(c.view);
+        const fresh = new FirewallState(x.ctx, { lingeringPolicies: x.lingeringPolicies });
+        fresh.rebuild(c.view, x.s.lingeringPolicies());
         assert.equal(text(x.s.desired()), text(fresh.desired()), `${x.node} after event ${step}`);
       }
     }

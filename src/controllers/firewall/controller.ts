@@ -218,6 +218,7 @@ export class FirewallController implements Controller {
     this.metrics.rules.set(rules);
     this.metrics.ipsets.set(desired.ipsets.length + desired.localPods.length);
     this.metrics.policyErrors.set(new Set(desired.errors.map((e) => String(e.context.object))).size);
+    this.metrics.lingeringPolicies.set(this.state?.lingeringPolicies().length ?? 0);
   }
 
   /** Logs each policy's errors once per change of them, and each warning once. */

@@ -10,6 +10,7 @@ export interface FirewallMetrics {
   ipsets: Gauge<string>;
   rules: Gauge<string>;
   policyErrors: Gauge<string>;
+  lingeringPolicies: Gauge<string>;
   applyErrors: Counter<string>;
   iptablesWrites: Counter<'via'>;
 }
@@ -26,6 +27,11 @@ export function firewallMetrics(registry: Registry): FirewallMetrics {
     ipsets: new Gauge({ name: 'kube_router_controller_policy_ipsets', help: 'Active policy ipsets (all families)', registers }),
     rules: new Gauge({ name: 'kube_router_controller_policy_rules', help: 'Rules in the firewall chains (all families)', registers }),
     policyErrors: new Gauge({ name: 'kube_router_controller_policy_errors', help: 'NetworkPolicies that could not be compiled (enforced fail-closed)', registers }),
+    lingeringPolicies: new Gauge({
+      name: 'kube_router_controller_firewall_lingering_policies',
+      help: 'Policies whose last local pod left, whose chains and sets stay in the kernel unreferenced until the next pod of theirs (at most 128)',
+      registers,
+    }),
     applyErrors: new Counter({ name: 'kube_router_controller_firewall_apply_errors_total', help: 'Firewall kernel applies that failed (previous rules kept)', registers }),
     iptablesWrites: new Counter({
       name: 'kube_router_controller_firewall_iptables_writes_total',
