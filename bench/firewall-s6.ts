@@ -24,12 +24,18 @@
 //             to 128 policies linger: compile-state.ts); in round 1 the pod
 //             brings them in;
 //   pod-last  that pod deleted (its policies linger);
-//   pod+new   a pod on this node created in `fresh-N`, whose 100 policies
-//             were created just before and were never in the kernel: the
-//             first pod they select brings their chains and sets in (only
-//             policies that select a local pod, or linger, are written).
-//             The policies are then deleted, and the pod, unmeasured. Its
-//             rounds run after those of the other kinds;
+//   pod+new   the first local pod of 100 policies created just before in
+//             `new-N`, as a pod starts: bound to this node without an IP
+//             (unmeasured: the policies selecting it are written then,
+//             while its sandbox starts), then measured from the update that
+//             gives it its IP (its own chain and jumps);
+//   pod+cold  the same, but the pod arrives bound and with its IP in one
+//             event (as after an agent restart, or an informer relist):
+//             its 100 policies' chains and sets and its own in one sync
+//             (~315 kernel messages), the worst case.
+//             For both, the policies and the pod are deleted after the
+//             change, unmeasured; their rounds run after those of the
+//             other kinds;
 //   label     a remote pod relabelled (role web <-> db: peer sets change);
 //   local     a local pod relabelled (app: which policies select it);
 //   policy+   a policy created in a namespace with a local pod (selects all
@@ -154,17 +160,27 @@ async function inner(ns: string): Promise<void> {
   // times the garbage of a round of the other kinds, whose collection would
   // otherwise land on their samples.
   for (let r = 0; r < rounds; r++) {
-    const fresh = `fresh-${r}`;
-    await settle(() => {
-      cache.add('Namespace', { metadata: { name: fresh, labels: { 'kubernetes.io/metadata.name': fresh, team: 't0' } } });
-      for (let i = 0; i < 100; i++) cache.add('NetworkPolicy', hotPolicy(i, fresh));
-    });
-    await measure('pod+new (first local pod of 100 new policies)', () => cache.add('Pod', hotPodIn(fresh, 'new', `10.200.0.${200 + (r % 50)}`)));
-    await settle(() => {
-      for (let i = 0; i < 100; i++) cache.delete('NetworkPolicy', `${fresh}/${fresh}-${i}`);
-    });
-    await settle(() => cache.delete('Pod', `${fresh}/new`));
+    const ip = `10.200.0.${200 + (r % 50)}`;
+    for (const kind of ['new', 'cold'] as const) {
+      const ns = `${kind}-${r}`;
+      await settle(() => {
+        cache.add('Namespace', { metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns, team: 't0' } } });
+        for (let i = 0; i < 100; i++) cache.add('NetworkPolicy', hotPolicy(i, ns));
+      });
+      const pod = hotPodIn(ns, 'new', ip);
+      if (kind === 'new') {
+        await settle(() => cache.add('Pod', { ...pod, status: { phase: 'Pending', hostIP: pod.status?.hostIP } }));
+        await measure('pod+new (its IP; its 100 new policies written as it started)', () => cache.update('Pod', pod));
+      } else {
+        await measure('pod+cold (first local pod of 100 new policies, with its IP at once)', () => cache.add('Pod', pod));
+      }
+      await settle(() => {
+        for (let i = 0; i < 100; i++) cache.delete('NetworkPolicy', `${ns}/${ns}-${i}`);
+      });
+      await settle(() => cache.delete('Pod', `${ns}/new`));
+    }
   }
+
   await ctl.stop();
 
   // Baselines in the same namespace, with the same table and sets loaded:

@@ -43,9 +43,12 @@ test('pod relevance: labels, phase, IPs, node, ports matter; other changes do no
   const u = clone(p);
   u.spec.containers[0].ports = [{ name: 'http', containerPort: 81 }];
   assert.equal(t.onPod({ type: 'update', obj: u, old: p }), true);
-  assert.equal(t.onPod({ type: 'add', obj: mkPod('x', 'n', undefined, NODE1) }), false, 'no IP yet');
+  assert.equal(t.onPod({ type: 'add', obj: mkPod('x', 'n', undefined, '') }), false, 'not bound, no IP');
+  assert.equal(t.onPod({ type: 'add', obj: mkPod('x', 'm', undefined, NODE1, {}, { hostNetwork: true }) }), false, 'host network');
+  assert.equal(t.onPod({ type: 'add', obj: mkPod('x', 'o', undefined, NODE1, {}, { phase: 'Failed' }) }), false, 'finished');
+  assert.equal(t.onPod({ type: 'add', obj: mkPod('x', 's', undefined, NODE1) }), true, 'bound, no IP yet: its node prepares its policies');
   assert.equal(t.onPod({ type: 'delete', obj: mkPod('x', 'h', undefined, NODE1, {}, { hostNetwork: true }) }), false);
-  assert.deepEqual(t.drain().pods, ['x/a']);
+  assert.deepEqual(t.drain().pods, ['x/a', 'x/s']);
   assert.equal(t.pending(), 0);
 });
 
@@ -288,6 +291,53 @@ test('a policy whose last local pod leaves lingers: chain and sets stay (same ob
   assert.equal(policyChain(deleted, 'q'), undefined);
 });
 
+test('a pod bound here without an IP makes its policies active (chains and sets written, no pod chain); its IP then adds only its own chain and jumps', () => {
+  const c = Cluster.e2e();
+  c.policy('y', 'p', { podSelector: { matchLabels: { pod: 'n' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] });
+  const t = new FirewallChangeTracker();
+  setTeam(c, t, 'z', 'blue');
+  const state = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 0 });
+  state.rebuild(c.view);
+  const sync = (what: string): FirewallDesired => {
+    state.update(t.drain(), c.view);
+    const fresh = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 0 });
+    fresh.rebuild(c.view);
+    const got = state.desired();
+    assert.equal(text(got), text(fresh.desired()), what);
+    return got;
+  };
+  const chainsOf = (d: FirewallDesired): ReadonlyMap<string, readonly string[]> => d.iptables.ipv4!.chains;
+  const pChain = (): string => state.compiledPolicies().get('y/p')!.chainNames.ipv4!.ingress!;
+  const before = sync('no pod of y/p');
+  assert.ok(!chainsOf(before).has(pChain()));
+  // Bound to NODE1, no IP yet: the add is relevant, the policy's chain and peer set are written.
+  const starting = mkPod('y', 'n', undefined, NODE1);
+  c.pods.put(starting);
+  assert.equal(t.onPod({ type: 'add', obj: starting }), true, 'the add of a pod bound here without an IP is relevant');
+  const prepared = sync('y/n starting');
+  assert.ok(chainsOf(prepared).has(pChain()), 'the chain of y/p is written while y/n starts');
+  assert.ok(prepared.ipsets.some((s) => s.entries.has(c.ip('z/b'))), 'its peer set too');
+  assert.ok(![...chainsOf(prepared).keys()].some((k) => k.startsWith('KUBE-POD-FW-')), 'no pod chain without an IP');
+  // The IP: only the pod chain and the top-level jumps change.
+  const running = mkPod('y', 'n', '10.244.1.77', NODE1);
+  c.pods.put(running);
+  t.onPod({ type: 'update', obj: running, old: starting });
+  const ready = sync('y/n has its IP');
+  const changed = [...new Set([...chainsOf(prepared).keys(), ...chainsOf(ready).keys()])].filter((k) => chainsOf(prepared).get(k) !== chainsOf(ready).get(k));
+  assert.ok(changed.length > 0 && changed.every((k) => k.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)$/.test(k)), changed.join(','));
+  assert.equal(ready.ipsets.find((s) => s.entries.has(c.ip('z/b'))), prepared.ipsets.find((s) => s.entries.has(c.ip('z/b'))), 'the peer set is the same object');
+  // A pod bound to another node prepares nothing here; deleted while starting, the policy leaves.
+  const elsewhere = mkPod('y', 'm', undefined, NODE2, { pod: 'n' });
+  c.pods.put(elsewhere);
+  t.onPod({ type: 'add', obj: elsewhere });
+  c.pods.put(starting);
+  t.onPod({ type: 'update', obj: starting, old: running });
+  assert.ok(chainsOf(sync('y/n without IP again')).has(pChain()));
+  c.pods.del('y/n');
+  t.onPod({ type: 'delete', obj: starting });
+  assert.ok(!chainsOf(sync('y/n deleted while starting')).has(pChain()), 'y/m on NODE2 does not keep y/p here');
+});
+
 test('incremental updates equal a rebuild over 400 random events (pods, policies sharing selectors, namespaces; both nodes)', () => {
   // A fixed-seed PRNG (mulberry32): the same sequence on every run.
   let seed = 0x6b72;
@@ -347,7 +397,8 @@ test('incremental updates equal a rebuild over 400 random events (pods, policies
         each((t) => t.onPod({ type: 'delete', obj: old }));
       } else {
         const node = old?.spec.nodeName ?? pick([NODE1, NODE2]);
-        const ip = old?.status?.podIP ?? `10.244.${node === NODE1 ? 1 : 2}.${nextIp++}`;
+        // A new pod, or one still starting, gets its IP 7 times in 10 (else: bound, no IP yet).
+        const ip = old?.status?.podIP ?? (rnd() < 0.7 ? `10.244.${node === NODE1 ? 1 : 2}.${nextIp++}` : undefined);
         const labels: Record<string, string> = { pod: pick(apps) };
         if (rnd() < 0.5) labels.app = 'web';
         const obj = mkPod(ns, name, ip, node, labels);

@@ -11,7 +11,7 @@
 
 import type { ResourceEvent } from '../../informers/cache.js';
 import type { Namespace, NetworkPolicy, Pod } from '../../informers/types.js';
-import { isActionable } from './compile-sets.js';
+import { isActionable, isStarting } from './compile-sets.js';
 import type { FirewallChanges } from './compile-state.js';
 
 function jsonEqual(a: unknown, b: unknown): boolean {
@@ -64,7 +64,9 @@ export class FirewallChangeTracker {
 
   /** Returns true when the event is relevant (a sync should be requested). */
   onPod(ev: ResourceEvent<Pod>): boolean {
-    if (ev.type === 'add' && !isActionable(ev.obj)) return false;
+    // A pod bound to a node without an IP yet counts: its node writes the
+    // chains of the policies selecting it before the IP comes (compile-state.ts).
+    if (ev.type === 'add' && !isActionable(ev.obj) && !isStarting(ev.obj)) return false;
     if (ev.type === 'update' && ev.old && !isPodUpdateRelevant(ev.old, ev.obj)) return false;
     if (ev.type === 'delete' && ev.obj.spec?.hostNetwork) return false;
     this.pods.add(keyOf(ev.obj));

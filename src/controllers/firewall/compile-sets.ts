@@ -23,6 +23,16 @@ export function isActionable(pod: Pod | undefined): pod is Pod {
 }
 
 /**
+ * A pod bound to a node that has no IP yet (its sandbox is starting): it
+ * will be actionable there once the CNI gives it one.
+ */
+export function isStarting(pod: Pod | undefined): pod is Pod {
+  if (!pod?.spec?.nodeName || pod.spec.hostNetwork || pod.status?.podIP) return false;
+  const phase = pod.status?.phase as string | undefined;
+  return phase !== 'Succeeded' && phase !== 'Failed' && phase !== 'Completed';
+}
+
+/**
  * Canonical addresses per pod object. The cache replaces a pod's object on
  * every update and never changes one, so an object's addresses are fixed:
  * a full compile asks for them once per set that could hold the pod.

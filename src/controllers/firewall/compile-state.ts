@@ -26,14 +26,20 @@
 // own chain only, not its policies' chains and sets again: for a pod of 100
 // policies, ~110 kernel messages instead of ~310. A restart or a policy
 // deleted ends it.
+//
+// A pod bound to this node that has no IP yet (its sandbox starting) makes
+// the policies selecting it active already: their chains and sets are
+// written while the pod starts, and its IP brings only its own chain (the
+// window in which a new pod is reachable before its chain is in place is
+// then that of one pod chain, not of 100 policies).
 
 import type { ObjectError } from '../../errors.js';
 import type { Pod } from '../../informers/types.js';
 import type { IptablesDesired, JumpRule } from '../../kernel/iptables/types.js';
 import type { IpsetSet } from '../../kernel/ipset/types.js';
 import { compilePolicy } from './compile-policy.js';
-import { compilePod } from './compile-pod.js';
-import { cmp, isActionable, podIp, sameList } from './compile-sets.js';
+import { compilePod, selectingPolicies } from './compile-pod.js';
+import { cmp, isActionable, isStarting, podIp, sameList } from './compile-sets.js';
 import { PolicySets } from './policy-sets.js';
 import { builtinJumps, commonChain, defaultChain, defaultDenyCidrs, inputHead, tailChain, TAIL_JUMP } from './compile-static.js';
 import { CHAIN_COMMON, CHAIN_DEFAULT, CHAIN_FORWARD, CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAIL, FAMILIES, familySetName, finishRules, LOCAL_PODS_SET, type Family } from './names.js';
@@ -52,8 +58,11 @@ export interface UpdateStats {
   setsChanged: number;
 }
 
+/** The policies a pod's chain jumps to (or will, for a starting pod). */
+type PolicyRefs = Pick<CompiledPod, 'ingressPolicies' | 'egressPolicies'>;
+
 /** Whether two compilations of a pod jump to the same policies. */
-function samePolicies(a: CompiledPod | undefined, b: CompiledPod | null): boolean {
+function samePolicies(a: PolicyRefs | undefined, b: PolicyRefs | null): boolean {
   if (!a || !b) return !a && !b;
   return sameList(a.ingressPolicies, b.ingressPolicies) && sameList(a.egressPolicies, b.egressPolicies);
 }
@@ -109,6 +118,8 @@ export class FirewallState {
   private readonly maxLingering: number;
   /** Local pods that have a chain. */
   private readonly pods = new Map<string, CompiledPod>();
+  /** Local pods without an IP yet that policies select: those policies (see the header). */
+  private readonly starting = new Map<string, PolicyRefs>();
   /** Local actionable pods: key -> IPs per family (kube-router-local-pods). */
   private readonly localIps = new Map<string, Partial<Record<Family, string>>>();
   /** kube-router-local-pods as last built; dropped when localIps changes. */
@@ -181,6 +192,7 @@ export class FirewallState {
     this.registered.clear();
     this.lingering.clear();
     this.pods.clear();
+    this.starting.clear();
     this.localIps.clear();
     this.localBuilt = undefined;
     this.dropDerived();
@@ -289,8 +301,33 @@ export class FirewallState {
   }
 
   private updateLocalPod(key: string, pod: Pod | undefined): void {
-    const local = isActionable(pod) && pod.spec?.nodeName === this.ctx.nodeName;
-    if (!local) {
+    const here = pod?.spec?.nodeName === this.ctx.nodeName;
+    const local = here && isActionable(pod);
+    // Count the policies of a starting pod in before those it no longer has
+    // out (a pod getting its IP: its chain's refs before the starting ones leave).
+    const wasStarting = this.starting.get(key);
+    const nowStarting = here && isStarting(pod) ? this.startingRefs(pod) : undefined;
+    if (nowStarting && !samePolicies(wasStarting, nowStarting)) {
+      this.starting.set(key, nowStarting);
+      this.countRefs(nowStarting, 1);
+    }
+    this.updatePodChain(key, pod, local);
+    if (wasStarting && !samePolicies(wasStarting, nowStarting ?? null)) {
+      if (!nowStarting) this.starting.delete(key);
+      this.countRefs(wasStarting, -1);
+    }
+  }
+
+  /** The policies selecting a starting pod, or undefined when none does. */
+  private startingRefs(pod: Pod): PolicyRefs | undefined {
+    const pols = [...(this.policiesByNs.get(pod.metadata.namespace ?? '') ?? [])].map((k) => this.policies.get(k) as CompiledPolicy);
+    const sel = selectingPolicies(pod, pols);
+    if (sel.ingress.length === 0 && sel.egress.length === 0) return undefined;
+    return { ingressPolicies: sel.ingress.map((p) => p.key), egressPolicies: sel.egress.map((p) => p.key) };
+  }
+
+  private updatePodChain(key: string, pod: Pod | undefined, local: boolean): void {
+    if (!local || !pod) {
       const had = this.pods.get(key);
       if (had) {
         this.pods.delete(key);
@@ -330,7 +367,7 @@ export class FirewallState {
    * reaches 0 lingers (it stays in the kernel: the active set is the same);
    * one that comes back from lingering was in it all along.
    */
-  private countRefs(pod: CompiledPod, delta: 1 | -1): void {
+  private countRefs(pod: PolicyRefs, delta: 1 | -1): void {
     for (const k of [...pod.ingressPolicies, ...pod.egressPolicies]) {
       const n = (this.activeRefs.get(k) ?? 0) + delta;
       if (n > 0) this.activeRefs.set(k, n);
