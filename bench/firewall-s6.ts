@@ -250,5 +250,7 @@ if (ns !== undefined) {
     },
   );
 } else {
-  process.exit(runInFreshNetns(self, process.argv.slice(2)));
+  // As the agent runs (the image's entrypoint): with --expose-gc, so the controller collects
+  // its young generation after each sync while idle (src/runner/idle-gc.ts); --no-idle-gc: without.
+  process.exit(runInFreshNetns(self, process.argv.slice(2), process.argv.includes('--no-idle-gc') ? [] : ['--expose-gc']));
 }
