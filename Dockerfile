@@ -62,8 +62,7 @@ elif [ $(( $(rules iptables-legacy-save) + $(rules ip6tables-legacy-save) )) -gt
 fi
 update-alternatives --set iptables "/usr/sbin/iptables-$mode" >/dev/null
 update-alternatives --set ip6tables "/usr/sbin/ip6tables-$mode" >/dev/null
-# --expose-gc: the firewall collects its young generation after each sync while idle (src/runner/idle-gc.ts).
-exec node --expose-gc /opt/kube-router-ts/dist/kube-router.mjs "$@"
+exec node /opt/kube-router-ts/dist/kube-router.mjs "$@"
 SCRIPT
 
 ENTRYPOINT ["/usr/local/bin/kube-router-entrypoint"]

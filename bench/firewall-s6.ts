@@ -250,7 +250,5 @@ if (ns !== undefined) {
     },
   );
 } else {
-  // As the agent runs (the image's entrypoint): with --expose-gc, so the controller collects
-  // its young generation after each sync while idle (src/runner/idle-gc.ts); --no-idle-gc: without.
-  process.exit(runInFreshNetns(self, process.argv.slice(2), process.argv.includes('--no-idle-gc') ? [] : ['--expose-gc']));
+  process.exit(runInFreshNetns(self, process.argv.slice(2)));
 }

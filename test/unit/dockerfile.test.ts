@@ -196,7 +196,7 @@ test('the Dockerfile: node:20-bookworm-slim, production dependencies only, the b
   assert.match(df.text, /COPY --from=build \/src\/dist\/kube-router\.mjs \.\/dist\/kube-router\.mjs/);
   assert.match(df.text, /COPY cni \.\/cni/);
   assert.match(df.text, /COPY proto \.\/proto/);
-  assert.match(df.entrypointScript, /exec node --expose-gc \/opt\/kube-router-ts\/dist\/kube-router\.mjs "\$@"/);
+  assert.match(df.entrypointScript, /exec node \/opt\/kube-router-ts\/dist\/kube-router\.mjs "\$@"/);
   for (const ignored of ['node_modules', 'dist', 'test', '.git']) {
     assert.ok(read('.dockerignore').split('\n').includes(ignored), `.dockerignore lists ${ignored}`);
   }

@@ -105,7 +105,7 @@ export class FirewallState {
   private readonly policiesByNs = new Map<string, Set<string>>();
   /** The sets of the registered policies, with their members. */
   private readonly policySets: PolicySets;
-  /** Per policy, how many local pod chains jump to it, or will (starting pods): its chains and sets are in the kernel while > 0, or while it lingers. */
+  /** Per policy, how many local pod chains jump to it (its chains and sets are in the kernel while > 0). */
   private readonly activeRefs = new Map<string, number>();
   /**
    * Policies whose sets are in `policySets` (with a ref): the active and the

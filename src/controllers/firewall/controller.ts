@@ -18,7 +18,6 @@ import type { ResourceEvent, SharedCache } from '../../informers/cache.js';
 import type { Node, ResourceKind } from '../../informers/types.js';
 import { BoundedFrequencyRunner, type RunReason } from '../../runner/bounded-frequency-runner.js';
 import type { Clock } from '../../runner/clock.js';
-import { collectYoungWhenIdle } from '../../runner/idle-gc.js';
 import { controllerHealth, type Controller, type ControllerDeps, type ControllerHealth } from '../controller.js';
 import { FirewallChangeTracker } from './change-tracker.js';
 import { FirewallState } from './compile-state.js';
@@ -201,8 +200,6 @@ export class FirewallController implements Controller {
     }
     this.recordCounts(desired);
     this.lastReport = { full, result, errors: desired.errors };
-    // The sync's garbage collected now, while no event waits (src/runner/idle-gc.ts).
-    collectYoungWhenIdle(() => this.tracker.pending() === 0);
     if (result.lines > 0) {
       this.logger.debug({ full, lines: result.lines, ms: Number(process.hrtime.bigint() - t0) / 1e6 }, 'firewall synced');
     }

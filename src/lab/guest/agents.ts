@@ -112,8 +112,6 @@ export class AgentManager {
     for (const h of this.hooks) await h.beforeStart?.(node, args);
     const argv = this.opts.topology.argvFor({ kind: 'node', name: node }, [
       this.opts.nodeBinary,
-      // As the image's entrypoint runs it (src/runner/idle-gc.ts).
-      '--expose-gc',
       this.agentPath,
       `--kubeconfig=${this.kubeconfigPath}`,
       `--hostname-override=${node}`,
