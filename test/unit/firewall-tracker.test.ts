@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FirewallChangeTracker } from '../../src/controllers/firewall/change-tracker.js';
-import { FirewallState } from '../../src/controllers/firewall/compile-state.js';
+import { FirewallState, type FirewallStateOptions } from '../../src/controllers/firewall/compile-state.js';
 import type { FirewallDesired } from '../../src/controllers/firewall/model.js';
 import type { LabelSelector } from '../../src/informers/types.js';
 import { Cluster, ctxFor, mkNs, mkPod, mkPolicy, NODE1, NODE2 } from './firewall-fixtures.js';
@@ -70,6 +70,27 @@ test('namespace and policy relevance', () => {
   assert.equal(t.onPolicy({ type: 'update', obj: p3, old: p }), true);
   assert.deepEqual(t.drain(), { policies: ['x/p'], pods: [], namespaces: ['x'] });
 });
+
+const chainsOf = (d: FirewallDesired): ReadonlyMap<string, readonly string[]> => d.iptables.ipv4!.chains;
+
+/**
+ * NODE1's state, kept by `t`'s changes: sync(what) applies them, checks the
+ * desired state against a rebuild from scratch (with the same lingering
+ * policies) and returns it.
+ */
+function trackedState(c: Cluster, t: FirewallChangeTracker, opts: FirewallStateOptions): { state: FirewallState; sync: (what: string) => FirewallDesired } {
+  const state = new FirewallState(ctxFor(NODE1), opts);
+  state.rebuild(c.view);
+  const sync = (what: string): FirewallDesired => {
+    state.update(t.drain(), c.view);
+    const fresh = new FirewallState(ctxFor(NODE1), opts);
+    fresh.rebuild(c.view, state.lingeringPolicies());
+    const got = state.desired();
+    assert.equal(text(got), text(fresh.desired()), what);
+    return got;
+  };
+  return { state, sync };
+}
 
 test('incremental updates equal a rebuild: pod created after the policy, relabelled, deleted; namespace relabelled; policy updated and deleted', () => {
   const c = Cluster.e2e();
@@ -195,16 +216,7 @@ test('a set whose last policy leaves is kept filled: pod and namespace changes w
   const t = new FirewallChangeTracker();
   setTeam(c, t, 'z', 'blue');
   // Without lingering policies (their sets would stay in the desired state).
-  const state = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 0 });
-  state.rebuild(c.view);
-  const sync = (what: string): FirewallDesired => {
-    state.update(t.drain(), c.view);
-    const fresh = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 0 });
-    fresh.rebuild(c.view);
-    const got = state.desired();
-    assert.equal(text(got), text(fresh.desired()), what);
-    return got;
-  };
+  const { sync } = trackedState(c, t, { lingeringPolicies: 0 });
   const before = sync('policy active');
   const peer = before.ipsets.find((s) => s.entries.has(c.ip('z/b')));
   assert.ok(peer, 'the peer set holds z/b');
@@ -233,17 +245,7 @@ test('a policy whose last local pod leaves lingers: chain and sets stay (same ob
   c.policy('x', 'q', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'c' } } }] }] });
   const t = new FirewallChangeTracker();
   setTeam(c, t, 'z', 'blue');
-  const state = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 1 });
-  state.rebuild(c.view);
-  const sync = (what: string): FirewallDesired => {
-    state.update(t.drain(), c.view);
-    const fresh = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 1 });
-    fresh.rebuild(c.view, state.lingeringPolicies());
-    const got = state.desired();
-    assert.equal(text(got), text(fresh.desired()), what);
-    return got;
-  };
-  const chainsOf = (d: FirewallDesired): ReadonlyMap<string, readonly string[]> => d.iptables.ipv4!.chains;
+  const { state, sync } = trackedState(c, t, { lingeringPolicies: 1 });
   const names = new Map([...state.compiledPolicies()].map(([k, p]) => [k, p.chainNames.ipv4!.ingress!]));
   const policyChain = (d: FirewallDesired, p: string): string | undefined => (chainsOf(d).has(names.get(`x/${p}`)!) ? names.get(`x/${p}`) : undefined);
   const before = sync('both policies active');
@@ -296,17 +298,7 @@ test('a pod bound here without an IP makes its policies active (chains and sets 
   c.policy('y', 'p', { podSelector: { matchLabels: { pod: 'n' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] });
   const t = new FirewallChangeTracker();
   setTeam(c, t, 'z', 'blue');
-  const state = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 0 });
-  state.rebuild(c.view);
-  const sync = (what: string): FirewallDesired => {
-    state.update(t.drain(), c.view);
-    const fresh = new FirewallState(ctxFor(NODE1), { lingeringPolicies: 0 });
-    fresh.rebuild(c.view);
-    const got = state.desired();
-    assert.equal(text(got), text(fresh.desired()), what);
-    return got;
-  };
-  const chainsOf = (d: FirewallDesired): ReadonlyMap<string, readonly string[]> => d.iptables.ipv4!.chains;
+  const { state, sync } = trackedState(c, t, { lingeringPolicies: 0 });
   const pChain = (): string => state.compiledPolicies().get('y/p')!.chainNames.ipv4!.ingress!;
   const before = sync('no pod of y/p');
   assert.ok(!chainsOf(before).has(pChain()));

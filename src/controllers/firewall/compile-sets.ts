@@ -14,10 +14,14 @@ import { SET_TYPE, type ClusterView, type PodGroup, type SetSpec } from './model
  * IP, not hostNetwork. Terminating pods (deletionTimestamp set) stay
  * actionable until they finish, as in kube-router.
  */
-export function isActionable(pod: Pod | undefined): pod is Pod {
-  if (!pod) return false;
+/** A pod whose containers have all ended. */
+function isFinished(pod: Pod): boolean {
   const phase = pod.status?.phase as string | undefined;
-  if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Completed') return false;
+  return phase === 'Succeeded' || phase === 'Failed' || phase === 'Completed';
+}
+
+export function isActionable(pod: Pod | undefined): pod is Pod {
+  if (!pod || isFinished(pod)) return false;
   if (pod.spec?.hostNetwork) return false;
   return !!pod.status?.podIP;
 }
@@ -27,9 +31,7 @@ export function isActionable(pod: Pod | undefined): pod is Pod {
  * will be actionable there once the CNI gives it one.
  */
 export function isStarting(pod: Pod | undefined): pod is Pod {
-  if (!pod?.spec?.nodeName || pod.spec.hostNetwork || pod.status?.podIP) return false;
-  const phase = pod.status?.phase as string | undefined;
-  return phase !== 'Succeeded' && phase !== 'Failed' && phase !== 'Completed';
+  return !!pod?.spec?.nodeName && !pod.spec.hostNetwork && !pod.status?.podIP && !isFinished(pod);
 }
 
 /**

@@ -210,7 +210,6 @@ export class FirewallState {
       this.updateLocalPod(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
     }
     for (const k of keep) if (this.policies.has(k) && !this.activeRefs.has(k)) this.linger(k);
-    this.dropActive();
     stats.setsChanged = changedSets.size;
     return stats;
   }
@@ -320,10 +319,14 @@ export class FirewallState {
 
   /** The policies selecting a starting pod, or undefined when none does. */
   private startingRefs(pod: Pod): PolicyRefs | undefined {
-    const pols = [...(this.policiesByNs.get(pod.metadata.namespace ?? '') ?? [])].map((k) => this.policies.get(k) as CompiledPolicy);
-    const sel = selectingPolicies(pod, pols);
+    const sel = selectingPolicies(pod, this.namespacePolicies(pod));
     if (sel.ingress.length === 0 && sel.egress.length === 0) return undefined;
     return { ingressPolicies: sel.ingress.map((p) => p.key), egressPolicies: sel.egress.map((p) => p.key) };
+  }
+
+  /** The compiled policies of `pod`'s namespace. */
+  private namespacePolicies(pod: Pod): CompiledPolicy[] {
+    return [...(this.policiesByNs.get(pod.metadata.namespace ?? '') ?? [])].map((k) => this.policies.get(k) as CompiledPolicy);
   }
 
   private updatePodChain(key: string, pod: Pod | undefined, local: boolean): void {
@@ -338,9 +341,7 @@ export class FirewallState {
       if (this.localIps.delete(key)) this.localBuilt = undefined;
       return;
     }
-    const ns = pod.metadata.namespace ?? '';
-    const pols = [...(this.policiesByNs.get(ns) ?? [])].map((k) => this.policies.get(k) as CompiledPolicy);
-    const compiled = compilePod(pod, pols, this.ctx);
+    const compiled = compilePod(pod, this.namespacePolicies(pod), this.ctx);
     const had = this.pods.get(key);
     if (compiled) this.pods.set(key, compiled);
     else this.pods.delete(key);
