@@ -16,6 +16,7 @@ import { Registry } from 'prom-client';
 import { defaultOptions } from '../src/cmd/options/parse.js';
 import type { AgentOptions } from '../src/cmd/options/types.js';
 import { FirewallController } from '../src/controllers/firewall/controller.js';
+import { isOwnedChain } from '../src/controllers/firewall/model.js';
 import type { FirewallKernel } from '../src/controllers/firewall/reconcile.js';
 import { FakeSharedCache } from '../src/informers/fake-cache.js';
 import type { Namespace, NetworkPolicy, Node, Pod } from '../src/informers/types.js';
@@ -116,7 +117,7 @@ class RecordingIptables implements IptablesDriver {
 export function recordedKernel(rec: Recorder): FirewallKernel {
   const lock = new AsyncMutex();
   // As the agent's firewall builds it: over nf_tables netlink unless KUBE_ROUTER_IPTABLES_NETLINK=0.
-  const ipv4 = new LinuxIptablesDriver({ family: 'ipv4', netlink: process.env.KUBE_ROUTER_IPTABLES_NETLINK !== '0' });
+  const ipv4 = new LinuxIptablesDriver({ family: 'ipv4', netlink: process.env.KUBE_ROUTER_IPTABLES_NETLINK !== '0', ownChains: isOwnedChain });
   rec.iptablesDrivers.push(ipv4);
   return {
     ipset: new IpsetReconciler(new RecordingIpset(new NetlinkIpsetDriver(), rec), lock),

@@ -36,17 +36,25 @@
 //             For both, the policies and the pod are deleted after the
 //             change, unmeasured; their rounds run after those of the
 //             other kinds;
+//   policy+wide  the anchor's second change: one policy selecting 110
+//             pods, all on this node, in namespace `wide`, where another
+//             policy already selects them (each pod chain gets a jump);
+//   policy+wide-new  the same in `wide-new`, whose pods no other policy
+//             selects (each pod gets its chain and jumps: the worst case);
+//             both in rounds of their own, after the others;
+//   policy-wide, policy-wide-new  that policy deleted;
 //   label     a remote pod relabelled (role web <-> db: peer sets change);
 //   local     a local pod relabelled (app: which policies select it);
 //   policy+   a policy created in a namespace with a local pod (selects all
 //             of its pods, ingress from a team's namespaces);
 //   policy-   that policy deleted.
+// `--groups main,new,wide` chooses which rounds run (all by default).
 // Goal: p99 <= 100 ms for every kind.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { NetworkPolicy, Pod } from '../src/informers/types.js';
-import { benchController, LOCAL_NODE, mkPod, recordedKernel, Recorder, syntheticCluster } from './firewall-cluster.js';
+import { benchController, LOCAL_NODE, LOCAL_PODS, mkPod, recordedKernel, Recorder, syntheticCluster } from './firewall-cluster.js';
 import { environment, innerNetns, runInFreshNetns } from './lib/netns.js';
 import { ms, percentile, printSummary, verdict, type Row } from './lib/report.js';
 
@@ -68,6 +76,8 @@ function hotPolicy(i: number, namespace = 'hot'): NetworkPolicy {
 
 async function inner(ns: string): Promise<void> {
   const rounds = Number(arg('rounds', '30'));
+  /** Which rounds run: main (pod+ ... policy-), new (pod+new, pod+cold), wide (policy+wide, policy-wide). */
+  const groups = new Set(arg('groups', 'main,new,wide').split(','));
   console.log(`# firewall-s6 in netns ${ns}, ${rounds} rounds`);
   console.log(`# ${environment()}`);
   const { cache, size } = await syntheticCluster();
@@ -141,7 +151,7 @@ async function inner(ns: string): Promise<void> {
   // A namespace with a local pod: ns-0 holds pod-0 on this node.
   const localPod = cache.store('Pod').get('ns-0/pod-0') as Pod;
   const remotePod = cache.store('Pod').get('ns-7/pod-3') as Pod;
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < rounds && groups.has('main'); r++) {
     const ip = `10.200.0.${200 + (r % 50)}`;
     await measure('pod+ (new local pod, 100 policies)', () => cache.add('Pod', hotPodIn('hot', `new-${r}`, ip)));
     await measure('pod- (that pod deleted)', () => cache.delete('Pod', `hot/new-${r}`));
@@ -159,7 +169,7 @@ async function inner(ns: string): Promise<void> {
   // and deletes 100 policies (and their compiled chains and sets), several
   // times the garbage of a round of the other kinds, whose collection would
   // otherwise land on their samples.
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < rounds && groups.has('new'); r++) {
     const ip = `10.200.0.${200 + (r % 50)}`;
     for (const kind of ['new', 'cold'] as const) {
       const ns = `${kind}-${r}`;
@@ -178,6 +188,36 @@ async function inner(ns: string): Promise<void> {
         for (let i = 0; i < 100; i++) cache.delete('NetworkPolicy', `${ns}/${ns}-${i}`);
       });
       await settle(() => cache.delete('Pod', `${ns}/new`));
+    }
+  }
+
+  // policy+wide: the anchor's second change, one policy selecting 110 pods,
+  // in rounds of their own after the others (220 more local pods would
+  // change the other kinds' tables). Two namespaces of 110 pods on this
+  // node: in `wide-new` no other policy selects them (each pod gets its
+  // chain and jumps: the worst case), in `wide` a resident policy with
+  // another podSelector already does (each pod chain gets one jump).
+  if (groups.has('wide')) {
+    await settle(() => {
+      for (const [k, ns] of ['wide', 'wide-new'].entries()) {
+        cache.add('Namespace', { metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns, team: 't0' } } });
+        for (let i = 0; i < LOCAL_PODS; i++) {
+          const pod = hotPodIn(ns, `w-${i}`, `10.199.${k}.${i + 1}`);
+          cache.add('Pod', { ...pod, metadata: { ...pod.metadata, labels: { app: 'wide', role: 'web' } } });
+        }
+      }
+      cache.add('NetworkPolicy', { metadata: { namespace: 'wide', name: 'resident' }, spec: { podSelector: { matchLabels: { app: 'wide' } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ protocol: 'TCP', port: 443 }] }] } });
+    });
+    for (let r = 0; r < rounds; r++) {
+      for (const ns of ['wide', 'wide-new']) {
+        const pol: NetworkPolicy = {
+          metadata: { namespace: ns, name: `wide-${r}` },
+          spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: `t${r % 10}` } } }], ports: [{ protocol: 'TCP', port: 80 }] }] },
+        };
+        const what = ns === 'wide' ? 'already selected by another policy' : 'selected by none before';
+        await measure(`policy+${ns} (policy selecting ${LOCAL_PODS} local pods, ${what})`, () => cache.add('NetworkPolicy', pol));
+        await measure(`policy-${ns} (that policy deleted)`, () => cache.delete('NetworkPolicy', `${ns}/wide-${r}`));
+      }
     }
   }
 

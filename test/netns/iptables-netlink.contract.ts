@@ -225,6 +225,28 @@ for (const fam of ['ipv4', 'ipv6'] as const) {
       assert.deepEqual(topTags(fam), ['p00', 'nnn', 'aaa', 'bbb', 'ccc']);
     });
 
+    it("its own chains (ownChains) keep their handles across another writer's change elsewhere; a handle someone else removed makes the kernel refuse the batch, and iptables-restore applies it", async () => {
+      const own = new LinuxIptablesDriver({ family: fam, backend: 'nft', netlink: true, ownChains: (c) => c === 'KR-TOP' || c === 'KR-POD' });
+      await own.restore(podScript(fam, 'KR-POD', 'KR-TOP', 'p'));
+      assert.equal(own.netlinkStats.chainsRead, 1);
+      sh([bin(fam, ''), '-w', '-N', 'KR-OTHER']); // another writer, another chain: the generation moves on
+      await own.restore(['*filter', `-I KR-TOP 2 -m comment --comment "kr:${'n'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n'));
+      assert.equal(own.netlinkStats.applied, 2, own.netlinkStats.lastReason);
+      assert.equal(own.netlinkStats.chainsRead, 1, 'KR-TOP not read again');
+      assert.deepEqual(topTags(fam, 16).map((t) => t?.replace(/0+/, '')), ['p10', 'nnnnnnnnnnnnnnnn', 'p11', 'aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc']);
+      // Another writer deletes p11 from our chain: the batch that inserts before it names a handle that is gone.
+      sh([bin(fam, ''), '-w', '-D', 'KR-TOP', '3']);
+      await own.restore(['*filter', `-I KR-TOP 3 -m comment --comment "kr:${'m'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n'));
+      assert.equal(own.netlinkStats.fellBack, 1);
+      assert.match(own.netlinkStats.lastReason, /newrule KR-TOP: errno 2/);
+      assert.deepEqual(topTags(fam, 16).map((t) => t?.replace(/0+/, '')), ['p10', 'nnnnnnnnnnnnnnnn', 'mmmmmmmmmmmmmmmm', 'aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc']);
+      // iptables-restore wrote KR-TOP: the next netlink transaction reads it again.
+      await own.restore(['*filter', `-I KR-TOP 1 -m comment --comment "kr:${'o'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n'));
+      assert.equal(own.netlinkStats.applied, 3, own.netlinkStats.lastReason);
+      assert.equal(own.netlinkStats.chainsRead, 2, 'KR-TOP read again after the fallback');
+      assert.equal(topTags(fam, 16)[0], 'o'.repeat(16));
+    });
+
     it('a deletion of a rule that is not there falls back to iptables-restore, which fails on that line; nothing is applied', async () => {
       const before = saved(fam);
       const script = ['*filter', ':KR-NEW - [0:0]', `-A KR-NEW -m comment --comment "kr:${'x'.repeat(16)}" -j RETURN`, `-D KR-TOP -m comment --comment "kr:${'z'.repeat(16)}" -j RETURN`, 'COMMIT', ''].join('\n');

@@ -293,9 +293,40 @@ test('a policy whose last local pod leaves lingers: chain and sets stay (same ob
   assert.equal(policyChain(deleted, 'q'), undefined);
 });
 
-test('a pod bound here without an IP makes its policies active (chains and sets written, no pod chain); its IP then adds only its own chain and jumps', () => {
+test('the shared chain of lingering policies lingers with them (same array); the next pod adds only its own chain; both policies deleted, it leaves', () => {
+  const c = Cluster.e2e();
+  for (const [name, port] of [['p1', 80], ['p2', 81]] as const) c.policy('x', name, { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ port }] }] });
+  const t = new FirewallChangeTracker();
+  const { state, sync } = trackedState(c, t, {});
+  const selOf = (d: FirewallDesired): string[] => [...chainsOf(d).keys()].filter((k) => k.startsWith('KUBE-NWPLCY-SEL-'));
+  const before = sync('x/a selected by p1 and p2');
+  assert.equal(selOf(before).length, 1);
+  const sel = selOf(before)[0];
+  const local = c.pods.get('x/a')!;
+  c.pods.del('x/a');
+  t.onPod({ type: 'delete', obj: local });
+  const gone = sync('x/a gone');
+  assert.deepEqual(state.lingeringPolicies(), ['x/p1', 'x/p2']);
+  assert.equal(chainsOf(gone).get(sel), chainsOf(before).get(sel), 'the shared chain lingers, the same array');
+  c.pods.put(local);
+  t.onPod({ type: 'add', obj: local });
+  const back = sync('x/a back');
+  const changed = [...new Set([...chainsOf(gone).keys(), ...chainsOf(back).keys()])].filter((k) => chainsOf(gone).get(k) !== chainsOf(back).get(k));
+  assert.ok(changed.length > 0 && changed.every((k) => k.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)$/.test(k)), changed.join(','));
+  for (const name of ['p1', 'p2']) {
+    const gonePolicy = c.policies.get(`x/${name}`)!;
+    c.policies.del(`x/${name}`);
+    t.onPolicy({ type: 'delete', obj: gonePolicy });
+  }
+  assert.deepEqual(selOf(sync('both policies deleted')), []);
+});
+
+test('a pod bound here without an IP makes its policies active (chains, shared selector chain and sets written, no pod chain); its IP then adds only its own chain and jumps', () => {
   const c = Cluster.e2e();
   c.policy('y', 'p', { podSelector: { matchLabels: { pod: 'n' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] });
+  // A second policy with the same podSelector: the pod chain will jump to their shared chain.
+  c.policy('y', 'q', { podSelector: { matchLabels: { pod: 'n' } }, ingress: [{ ports: [{ port: 81 }] }] });
+  const selChains = (d: FirewallDesired): string[] => [...chainsOf(d).keys()].filter((k) => k.startsWith('KUBE-NWPLCY-SEL-'));
   const t = new FirewallChangeTracker();
   setTeam(c, t, 'z', 'blue');
   const { state, sync } = trackedState(c, t, { lingeringPolicies: 0 });
@@ -310,6 +341,11 @@ test('a pod bound here without an IP makes its policies active (chains and sets 
   assert.ok(chainsOf(prepared).has(pChain()), 'the chain of y/p is written while y/n starts');
   assert.ok(prepared.ipsets.some((s) => s.entries.has(c.ip('z/b'))), 'its peer set too');
   assert.ok(![...chainsOf(prepared).keys()].some((k) => k.startsWith('KUBE-POD-FW-')), 'no pod chain without an IP');
+  assert.equal(selChains(prepared).length, 1, 'the shared chain of y/p and y/q is written while y/n starts');
+  assert.deepEqual(
+    chainsOf(prepared).get(selChains(prepared)[0]),
+    ['p', 'q'].map((n) => `-j ${state.compiledPolicies().get(`y/${n}`)!.chainNames.ipv4!.ingress}`),
+  );
   // The IP: only the pod chain and the top-level jumps change.
   const running = mkPod('y', 'n', '10.244.1.77', NODE1);
   c.pods.put(running);
@@ -317,6 +353,8 @@ test('a pod bound here without an IP makes its policies active (chains and sets 
   const ready = sync('y/n has its IP');
   const changed = [...new Set([...chainsOf(prepared).keys(), ...chainsOf(ready).keys()])].filter((k) => chainsOf(prepared).get(k) !== chainsOf(ready).get(k));
   assert.ok(changed.length > 0 && changed.every((k) => k.startsWith('KUBE-POD-FW-') || /^KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)$/.test(k)), changed.join(','));
+  const podChain = [...chainsOf(ready).keys()].find((k) => k.startsWith('KUBE-POD-FW-'))!;
+  assert.ok(chainsOf(ready).get(podChain)!.some((r) => r.endsWith(`-j ${selChains(prepared)[0]}`)), 'the pod chain jumps to the shared chain');
   assert.equal(ready.ipsets.find((s) => s.entries.has(c.ip('z/b'))), prepared.ipsets.find((s) => s.entries.has(c.ip('z/b'))), 'the peer set is the same object');
   // A pod bound to another node prepares nothing here; deleted while starting, the policy leaves.
   const elsewhere = mkPod('y', 'm', undefined, NODE2, { pod: 'n' });

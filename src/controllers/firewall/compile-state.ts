@@ -38,12 +38,12 @@ import type { Pod } from '../../informers/types.js';
 import type { IptablesDesired, JumpRule } from '../../kernel/iptables/types.js';
 import type { IpsetSet } from '../../kernel/ipset/types.js';
 import { compilePolicy } from './compile-policy.js';
-import { compilePod, selectingPolicies } from './compile-pod.js';
+import { compilePod, selectingPolicies, selectorChains } from './compile-pod.js';
 import { cmp, isActionable, isStarting, podIp, sameList } from './compile-sets.js';
 import { PolicySets } from './policy-sets.js';
 import { builtinJumps, commonChain, defaultChain, defaultDenyCidrs, inputHead, tailChain, TAIL_JUMP } from './compile-static.js';
 import { CHAIN_COMMON, CHAIN_DEFAULT, CHAIN_FORWARD, CHAIN_INPUT, CHAIN_OUTPUT, CHAIN_TAIL, FAMILIES, familySetName, finishRules, LOCAL_PODS_SET, type Family } from './names.js';
-import type { ClusterView, CompiledPod, CompiledPolicy, FirewallContext, FirewallDesired } from './model.js';
+import type { ClusterView, CompiledPod, CompiledPolicy, FirewallContext, FirewallDesired, SharedChain } from './model.js';
 
 export interface FirewallChanges {
   policies: Iterable<string>;
@@ -135,6 +135,8 @@ export class FirewallState {
   private policyOrder?: string[];
   /** Sorted keys of the active policies and of the pods with a chain. */
   private activeKeys?: string[];
+  /** Per family: the active policies' shared chains (KUBE-NWPLCY-SEL-*); dropped with the active set. */
+  private readonly selectorCache = new Map<Family, SharedChain[]>();
   private podKeys?: string[];
   /**
    * Per family: KUBE-ROUTER-INPUT/-FORWARD/-OUTPUT as last assembled (two
@@ -258,6 +260,7 @@ export class FirewallState {
   private dropActive(): void {
     this.activeCache = undefined;
     this.activeKeys = undefined;
+    this.selectorCache.clear();
     this.policySets.dropUsed();
   }
 
@@ -450,9 +453,8 @@ export class FirewallState {
         const f = (this.pods.get(k) as CompiledPod).families[fam];
         if (!f) continue;
         chains.set(f.chain, f.rules);
-        // Pods a selector's policies select all compile its chain alike.
-        for (const c of f.shared) chains.set(c.chain, c.rules);
       }
+      for (const c of this.selectorChains(fam, policyKeys)) chains.set(c.chain, c.rules);
       const top = this.topChains(fam, podKeys, fixed);
       for (const c of [CHAIN_INPUT, CHAIN_FORWARD, CHAIN_OUTPUT]) chains.set(c, top[c]);
       const d: IptablesDesired = { table: 'filter', chains, jumps: fixed.jumps };
@@ -471,6 +473,20 @@ export class FirewallState {
     top = acc;
     this.topCache.set(fam, top);
     return top;
+  }
+
+  /** The shared chains of the active policies (selectorChains), kept until the active set or a policy changes. */
+  private selectorChains(fam: Family, policyKeys: readonly string[]): SharedChain[] {
+    let out = this.selectorCache.get(fam);
+    if (!out) {
+      out = selectorChains(
+        policyKeys.map((k) => this.policies.get(k) as CompiledPolicy),
+        fam,
+        !!this.ctx.ruleComments,
+      );
+      this.selectorCache.set(fam, out);
+    }
+    return out;
   }
 
   /** Keys of the policies some local pod's chain jumps to, and of the lingering ones. */

@@ -120,7 +120,7 @@ export interface CompiledPod {
   /** `namespace/name`. */
   key: string;
   /** Per family with an address: the pod IP, its chain, and the selector chains its chain jumps to. */
-  families: Partial<Record<Family, { ip: string; chain: string; rules: readonly string[]; shared: readonly SharedChain[]; jumps: readonly TopLevelJump[] }>>;
+  families: Partial<Record<Family, { ip: string; chain: string; rules: readonly string[]; jumps: readonly TopLevelJump[] }>>;
   /** Policies applied (keys), for diagnostics. */
   ingressPolicies: readonly string[];
   egressPolicies: readonly string[];

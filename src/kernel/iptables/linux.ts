@@ -23,6 +23,11 @@ export interface LinuxIptablesOptions {
    * is given (a wrapped exec runs in another namespace than this process).
    */
   netlink?: boolean;
+  /**
+   * Chains only this driver writes (with `netlink`): the netlink writer keeps
+   * knowing their rules when others change the table (nft-linux.ts).
+   */
+  ownChains?: (chain: string) => boolean;
   /** Told how each restore was applied (and why not over netlink, when it was not). */
   onWrite?: (via: 'netlink' | 'iptables-restore', reason?: string) => void;
 }
@@ -36,6 +41,7 @@ export class LinuxIptablesDriver implements IptablesDriver {
   private bins: Promise<IptablesBinaries>;
   private readonly useNetlink: boolean;
   private readonly onWrite: LinuxIptablesOptions['onWrite'];
+  private readonly ownChains: LinuxIptablesOptions['ownChains'];
   private nft: NftRestorer | undefined;
   /**
    * Restores applied over netlink, and those that fell back to iptables-restore (with the last
@@ -50,6 +56,7 @@ export class LinuxIptablesDriver implements IptablesDriver {
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.useNetlink = opts.netlink === true && opts.exec === undefined;
     this.onWrite = opts.onWrite;
+    this.ownChains = opts.ownChains;
     const fam = opts.family;
     this.bins = opts.backend ? Promise.resolve(binariesFor(opts.backend, fam)) : detectBackend(this.exec).then((b) => binariesFor(b, fam));
   }
@@ -67,7 +74,7 @@ export class LinuxIptablesDriver implements IptablesDriver {
 
   async restore(script: string): Promise<void> {
     if (this.useNetlink && (await this.bins).backend === 'nft') {
-      this.nft ??= new NftRestorer(this.family, this.timeoutMs);
+      this.nft ??= new NftRestorer(this.family, this.timeoutMs, {}, undefined, this.ownChains);
       const r = await this.nft.restore(script);
       if (r.applied) {
         this.netlinkStats.applied++;
@@ -83,11 +90,20 @@ export class LinuxIptablesDriver implements IptablesDriver {
       this.onWrite?.('iptables-restore');
     }
     const argv = [(await this.bins).restore, '--noflush', '--wait'];
+    // Whatever iptables-restore does to the chains it names, the netlink writer no longer knows their rules.
+    this.nft?.forget(scriptChains(script));
     const res = await this.restoreExec(argv, { input: script, timeoutMs: this.timeoutMs });
     if (res.code === 0) return;
     if (res.timedOut) throw kernelError(argv, res);
     throw new IptablesRestoreError(argv.join(' '), res.stderr, script.split('\n'));
   }
+}
+
+/** The chains a restore script names (declares, appends to, inserts into, deletes from, flushes or deletes). */
+export function scriptChains(script: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of script.matchAll(/^(?::|-[AIDFXZPNE] )([^\s]+)/gm)) out.add(m[1]);
+  return out;
 }
 
 export function createLinuxIptables(opts: LinuxIptablesOptions & { lock?: AsyncMutex }): Iptables {

@@ -16,6 +16,19 @@
 // costs one generation query and one batch, not a dump of the top-level
 // chains (which hold two rules per local pod).
 //
+// Chains the caller writes alone (`ownChains`: the firewall's KUBE-POD-FW-*,
+// KUBE-NWPLCY-*, KUBE-ROUTER-INPUT/-FORWARD/-OUTPUT) keep their cached rules
+// when another writer moves the generation (another controller's
+// iptables-restore, this driver's own fallback, which forgets the chains its
+// script named), as long as the table is the same one (its handle: a table
+// deleted and re-created could reuse rule handles). A policy over a hundred
+// local pods then inserts into a hundred pod chains without a dump of each
+// (under the lab's emulation, 2-3 ms each). If one of those chains was
+// changed by someone else after all, a handle the batch names is gone and
+// the kernel refuses the batch (ENOENT), which then goes to iptables-restore;
+// a foreign rule added to one of our chains is drift the periodic full
+// resync rewrites.
+//
 // A script this writer cannot express, or one the kernel refuses (the batch
 // is then aborted as a whole: nothing applied), is reported with a reason
 // and the caller runs iptables-restore, which applies it or reports the
@@ -38,8 +51,11 @@ const NFT_MSG_DELCHAIN = 5;
 const NFT_MSG_NEWRULE = 6;
 const NFT_MSG_GETRULE = 7;
 const NFT_MSG_DELRULE = 8;
+const NFT_MSG_GETTABLE = 1;
 const NFT_MSG_GETGEN = 16;
 const NFTA_GEN_ID = 1;
+const NFTA_TABLE_NAME = 1;
+const NFTA_TABLE_HANDLE = 4;
 const NLM_F_ECHO = 0x8;
 /** DELCHAIN: refuse a chain that still has rules, as iptables-nft's -X does. */
 const NLM_F_NONREC = 0x100;
@@ -80,8 +96,10 @@ export type NftApplyOutcome = { applied: true; messages: number; chainsRead: num
 
 interface RuleCache {
   table: string;
-  /** The generation these rules are valid at. */
+  /** The generation these rules are valid at (all of them; only ownChains' past it). */
   genId: number;
+  /** The table's handle (with ownChains): its own chains' rules are valid only in the same table. */
+  tableHandle?: bigint;
   chains: Map<string, NftRuleRef[]>;
 }
 
@@ -105,6 +123,8 @@ export class NftRestorer {
     /** Socket buffers asked for (tests: a node's defaults, which the kernel caps them at). */
     buffers: Pick<ChannelOptions, 'recvBufferBytes' | 'sendBufferBytes'> = {},
     private readonly maxRules = NFT_MAX_RULES,
+    /** Chains only this writer writes: their rules stay cached across other writers' changes (see the header). */
+    private readonly ownChains?: (chain: string) => boolean,
   ) {
     this.ch = new GenlChannel({ protocol: Protocol.NETFILTER, timeoutMs, ...buffers });
   }
@@ -129,6 +149,43 @@ export class NftRestorer {
       if (id && id.length >= 4) return id.readUInt32BE(0);
     }
     throw this.bad('NFT_MSG_GETGEN', 'ruleset')('no generation in the answer');
+  }
+
+  /** The handle of `table`, undefined when there is no such table. */
+  async tableHandle(table: string): Promise<bigint | undefined> {
+    const w = this.request();
+    w.string(NFTA_TABLE_NAME, table, 256);
+    let replies: Buffer[];
+    try {
+      replies = await this.ch.request(msgType(NFT_MSG_GETTABLE), w.finish(), false);
+    } catch (e) {
+      if (e instanceof ChannelError && !e.timedOut) return undefined;
+      throw e;
+    }
+    for (const r of replies) {
+      const h = readAttrs(r.subarray(4), this.bad('NFT_MSG_GETTABLE', table))[NFTA_TABLE_HANDLE];
+      if (h && h.length >= 8) return h.readBigUInt64BE(0);
+    }
+    return undefined;
+  }
+
+  /** Chains written by someone else (this driver's iptables-restore): their cached rules are dropped. */
+  forget(chains: Iterable<string>): void {
+    if (!this.cache) return;
+    for (const c of chains) this.cache.chains.delete(c);
+  }
+
+  /** The rule cache valid at `genId` for `table`: kept, kept for ownChains only, or new. */
+  private async cacheAt(table: string, genId: number): Promise<RuleCache> {
+    const c = this.cache;
+    if (c && c.table === table && c.genId === genId) return c;
+    const tableHandle = this.ownChains ? await this.tableHandle(table) : undefined;
+    const next: RuleCache = { table, genId, tableHandle, chains: new Map() };
+    if (c && c.table === table && this.ownChains && tableHandle !== undefined && c.tableHandle === tableHandle) {
+      for (const [name, refs] of c.chains) if (this.ownChains(name)) next.chains.set(name, refs);
+    }
+    this.cache = next;
+    return next;
   }
 
   /** Handle and comment of each rule of `chain`, in order. */
@@ -238,8 +295,7 @@ export class NftRestorer {
   private async attempt(parsed: NftScript): Promise<NftApplyOutcome | 'stale'> {
     const table = parsed.table;
     const genId = await this.genId();
-    if (this.cache?.genId !== genId || this.cache.table !== table) this.cache = { table, genId, chains: new Map() };
-    const cache = this.cache;
+    const cache = await this.cacheAt(table, genId);
     let chainsRead = 0;
     for (const chain of chainsToRead(parsed)) {
       if (cache.chains.has(chain)) continue;
@@ -276,7 +332,7 @@ export class NftRestorer {
     }
     // Committed: the generation moved by one (the batch was checked against genId), and the
     // kept chains are as planned, with the echoed handles of the rules this batch added.
-    const next: RuleCache = { table, genId: (genId + 1) >>> 0, chains: new Map() };
+    const next: RuleCache = { table, genId: (genId + 1) >>> 0, tableHandle: cache.tableHandle, chains: new Map() };
     for (const chain of cache.chains.keys()) {
       const planned = plan.chains.get(chain);
       if (!planned) continue;
