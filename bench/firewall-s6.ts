@@ -48,7 +48,8 @@
 //   policy+   a policy created in a namespace with a local pod (selects all
 //             of its pods, ingress from a team's namespaces);
 //   policy-   that policy deleted.
-// `--groups main,new,wide` chooses which rounds run (all by default).
+// `--groups main,new,wide` chooses which rounds run (all by default);
+// `--profile <kind prefix>` prints where the CPU went while syncing those.
 // Goal: p99 <= 100 ms for every kind.
 
 import { spawnSync } from 'node:child_process';
@@ -56,6 +57,7 @@ import { fileURLToPath } from 'node:url';
 import type { NetworkPolicy, Pod } from '../src/informers/types.js';
 import { benchController, LOCAL_NODE, LOCAL_PODS, mkPod, recordedKernel, Recorder, syntheticCluster } from './firewall-cluster.js';
 import { environment, innerNetns, runInFreshNetns } from './lib/netns.js';
+import { WindowProfiler } from './lib/cpu-profile.js';
 import { ms, percentile, printSummary, verdict, type Row } from './lib/report.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -78,6 +80,9 @@ async function inner(ns: string): Promise<void> {
   const rounds = Number(arg('rounds', '30'));
   /** Which rounds run: main (pod+ ... policy-), new (pod+new, pod+cold), wide (policy+wide, policy-wide). */
   const groups = new Set(arg('groups', 'main,new,wide').split(','));
+  /** `--profile <kind prefix>`: CPU profile of the syncs of those changes (diagnostic: they run slower). */
+  const profileKind = arg('profile', '');
+  const profiler = new WindowProfiler();
   console.log(`# firewall-s6 in netns ${ns}, ${rounds} rounds`);
   console.log(`# ${environment()}`);
   const { cache, size } = await syntheticCluster();
@@ -110,6 +115,8 @@ async function inner(ns: string): Promise<void> {
   const nftKernelTotal = (): number => rec.iptablesDrivers.reduce((a, d) => a + d.netlinkStats.kernelMs, 0);
   let noops = 0;
   const measure = async (kind: string, change: () => void): Promise<void> => {
+    const profiled = profileKind !== '' && kind.startsWith(profileKind);
+    if (profiled) await profiler.start();
     const before = ctl.lastReport;
     const restores = rec.restores;
     const firstCall = rec.calls.length;
@@ -119,6 +126,7 @@ async function inner(ns: string): Promise<void> {
     const deadline = start + 60_000;
     while (ctl.lastReport === before && performance.now() < deadline) await new Promise((r) => setImmediate(r));
     if (ctl.lastReport === before) throw new Error(`${kind}: no sync within 60 s`);
+    if (profiled) await profiler.stop();
     if (rec.restores === restores) noops++;
     const l = samples.get(kind) ?? [];
     l.push((rec.restores === restores ? performance.now() : rec.lastReturnAt) - start);
@@ -277,6 +285,7 @@ async function inner(ns: string): Promise<void> {
   if (ipsetAdd.length) rows.push({ scenario: 'S6 base', figure: 'one `ipset add` exec (the anchor baseline), p50', value: ms(percentile(ipsetAdd, 50)) });
   rows.push({ scenario: 'S6 base', figure: 'one-rule `iptables-restore --noflush` exec into this table, p50', value: ms(oneRule) });
   rows.push({ scenario: 'S6 base', figure: 'all changes p50 / that one-rule restore', value: `${(percentile(all, 50) / oneRule).toFixed(2)}x` });
+  if (profileKind !== '') console.log(['', `# CPU self time while syncing ${profileKind}*:`, ...profiler.top(40)].join('\n'));
   printSummary('firewall-s6', rows, { localNode: LOCAL_NODE, rounds, samples: Object.fromEntries(samples) });
 }
 
