@@ -41,6 +41,8 @@ export class WindowProfiler {
       const n = byId.get(samples[i]);
       if (!n) continue;
       const f = n.callFrame;
+      // The inspector's own call that starts and stops the profiler, not the sync's.
+      if (f.functionName === 'dispatch' && f.url === '') continue;
       const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
       this.selfUs.set(key, (this.selfUs.get(key) ?? 0) + (deltas[i] ?? 0));
     }
