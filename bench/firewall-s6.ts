@@ -49,7 +49,7 @@
 //             of its pods, ingress from a team's namespaces);
 //   policy-   that policy deleted.
 // `--groups main,new,wide` chooses which rounds run (all by default);
-// `--profile <kind prefix>` prints where the CPU went while syncing those.
+// `--profile <kind>` (e.g. pod+cold) prints where the CPU went while syncing those.
 // Goal: p99 <= 100 ms for every kind.
 
 import { spawnSync } from 'node:child_process';
@@ -78,9 +78,9 @@ function hotPolicy(i: number, namespace = 'hot'): NetworkPolicy {
 
 async function inner(ns: string): Promise<void> {
   const rounds = Number(arg('rounds', '30'));
-  /** Which rounds run: main (pod+ ... policy-), new (pod+new, pod+cold), wide (policy+wide, policy-wide). */
+  /** Which rounds run: main (pod+ ... policy-), new (pod+new, pod+cold), wide (policy+wide, policy-wide, policy+wide-new, policy-wide-new). */
   const groups = new Set(arg('groups', 'main,new,wide').split(','));
-  /** `--profile <kind prefix>`: CPU profile of the syncs of those changes (diagnostic: they run slower). */
+  /** `--profile <kind>`: CPU profile of the syncs of that kind's changes (diagnostic: they run slower). */
   const profileKind = arg('profile', '');
   const profiler = new WindowProfiler();
   console.log(`# firewall-s6 in netns ${ns}, ${rounds} rounds`);
@@ -115,7 +115,8 @@ async function inner(ns: string): Promise<void> {
   const nftKernelTotal = (): number => rec.iptablesDrivers.reduce((a, d) => a + d.netlinkStats.kernelMs, 0);
   let noops = 0;
   const measure = async (kind: string, change: () => void): Promise<void> => {
-    const profiled = profileKind !== '' && kind.startsWith(profileKind);
+    // The kind is the label's first word: policy+wide is not policy+wide-new.
+    const profiled = profileKind !== '' && kind.split(' ')[0] === profileKind;
     if (profiled) await profiler.start();
     const before = ctl.lastReport;
     const restores = rec.restores;
@@ -285,7 +286,7 @@ async function inner(ns: string): Promise<void> {
   if (ipsetAdd.length) rows.push({ scenario: 'S6 base', figure: 'one `ipset add` exec (the anchor baseline), p50', value: ms(percentile(ipsetAdd, 50)) });
   rows.push({ scenario: 'S6 base', figure: 'one-rule `iptables-restore --noflush` exec into this table, p50', value: ms(oneRule) });
   rows.push({ scenario: 'S6 base', figure: 'all changes p50 / that one-rule restore', value: `${(percentile(all, 50) / oneRule).toFixed(2)}x` });
-  if (profileKind !== '') console.log(['', `# CPU self time while syncing ${profileKind}*:`, ...profiler.top(40)].join('\n'));
+  if (profileKind !== '') console.log(['', `# CPU self time while syncing ${profileKind}:`, ...profiler.top(40)].join('\n'));
   printSummary('firewall-s6', rows, { localNode: LOCAL_NODE, rounds, samples: Object.fromEntries(samples) });
 }
 

@@ -31,9 +31,9 @@
 //
 // A pod bound to this node that has no IP yet (its sandbox starting) makes
 // the policies selecting it active already: their chains, selector chains
-// and sets are written while the pod starts, and its IP brings only its own chain (the
-// window in which a new pod is reachable before its chain is in place is
-// then that of one pod chain, not of 100 policies).
+// and sets are written while the pod starts, and its IP brings only its own
+// chain (the window in which a new pod is reachable before its chain is in
+// place is then that of one pod chain, not of 100 policies).
 
 import type { ObjectError } from '../../errors.js';
 import type { Pod } from '../../informers/types.js';

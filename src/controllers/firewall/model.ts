@@ -119,7 +119,7 @@ export interface TopLevelJump {
 export interface CompiledPod {
   /** `namespace/name`. */
   key: string;
-  /** Per family with an address: the pod IP, its chain, and the selector chains its chain jumps to. */
+  /** Per family with an address: the pod IP, its chain and rules, and its jumps from the top-level chains. */
   families: Partial<Record<Family, { ip: string; chain: string; rules: readonly string[]; jumps: readonly TopLevelJump[] }>>;
   /** Policies applied (keys), for diagnostics. */
   ingressPolicies: readonly string[];
